@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+admin.site.site_header = _("Pouls — administration")
+admin.site.site_title = _("Pouls")
+admin.site.index_title = _("Tableau de bord")
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("signups.urls")),
+    path("", include("mailings.urls")),
+    path("", include("articles.urls")),
+]

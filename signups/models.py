@@ -1,0 +1,194 @@
+"""Who signed up: contacts, the lists they can join, their subscriptions and
+the consent evidence behind each one.
+
+`signups` never imports `mailings`: it announces confirmations, unsubscriptions,
+suppressions and erasures through the signals in `signups.signals`.
+"""
+
+import hashlib
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def email_hash(email: str) -> str:
+    """The only trace an erased or suppressed address leaves behind."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class Profile(models.TextChoices):
+    ENTREPRENEUR = "entrepreneur", _("Entrepreneur·e")
+    EXECUTIVE = "executive", _("Dirigeant·e")
+    HR = "hr", _("RH")
+    IT = "it", _("Responsable informatique en PME")
+    FREELANCER = "freelancer", _("Indépendant·e")
+    OTHER = "other", _("Autre")
+
+
+class MailingList(models.Model):
+    """A list a reader can join: the newsletter, the workshop, the interviews."""
+
+    slug = models.SlugField(_("identifiant"), max_length=50, unique=True)
+    name = models.CharField(_("nom"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    consent_text = models.TextField(
+        _("texte du consentement"),
+        help_text=_("La case à cocher du formulaire, mot pour mot. Il est conservé "
+                    "avec chaque inscription comme preuve du consentement."),
+    )
+    consent_version = models.PositiveIntegerField(
+        _("version du consentement"),
+        default=1,
+        help_text=_("À augmenter à chaque modification du texte du consentement."),
+    )
+    is_active = models.BooleanField(_("ouverte aux inscriptions"), default=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("liste")
+        verbose_name_plural = _("listes")
+        ordering = ("name",)
+
+    def __str__(self):
+        return self.name
+
+
+class ContactQuerySet(models.QuerySet):
+    def not_suppressed(self):
+        return self.filter(suppressed_at__isnull=True, erased_at__isnull=True)
+
+
+class Contact(models.Model):
+    email = models.EmailField(
+        _("adresse e-mail"), max_length=254, unique=True, null=True, blank=True,
+        help_text=_("Normalisée en minuscules ; vide une fois les données effacées."),
+    )
+    first_name = models.CharField(_("prénom"), max_length=100, blank=True)
+    profile = models.CharField(
+        _("profil"), max_length=20, choices=Profile.choices, blank=True
+    )
+    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
+    language = models.CharField(_("langue"), max_length=8, default="fr")
+    source = models.CharField(
+        _("source"), max_length=64, blank=True,
+        help_text=_("Formulaire ou import d'origine du contact."),
+    )
+    created_at = models.DateTimeField(_("inscrit·e le"), default=timezone.now, db_index=True)
+    last_activity_at = models.DateTimeField(
+        _("dernière activité"), null=True, blank=True,
+        help_text=_("Dernière confirmation, réponse à un formulaire ou clic (les ouvertures "
+                    "ne comptent pas)."),
+    )
+    suppressed_at = models.DateTimeField(_("bloqué le"), null=True, blank=True)
+    suppression_reason = models.CharField(_("motif du blocage"), max_length=64, blank=True)
+    erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ("-created_at",)
+
+    def __str__(self):
+        return self.email or _("contact effacé n°%(id)s") % {"id": self.pk}
+
+    @property
+    def is_sendable(self) -> bool:
+        return bool(self.email) and self.suppressed_at is None and self.erased_at is None
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def active(self):
+        """Confirmed, not unsubscribed, and the contact may still be mailed."""
+        return self.filter(
+            status=Subscription.Status.ACTIVE,
+            contact__suppressed_at__isnull=True,
+            contact__erased_at__isnull=True,
+        )
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en attente de confirmation")
+        ACTIVE = "active", _("confirmée")
+        UNSUBSCRIBED = "unsubscribed", _("désinscrit·e")
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="subscriptions",
+        verbose_name=_("contact"),
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.PROTECT, related_name="subscriptions",
+        verbose_name=_("liste"),
+    )
+    status = models.CharField(
+        _("statut"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
+    confirmation_sent_at = models.DateTimeField(
+        _("confirmation envoyée le"), null=True, blank=True
+    )
+    confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("désinscription le"), null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("abonnement")
+        verbose_name_plural = _("abonnements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("contact", "mailing_list"), name="one_subscription_per_list"
+            ),
+        ]
+        indexes = [models.Index(fields=("mailing_list", "status", "contact"))]
+
+    def __str__(self):
+        return f"{self.contact} → {self.mailing_list}"
+
+
+class Consent(models.Model):
+    """Evidence of consent, kept as given: what was shown, when, where, by whom."""
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="consents", verbose_name=_("contact")
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.PROTECT, related_name="consents",
+        null=True, blank=True, verbose_name=_("liste"),
+    )
+    text = models.TextField(_("texte accepté"))
+    version = models.PositiveIntegerField(_("version"))
+    form = models.CharField(
+        _("formulaire ou source"), max_length=120,
+        help_text=_("Le formulaire du site, ou pour un import : où la personne a consenti."),
+    )
+    given_at = models.DateTimeField(_("donné le"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    user_agent = models.CharField(_("navigateur"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("preuve de consentement")
+        verbose_name_plural = _("preuves de consentement")
+        ordering = ("-given_at",)
+
+    def __str__(self):
+        return f"{self.contact} — {self.form} ({self.given_at:%Y-%m-%d})"
+
+
+class Suppression(models.Model):
+    """Addresses that must never be mailed again, kept as a hash only."""
+
+    email_hash = models.CharField(_("empreinte de l'adresse"), max_length=64, unique=True)
+    reason = models.CharField(_("motif"), max_length=64)
+    created_at = models.DateTimeField(_("depuis le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("adresse bloquée")
+        verbose_name_plural = _("adresses bloquées")
+
+    def __str__(self):
+        return f"{self.email_hash[:12]}… ({self.reason})"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "signups"
+urlpatterns = [
+    path("newsletter/", views.list_page, {"slug": "newsletter"}, name="newsletter"),
+    path("atelier/", views.list_page, {"slug": "atelier"}, name="workshop"),
+    path("entretiens/", views.list_page, {"slug": "entretiens"}, name="interviews"),
+]

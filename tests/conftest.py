@@ -1,0 +1,72 @@
+"""Shared fixtures.
+
+In CI (`CI=true`) the suite runs on PostgreSQL and Redis: a test that needs a
+real service fails there when it is unreachable; on a developer's machine
+without the service it is skipped with the reason.
+"""
+
+import os
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip outside CI when a real part is missing; fail in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI needs this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run in-process in ordinary tests; tests/…/test_worker*.py start real workers."""
+    from config import celery_app
+
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def postgres():
+    from django.db import connection
+
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+    return connection
+
+
+@pytest.fixture
+def redis_url():
+    require(bool(django_settings.REDIS_URL), "needs Redis (set REDIS_URL)")
+    import redis
+
+    client = redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require(False, f"Redis at REDIS_URL is unreachable: {exc}")
+    finally:
+        client.close()
+    return django_settings.REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests do not run collectstatic: serve static files without the manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
