@@ -201,11 +201,6 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
-# Periodic work: one tick every TICK_SECONDS runs each handler below, in order.
-# Handlers read the schedule from the database; see config/tasks.py.
-TICK_SECONDS = 15
-TICK_HANDLERS: list[str] = []
-DAILY_HANDLERS: list[str] = []
 
 # --- email -------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="config.mail.EmlFileBackend")

@@ -1,15 +1,16 @@
 """Periodic entry points and the worker probe.
 
-Beat sends `pouls.tick` every 15 seconds and `pouls.daily` once a day; each runs
-the handlers that the apps list in settings (`TICK_HANDLERS`, `DAILY_HANDLERS`),
-so there is one declared schedule and each app keeps its own logic.
+Beat sends `pouls.tick` every 15 seconds and `pouls.daily` once a day (the one
+schedule, in `config/celery_app.py`). Each runs the handlers that the apps declare
+on their AppConfig (`tick_handlers`, `daily_handlers`: dotted paths of functions
+taking no argument), so each app keeps its own logic.
 """
 
 import logging
 import time
 
 from celery import shared_task
-from django.conf import settings
+from django.apps import apps
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
@@ -18,9 +19,17 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_KEY = "pouls:heartbeat:{}"
 
 
-def _run_handlers(paths: list[str], kind: str) -> None:
+def handlers(kind: str) -> list[str]:
+    return [
+        path
+        for app_config in apps.get_app_configs()
+        for path in getattr(app_config, f"{kind}_handlers", ())
+    ]
+
+
+def _run_handlers(kind: str) -> None:
     cache.set(HEARTBEAT_KEY.format(kind), time.time(), timeout=None)
-    for path in paths:
+    for path in handlers(kind):
         try:
             import_string(path)()
         except Exception:
@@ -30,12 +39,12 @@ def _run_handlers(paths: list[str], kind: str) -> None:
 
 @shared_task(name="pouls.tick", ignore_result=True, time_limit=60, soft_time_limit=50)
 def tick() -> None:
-    _run_handlers(settings.TICK_HANDLERS, "tick")
+    _run_handlers("tick")
 
 
 @shared_task(name="pouls.daily", ignore_result=True, time_limit=3600, soft_time_limit=3500)
 def daily() -> None:
-    _run_handlers(getattr(settings, "DAILY_HANDLERS", []), "daily")
+    _run_handlers("daily")
 
 
 @shared_task(name="pouls.ping", ignore_result=True, time_limit=10, soft_time_limit=8)

@@ -55,7 +55,9 @@ def healthz(request):
         last_tick = cache.get(HEARTBEAT_KEY.format("tick"))
     except Exception:
         last_tick = None
-    checks["beat"] = {"last_tick_seconds_ago": round(time.time() - last_tick, 1) if last_tick else None}
+    checks["beat"] = {
+        "last_tick_seconds_ago": round(time.time() - last_tick, 1) if last_tick else None
+    }
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,

@@ -19,8 +19,15 @@ class SubscriptionInline(admin.TabularInline):
 class ConsentInline(admin.TabularInline):
     model = Consent
     extra = 0
-    readonly_fields = ("mailing_list", "text", "version", "form", "given_at", "ip_address",
-                       "user_agent")
+    readonly_fields = (
+        "mailing_list",
+        "text",
+        "version",
+        "form",
+        "given_at",
+        "ip_address",
+        "user_agent",
+    )
     can_delete = False
 
 

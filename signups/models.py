@@ -34,8 +34,10 @@ class MailingList(models.Model):
     description = models.TextField(_("description"), blank=True)
     consent_text = models.TextField(
         _("texte du consentement"),
-        help_text=_("La case à cocher du formulaire, mot pour mot. Il est conservé "
-                    "avec chaque inscription comme preuve du consentement."),
+        help_text=_(
+            "La case à cocher du formulaire, mot pour mot. Il est conservé "
+            "avec chaque inscription comme preuve du consentement."
+        ),
     )
     consent_version = models.PositiveIntegerField(
         _("version du consentement"),
@@ -61,24 +63,32 @@ class ContactQuerySet(models.QuerySet):
 
 class Contact(models.Model):
     email = models.EmailField(
-        _("adresse e-mail"), max_length=254, unique=True, null=True, blank=True,
+        _("adresse e-mail"),
+        max_length=254,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("Normalisée en minuscules ; vide une fois les données effacées."),
     )
     first_name = models.CharField(_("prénom"), max_length=100, blank=True)
-    profile = models.CharField(
-        _("profil"), max_length=20, choices=Profile.choices, blank=True
-    )
+    profile = models.CharField(_("profil"), max_length=20, choices=Profile.choices, blank=True)
     time_zone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
     language = models.CharField(_("langue"), max_length=8, default="fr")
     source = models.CharField(
-        _("source"), max_length=64, blank=True,
+        _("source"),
+        max_length=64,
+        blank=True,
         help_text=_("Formulaire ou import d'origine du contact."),
     )
     created_at = models.DateTimeField(_("inscrit·e le"), default=timezone.now, db_index=True)
     last_activity_at = models.DateTimeField(
-        _("dernière activité"), null=True, blank=True,
-        help_text=_("Dernière confirmation, réponse à un formulaire ou clic (les ouvertures "
-                    "ne comptent pas)."),
+        _("dernière activité"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Dernière confirmation, réponse à un formulaire ou clic (les ouvertures "
+            "ne comptent pas)."
+        ),
     )
     suppressed_at = models.DateTimeField(_("bloqué le"), null=True, blank=True)
     suppression_reason = models.CharField(_("motif du blocage"), max_length=64, blank=True)
@@ -116,20 +126,22 @@ class Subscription(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("désinscrit·e")
 
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="subscriptions",
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
         verbose_name=_("contact"),
     )
     mailing_list = models.ForeignKey(
-        MailingList, on_delete=models.PROTECT, related_name="subscriptions",
+        MailingList,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
         verbose_name=_("liste"),
     )
     status = models.CharField(
         _("statut"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
-    confirmation_sent_at = models.DateTimeField(
-        _("confirmation envoyée le"), null=True, blank=True
-    )
+    confirmation_sent_at = models.DateTimeField(_("confirmation envoyée le"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("désinscription le"), null=True, blank=True)
 
@@ -156,13 +168,18 @@ class Consent(models.Model):
         Contact, on_delete=models.CASCADE, related_name="consents", verbose_name=_("contact")
     )
     mailing_list = models.ForeignKey(
-        MailingList, on_delete=models.PROTECT, related_name="consents",
-        null=True, blank=True, verbose_name=_("liste"),
+        MailingList,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        null=True,
+        blank=True,
+        verbose_name=_("liste"),
     )
     text = models.TextField(_("texte accepté"))
     version = models.PositiveIntegerField(_("version"))
     form = models.CharField(
-        _("formulaire ou source"), max_length=120,
+        _("formulaire ou source"),
+        max_length=120,
         help_text=_("Le formulaire du site, ou pour un import : où la personne a consenti."),
     )
     given_at = models.DateTimeField(_("donné le"), default=timezone.now)

@@ -21,7 +21,9 @@ def test_bootstrap_is_idempotent_and_prints_the_password_once(monkeypatch):
     assert admin.check_password(printed)
     assert "mot de passe" not in second.getvalue()
     assert set(MailingList.objects.values_list("slug", flat=True)) >= {
-        "newsletter", "atelier", "entretiens"
+        "newsletter",
+        "atelier",
+        "entretiens",
     }
     assert MailingList.objects.count() == 3
 

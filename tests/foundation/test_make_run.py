@@ -5,7 +5,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 
 import pytest
@@ -16,11 +15,19 @@ pytestmark = pytest.mark.worker
 
 
 def embedded_env(var_dir, port):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
-           and not k.startswith(("PYTEST_", "DJANGO_SUPERUSER_"))}
-    env.update(POULS_VAR_DIR=str(var_dir), PORT=str(port), CELERY_CONCURRENCY="1",
-               WEB_CONCURRENCY="1", MAKEFLAGS="")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+        and not k.startswith(("PYTEST_", "DJANGO_SUPERUSER_"))
+    }
+    env.update(
+        POULS_VAR_DIR=str(var_dir),
+        PORT=str(port),
+        CELERY_CONCURRENCY="1",
+        WEB_CONCURRENCY="1",
+        MAKEFLAGS="",
+    )
     return env
 
 
@@ -34,10 +41,17 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
     env = embedded_env(tmp_path / "var", port)
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
-        run = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        run = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
+
         def healthy():
             try:
                 return get(base + "/healthz")[0] == 200
@@ -54,9 +68,14 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
         assert (tmp_path / "var" / "db.sqlite3").exists()
 
         # A task round-trips through the filesystem broker and the worker.
-        ping = subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "ping_worker",
-                               "--timeout", "90"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
+        ping = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "manage.py", "ping_worker", "--timeout", "90"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert ping.returncode == 0, ping.stdout + ping.stderr
 
         # Beat is alive: its first tick reaches the worker and is reported by /healthz.
@@ -69,10 +88,20 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
 
         # The printed credentials open the admin.
         login = subprocess.run(
-            [str(ROOT / ".venv/bin/python"), "manage.py", "shell", "-c",
-             f"from django.contrib.auth import authenticate; "
-             f"print(bool(authenticate(username='admin', password='{password}')))"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            [
+                str(ROOT / ".venv/bin/python"),
+                "manage.py",
+                "shell",
+                "-c",
+                f"from django.contrib.auth import authenticate; "
+                f"print(bool(authenticate(username='admin', password='{password}')))",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert login.stdout.strip().splitlines()[-1] == "True", login.stderr
     finally:
         os.killpg(run.pid, signal.SIGINT)
@@ -81,6 +110,7 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGKILL)
             raise
+
     # Ctrl-C stopped all three: no process of the group is left, nothing listens.
     def group_gone():
         try:
@@ -94,8 +124,14 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
         pass
 
     # A second run reuses everything: no second admin, no duplicated data.
-    setup = subprocess.run(["make", "--no-print-directory", "setup"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+    setup = subprocess.run(
+        ["make", "--no-print-directory", "setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert "mot de passe :" not in setup.stdout
     assert "déjà créé" in setup.stdout
@@ -106,9 +142,14 @@ def test_make_run_on_a_busy_port_says_so_in_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT,
-                                env=embedded_env(tmp_path / "var", port),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env=embedded_env(tmp_path / "var", port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode != 0
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
     assert len(ours) == 1, result.stderr

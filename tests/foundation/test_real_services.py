@@ -5,7 +5,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 
-
 @pytest.mark.django_db
 def test_ci_runs_on_postgresql_and_redis(postgres, redis_url):
     with postgres.cursor() as cursor:
@@ -15,4 +14,3 @@ def test_ci_runs_on_postgresql_and_redis(postgres, redis_url):
     cache.set("pouls:probe", "ok")
     assert cache.get("pouls:probe") == "ok"
     assert "RedisCache" in settings.CACHES["default"]["BACKEND"]
-

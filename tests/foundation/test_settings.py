@@ -20,22 +20,30 @@ PRODUCTION = {
 
 def manage(*args, env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_production_passes_deploy_checks(tmp_path):
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         env={**PRODUCTION, "POULS_VAR_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL",
-                                     "REDIS_URL"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]
+)
 def test_production_refuses_to_start_without(missing, tmp_path):
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
     result = manage("check", env={**env, "POULS_VAR_DIR": str(tmp_path)})
@@ -47,8 +55,12 @@ def test_production_refuses_to_start_without(missing, tmp_path):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DATABASE_URL", "postgress//nope"), ("DATABASE_URL", "mysql-ish:/x"),
-     ("REDIS_URL", "localhost:6379"), ("SITE_URL", "pouls.example.org")],
+    [
+        ("DATABASE_URL", "postgress//nope"),
+        ("DATABASE_URL", "mysql-ish:/x"),
+        ("REDIS_URL", "localhost:6379"),
+        ("SITE_URL", "pouls.example.org"),
+    ],
 )
 def test_malformed_url_gives_one_line_naming_the_variable(variable, value, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "POULS_VAR_DIR": str(tmp_path), variable: value}
@@ -73,9 +85,11 @@ def test_embedded_defaults_generate_a_secret_key_once(tmp_path):
 def test_anymail_is_configured_from_the_environment(tmp_path):
     code = "from django.conf import settings; print(settings.ANYMAIL, settings.EMAIL_BACKEND)"
     env = {
-        "PATH": "/usr/bin:/bin", "POULS_VAR_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "POULS_VAR_DIR": str(tmp_path),
         "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
-        "ANYMAIL_POSTMARK_SERVER_TOKEN": "token-123", "WEBHOOK_SECRET": "user:pass",
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "token-123",
+        "WEBHOOK_SECRET": "user:pass",
     }
     result = manage("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr

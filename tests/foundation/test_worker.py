@@ -27,8 +27,11 @@ def test_task_queued_after_commit_runs_and_rolled_back_one_never_does(tmp_path):
     log = (tmp_path / "worker.log").open("w")
     worker = start_worker(log=log)
     try:
-        wait_for(lambda: cache.get(f"pouls:ping:{committed}"), timeout=60,
-                 message="the committed task to run in the worker")
+        wait_for(
+            lambda: cache.get(f"pouls:ping:{committed}"),
+            timeout=60,
+            message="the committed task to run in the worker",
+        )
         # The marker is queued last: once it has run, anything queued before it has too.
         ping.delay(marker)
         wait_for(lambda: cache.get(f"pouls:ping:{marker}"), timeout=30, message="marker")

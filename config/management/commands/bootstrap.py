@@ -45,9 +45,11 @@ class Command(BaseCommand):
             password = password or secrets.token_urlsafe(12)
             User.objects.create_superuser(username=username, email=email, password=password)
         if generated:
-            self.stdout.write(self.style.WARNING(
-                "Compte d’administration créé — notez ce mot de passe, il ne sera plus affiché :\n"
-                f"  identifiant : {username}\n  mot de passe : {password}"
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    "Compte d’administration créé — notez ce mot de passe, il ne sera plus affiché :\n"
+                    f"  identifiant : {username}\n  mot de passe : {password}"
+                )
+            )
         else:
             self.stdout.write(f"Compte d’administration créé : {username}")

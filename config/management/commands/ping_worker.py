@@ -20,7 +20,9 @@ class Command(BaseCommand):
         while time.monotonic() - started < timeout:
             if cache.get(f"pouls:ping:{token}") is not None:
                 elapsed = time.monotonic() - started
-                self.stdout.write(self.style.SUCCESS(f"Worker OK : tâche traitée en {elapsed:.2f} s."))
+                self.stdout.write(
+                    self.style.SUCCESS(f"Worker OK : tâche traitée en {elapsed:.2f} s.")
+                )
                 return
             time.sleep(0.2)
         raise CommandError(f"Aucun worker n’a traité la tâche en {timeout:.0f} s.")
