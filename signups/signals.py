@@ -12,3 +12,9 @@ subscription_confirmed = Signal()
 subscription_ended = Signal()
 # kwargs: contact, reason ("hard_bounce", "complaint", "erased", "manual", ...)
 contact_suppressed = Signal()
+# kwargs: contact. Receivers return {"<section>": <JSON-serialisable data>} to add
+# their own records (deliveries, events, ...) to the contact's data export.
+contact_exporting = Signal()
+# kwargs: contact (before its personal data is wiped). Receivers remove or anonymise
+# what they hold about the contact; pending sends are cancelled.
+contact_erased = Signal()
