@@ -151,7 +151,7 @@ def test_make_run_on_a_busy_port_says_so_in_one_line(tmp_path):
             timeout=120,
         )
     assert result.returncode != 0
-    ours = [line for line in result.stderr.splitlines() if not line.startswith("make:")]
+    ours = [line for line in result.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", line)]
     assert len(ours) == 1, result.stderr
     assert f"Le port {port} est déjà utilisé" in ours[0]
     assert "Traceback" not in result.stderr
