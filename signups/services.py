@@ -1,11 +1,30 @@
 """Writes that change who may be mailed. Each announces itself through
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
-from django.db import transaction
-from django.utils import timezone
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
-from . import signals
-from .models import Contact, Subscription, Suppression, email_hash
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import emails, signals, tokens
+from .models import (
+    Answer,
+    Consent,
+    Contact,
+    InterviewApplication,
+    MailingList,
+    Profile,
+    Subscription,
+    Suppression,
+    email_hash,
+)
 
 
 @transaction.atomic
@@ -52,3 +71,668 @@ def contact_suppress(*, contact: Contact, reason: str) -> Contact:
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
     return contact
+
+
+# --- signup and double opt-in --------------------------------------------------
+
+SEND_INTERVAL = timedelta(hours=24)
+UNCONFIRMED_TTL = timedelta(days=30)
+INACTIVE_AFTER = timedelta(days=3 * 365)
+RECONSENT_GRACE = timedelta(days=30)
+
+
+def is_suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+
+
+@transaction.atomic
+def signup_submit(
+    *,
+    mailing_list: MailingList,
+    email: str,
+    form: str,
+    first_name: str = "",
+    profile: str = "",
+    answer: str = "",
+    time_zone: str = "Europe/Paris",
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> None:
+    """Record a signup and queue the email that answers it.
+
+    The caller learns nothing about the address (new, pending, active, unsubscribed
+    or suppressed): the same work is done and the same task is queued; the task
+    decides what, if anything, to send.
+    """
+    from .tasks import send_signup_email
+
+    now = timezone.now()
+    subscription_id = None
+    contact = None
+    if is_suppressed(email):
+        # Nothing of a suppressed address is stored again.
+        contact = Contact.objects.filter(email=email).only("pk").first()
+    else:
+        contact, created = Contact.objects.get_or_create(
+            email=email,
+            defaults={
+                "first_name": first_name,
+                "profile": profile,
+                "time_zone": time_zone,
+                "source": form[:64],
+                "last_activity_at": now,
+            },
+        )
+        if not created:
+            changes = {"last_activity_at": now, "inactive_flagged_at": None}
+            if first_name and not contact.first_name:
+                changes["first_name"] = first_name
+            if profile:
+                changes["profile"] = profile
+            Contact.objects.filter(pk=contact.pk).update(**changes)
+        subscription, _created = Subscription.objects.get_or_create(
+            contact=contact, mailing_list=mailing_list
+        )
+        if subscription.status == Subscription.Status.UNSUBSCRIBED:
+            # A new request: any confirmation link sent before is void (see tokens).
+            Subscription.objects.filter(pk=subscription.pk).update(
+                status=Subscription.Status.PENDING,
+                created_at=now,
+                confirmation_sent_at=None,
+                confirmed_at=None,
+                unsubscribed_at=None,
+            )
+        Consent.objects.create(
+            contact=contact,
+            mailing_list=mailing_list,
+            text=mailing_list.consent_text,
+            version=mailing_list.consent_version,
+            form=form,
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+        )
+        if answer:
+            Answer.objects.create(
+                contact=contact, mailing_list=mailing_list, text=answer, profile=profile
+            )
+        subscription_id = subscription.pk
+    send_signup_email.delay_on_commit(subscription_id)
+
+
+def _claim_send(contact: Contact, now) -> bool:
+    """At most one service email per address per 24 hours; the row is locked."""
+    if not contact.is_sendable or is_suppressed(contact.email):
+        return False
+    if contact.transactional_sent_at and now - contact.transactional_sent_at < SEND_INTERVAL:
+        return False
+    return True
+
+
+def signup_email_send(*, subscription_id: int | None) -> str:
+    """Send what a signup calls for: the confirmation, « déjà inscrit·e », or nothing.
+
+    The send is claimed in the database before it leaves, so a retried or redelivered
+    task never sends it twice; a failed send releases the claim and re-raises.
+    Returns the name of the email sent, or "".
+    """
+    if subscription_id is None:
+        return ""
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_related("mailing_list").filter(pk=subscription_id).first()
+        )
+        if subscription is None:
+            return ""
+        contact = Contact.objects.select_for_update().get(pk=subscription.contact_id)
+        if not _claim_send(contact, now):
+            return ""
+        previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
+        if subscription.status == Subscription.Status.PENDING:
+            name = "confirm"
+            subscription.confirmation_sent_at = now
+            subscription.save(update_fields=["confirmation_sent_at"])
+            context = {
+                "mailing_list": subscription.mailing_list,
+                "url": tokens.confirm_url(subscription),
+            }
+        elif subscription.status == Subscription.Status.ACTIVE:
+            name = "already_subscribed"
+            context = {
+                "mailing_list": subscription.mailing_list,
+                "url": tokens.preferences_url(contact),
+            }
+        else:
+            return ""
+        contact.transactional_sent_at = now
+        contact.save(update_fields=["transactional_sent_at"])
+    try:
+        emails.send(name=name, to=contact.email, context=context, language=contact.language)
+    except Exception:
+        Contact.objects.filter(pk=contact.pk, transactional_sent_at=now).update(
+            transactional_sent_at=previous[0]
+        )
+        if name == "confirm":
+            Subscription.objects.filter(pk=subscription.pk, confirmation_sent_at=now).update(
+                confirmation_sent_at=previous[1]
+            )
+        raise
+    return name
+
+
+class LinkUsed(Exception):
+    """A genuine confirmation link that has served already or was replaced."""
+
+
+def subscription_for_confirm_token(token: str) -> Subscription:
+    """The pending subscription this link may confirm; raises InvalidToken or LinkUsed."""
+    pk, state = tokens.read_token_state("confirm", token)
+    subscription = (
+        Subscription.objects.select_related("mailing_list", "contact").filter(pk=pk).first()
+    )
+    if subscription is None:
+        raise tokens.InvalidToken("unknown subscription")
+    if (
+        subscription.status != Subscription.Status.PENDING
+        or state != tokens.confirm_state(subscription)
+        or not subscription.contact.is_sendable
+    ):
+        raise LinkUsed
+    return subscription
+
+
+@transaction.atomic
+def subscription_confirm_token(*, token: str) -> Subscription:
+    """Confirm through the link of the confirmation email (the button's POST)."""
+    subscription = subscription_for_confirm_token(token)
+    locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if locked.status != Subscription.Status.PENDING or tokens.confirm_state(
+        locked
+    ) != tokens.confirm_state(subscription):
+        raise LinkUsed
+    Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
+    return subscription_confirm(subscription=locked)
+
+
+@transaction.atomic
+def interview_apply(
+    *,
+    email: str,
+    first_name: str,
+    company: str,
+    activity: str,
+    city: str,
+    country: str,
+    story: str,
+    profile: str = "",
+    time_zone: str = "Europe/Paris",
+    consent_text: str,
+    consent_version: int,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> InterviewApplication | None:
+    """Store an application to be interviewed (nothing for a suppressed address)."""
+    if is_suppressed(email):
+        Contact.objects.filter(email=email).only("pk").first()
+        return None
+    now = timezone.now()
+    contact, created = Contact.objects.get_or_create(
+        email=email,
+        defaults={
+            "first_name": first_name,
+            "profile": profile,
+            "time_zone": time_zone,
+            "source": "entretiens:candidature",
+            "last_activity_at": now,
+        },
+    )
+    if not created:
+        Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
+    Consent.objects.create(
+        contact=contact,
+        mailing_list=None,
+        text=consent_text,
+        version=consent_version,
+        form="entretiens:candidature",
+        given_at=now,
+        ip_address=ip_address,
+        user_agent=user_agent[:500],
+    )
+    return InterviewApplication.objects.create(
+        contact=contact,
+        company=company,
+        activity=activity,
+        city=city,
+        country=country,
+        story=story,
+    )
+
+
+# --- preferences ----------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_preferences_update(
+    *,
+    contact: Contact,
+    first_name: str,
+    time_zone: str,
+    language: str,
+    lists: Iterable[MailingList],
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Contact:
+    """Save the preference centre. A list ticked here is active at once: the reader
+    came through a link sent to their address, and ticking it is their consent."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    now = timezone.now()
+    contact.first_name = first_name
+    contact.time_zone = time_zone
+    contact.language = language
+    contact.last_activity_at = now
+    contact.inactive_flagged_at = None
+    contact.save(
+        update_fields=[
+            "first_name",
+            "time_zone",
+            "language",
+            "last_activity_at",
+            "inactive_flagged_at",
+        ]
+    )
+    wanted = {ml.pk: ml for ml in lists}
+    existing = {s.mailing_list_id: s for s in contact.subscriptions.all()}
+    for list_id, subscription in existing.items():
+        if list_id not in wanted and subscription.status != Subscription.Status.UNSUBSCRIBED:
+            subscription_unsubscribe(subscription=subscription, reason="preferences")
+    for list_id, mailing_list in wanted.items():
+        subscription = existing.get(list_id)
+        if subscription and subscription.status == Subscription.Status.ACTIVE:
+            continue
+        if not contact.is_sendable:
+            continue
+        Consent.objects.create(
+            contact=contact,
+            mailing_list=mailing_list,
+            text=mailing_list.consent_text,
+            version=mailing_list.consent_version,
+            form="preferences",
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+        )
+        if subscription is None:
+            subscription = Subscription.objects.create(contact=contact, mailing_list=mailing_list)
+        else:
+            Subscription.objects.filter(pk=subscription.pk).update(
+                status=Subscription.Status.PENDING, unsubscribed_at=None
+            )
+        subscription_confirm(subscription=subscription)
+    return contact
+
+
+def contact_unsubscribe_all(*, contact: Contact, reason: str = "unsubscribed") -> int:
+    ended = 0
+    for subscription in contact.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
+        subscription_unsubscribe(subscription=subscription, reason=reason)
+        ended += 1
+    return ended
+
+
+@transaction.atomic
+def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = "") -> Contact:
+    """The reader answered the re-consent request: keep them, with fresh evidence."""
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
+    for subscription in contact.subscriptions.active().select_related("mailing_list"):
+        Consent.objects.create(
+            contact=contact,
+            mailing_list=subscription.mailing_list,
+            text=subscription.mailing_list.consent_text,
+            version=subscription.mailing_list.consent_version,
+            form="reconsent",
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+        )
+    contact.refresh_from_db()
+    return contact
+
+
+# --- data rights ------------------------------------------------------------------
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def contact_export(*, contact: Contact) -> dict:
+    """Everything held about one contact, as JSON-serialisable data (GDPR art. 15, 20)."""
+    data = {
+        "contact": {
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "profile": contact.profile,
+            "time_zone": contact.time_zone,
+            "language": contact.language,
+            "source": contact.source,
+            "created_at": _iso(contact.created_at),
+            "last_activity_at": _iso(contact.last_activity_at),
+            "suppressed_at": _iso(contact.suppressed_at),
+            "suppression_reason": contact.suppression_reason,
+        },
+        "subscriptions": [
+            {
+                "list": s.mailing_list.slug,
+                "list_name": s.mailing_list.name,
+                "status": s.status,
+                "created_at": _iso(s.created_at),
+                "confirmation_sent_at": _iso(s.confirmation_sent_at),
+                "confirmed_at": _iso(s.confirmed_at),
+                "unsubscribed_at": _iso(s.unsubscribed_at),
+            }
+            for s in contact.subscriptions.select_related("mailing_list").order_by("pk")
+        ],
+        "consents": [
+            {
+                "list": c.mailing_list.slug if c.mailing_list else None,
+                "text": c.text,
+                "version": c.version,
+                "form": c.form,
+                "given_at": _iso(c.given_at),
+                "ip_address": c.ip_address,
+                "user_agent": c.user_agent,
+            }
+            for c in contact.consents.select_related("mailing_list").order_by("pk")
+        ],
+        "answers": [
+            {"question": str(Answer.QUESTION), "text": a.text, "created_at": _iso(a.created_at)}
+            for a in contact.answers.order_by("pk")
+        ],
+        "interview_applications": [
+            {
+                "company": a.company,
+                "activity": a.activity,
+                "city": a.city,
+                "country": a.country,
+                "story": a.story,
+                "status": a.status,
+                "created_at": _iso(a.created_at),
+            }
+            for a in contact.interview_applications.order_by("pk")
+        ],
+    }
+    for _receiver, extra in signals.contact_exporting.send(sender=Contact, contact=contact):
+        if isinstance(extra, dict):
+            data.update(extra)
+    return data
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
+    """Wipe the contact's personal data; only the hash of the address stays, suppressed."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.erased_at:
+        return contact
+    signals.contact_erased.send(sender=Contact, contact=contact)
+    for subscription in contact.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
+        subscription_unsubscribe(subscription=subscription, reason="erased")
+    if contact.email:
+        Suppression.objects.get_or_create(
+            email_hash=email_hash(contact.email), defaults={"reason": reason}
+        )
+    contact.consents.all().delete()
+    contact.answers.all().delete()
+    contact.interview_applications.all().delete()
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(
+        email=None,
+        first_name="",
+        profile="",
+        time_zone="Europe/Paris",
+        language="fr",
+        source="",
+        last_activity_at=None,
+        inactive_flagged_at=None,
+        transactional_sent_at=None,
+        suppressed_at=contact.suppressed_at or now,
+        suppression_reason=contact.suppression_reason or reason,
+        erased_at=now,
+    )
+    contact.refresh_from_db()
+    return contact
+
+
+# --- periodic work (daily_handlers) -------------------------------------------------
+
+
+def subscriptions_purge_unconfirmed() -> int:
+    """Forget signups never confirmed within 30 days, and contacts left with nothing."""
+    cutoff = timezone.now() - UNCONFIRMED_TTL
+    stale = Subscription.objects.filter(status=Subscription.Status.PENDING, created_at__lt=cutoff)
+    purged = 0
+    for subscription in stale.iterator():
+        with transaction.atomic():
+            Consent.objects.filter(
+                contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+            ).delete()
+            Answer.objects.filter(
+                contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+            ).delete()
+            subscription.delete()
+            Contact.objects.filter(
+                pk=subscription.contact_id,
+                subscriptions__isnull=True,
+                interview_applications__isnull=True,
+                erased_at__isnull=True,
+            ).delete()
+        purged += 1
+    return purged
+
+
+def contacts_review_inactive() -> dict:
+    """3 years without confirmation, form or click: ask once more, then erase.
+
+    Opens do not count (mailings records clicks into `last_activity_at`).
+    """
+    from .tasks import send_reconsent_email
+
+    now = timezone.now()
+    cutoff = now - INACTIVE_AFTER
+    inactive = Contact.objects.filter(
+        erased_at__isnull=True, inactive_flagged_at__isnull=True
+    ).filter(
+        models.Q(last_activity_at__lt=cutoff)
+        | models.Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+    )
+    flagged = 0
+    for contact_id in inactive.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            Contact.objects.filter(pk=contact_id).update(inactive_flagged_at=now)
+            send_reconsent_email.delay_on_commit(contact_id)
+        flagged += 1
+    unanswered = Contact.objects.filter(
+        erased_at__isnull=True, inactive_flagged_at__lt=now - RECONSENT_GRACE
+    )
+    erased = 0
+    for contact in unanswered.iterator():
+        contact_erase(contact=contact, reason="inactive")
+        erased += 1
+    return {"flagged": flagged, "erased": erased}
+
+
+def reconsent_email_send(*, contact_id: int) -> bool:
+    """The last request before erasure; not rate-limited away (it is sent once)."""
+    contact = Contact.objects.filter(pk=contact_id, inactive_flagged_at__isnull=False).first()
+    if contact is None or not contact.is_sendable:
+        return False
+    Contact.objects.filter(pk=contact.pk).update(transactional_sent_at=timezone.now())
+    emails.send(
+        name="reconsent",
+        to=contact.email,
+        context={
+            "url": tokens.absolute(
+                reverse("signups:reconsent", args=[tokens.make_token("preferences", contact.pk)])
+            ),
+            "preferences_url": tokens.preferences_url(contact),
+            "erase_after_days": RECONSENT_GRACE.days,
+        },
+        language=contact.language,
+    )
+    return True
+
+
+# --- CSV import and export (admin) ---------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, value, reason)
+
+
+_EMAIL_COLUMNS = ("email", "e-mail", "courriel", "adresse", "adresse e-mail")
+_NAME_COLUMNS = ("prénom", "prenom", "first_name", "firstname")
+_PROFILE_COLUMNS = ("profil", "profile")
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    for index, title in enumerate(header):
+        if title.strip().lower() in names:
+            return index
+    return None
+
+
+def contacts_import(
+    *,
+    text: str,
+    mailing_list: MailingList,
+    consent_source: str,
+    consent_date: date,
+    imported_by: str = "",
+) -> ImportReport:
+    """Import a CSV of people who consented elsewhere, stated by the editor.
+
+    Each valid row becomes an active subscription with its consent evidence (the
+    editor's statement of where and when). Invalid rows are reported with the
+    reason; suppressed addresses are skipped; importing the same file twice
+    changes nothing.
+    """
+    from .forms import normalise_email
+
+    report = ImportReport()
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        report.errors.append((1, "", str(_("Le fichier est vide."))))
+        return report
+    email_col = _column(header, _EMAIL_COLUMNS)
+    if email_col is None:
+        report.errors.append((1, ", ".join(header)[:200], str(_("Aucune colonne « email »."))))
+        return report
+    name_col = _column(header, _NAME_COLUMNS)
+    profile_col = _column(header, _PROFILE_COLUMNS)
+    profiles = {value: value for value in Profile.values} | {
+        str(label).lower(): value for value, label in Profile.choices
+    }
+    given_at = timezone.make_aware(datetime.combine(consent_date, time(12, 0)))
+    form = f"import : {consent_source}"[:120]
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        raw = row[email_col].strip() if email_col < len(row) else ""
+        try:
+            email = normalise_email(raw)
+        except ValidationError as exc:
+            report.errors.append((line, raw[:254], " ".join(exc.messages)))
+            continue
+        first_name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        if len(first_name) > 100 or any(ord(ch) < 32 for ch in first_name):
+            report.errors.append((line, raw, str(_("Prénom trop long ou illisible."))))
+            continue
+        profile = ""
+        if profile_col is not None and profile_col < len(row) and row[profile_col].strip():
+            profile = profiles.get(row[profile_col].strip().lower(), "")
+            if not profile:
+                report.errors.append((line, raw, str(_("Profil inconnu."))))
+                continue
+        if email in seen:
+            report.unchanged += 1
+            continue
+        seen.add(email)
+        if is_suppressed(email):
+            report.suppressed += 1
+            continue
+        with transaction.atomic():
+            contact, _created = Contact.objects.get_or_create(
+                email=email,
+                defaults={
+                    "first_name": first_name,
+                    "profile": profile,
+                    "source": f"import:{consent_source}"[:64],
+                    "created_at": given_at,
+                    "last_activity_at": given_at,
+                },
+            )
+            if not contact.is_sendable:
+                report.suppressed += 1
+                continue
+            subscription, created = Subscription.objects.get_or_create(
+                contact=contact,
+                mailing_list=mailing_list,
+                defaults={
+                    "status": Subscription.Status.ACTIVE,
+                    "created_at": given_at,
+                    "confirmed_at": given_at,
+                },
+            )
+            if not created:
+                # Already there (active, pending or unsubscribed): an import never
+                # overrides what the person did since.
+                report.unchanged += 1
+                continue
+            Consent.objects.create(
+                contact=contact,
+                mailing_list=mailing_list,
+                text=mailing_list.consent_text,
+                version=mailing_list.consent_version,
+                form=form,
+                given_at=given_at,
+                user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
+            )
+            signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
+            report.imported += 1
+    return report
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: neutralise them."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def mailing_list_csv(*, mailing_list: MailingList) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "prénom", "profil", "statut", "inscrit·e le", "confirmé·e le"])
+    subscriptions = (
+        mailing_list.subscriptions.filter(contact__erased_at__isnull=True)
+        .select_related("contact")
+        .order_by("pk")
+    )
+    for s in subscriptions.iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                _csv_safe(s.contact.email),
+                _csv_safe(s.contact.first_name),
+                s.contact.profile,
+                s.status,
+                _iso(s.created_at),
+                _iso(s.confirmed_at),
+            ]
+        )
+    return out.getvalue()
