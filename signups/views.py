@@ -43,8 +43,9 @@ def body_problem(request) -> str | None:
     if request.content_type not in FORM_CONTENT_TYPES:
         return _("La requête envoyée n’est pas un formulaire.")
     try:
+        body = request.body  # bounded above; read first so the parsers work on a copy
         if request.content_type == FORM_CONTENT_TYPES[0]:
-            request.body.decode("utf-8")
+            body.decode("utf-8")
         items = list(request.POST.lists())
     except RequestDataTooBig:
         return _("Le formulaire envoyé est trop volumineux.")
@@ -58,10 +59,14 @@ def body_problem(request) -> str | None:
         ValueError,
     ):
         return _("Le formulaire envoyé est illisible.")
+    if body.strip() and not items and not body.rstrip().endswith(b"--"):
+        return _("Le formulaire envoyé est illisible.")
     for key, values in items:
         # Percent-encoded bytes that are not UTF-8 decode to U+FFFD.
         if "\ufffd" in key or any("\ufffd" in value for value in values):
             return _("Le formulaire envoyé n’est pas encodé en UTF-8.")
+        if "\x00" in key or any("\x00" in value for value in values):
+            return _("Le formulaire envoyé contient des caractères interdits.")
     return None
 
 
