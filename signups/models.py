@@ -164,6 +164,15 @@ class Subscription(models.Model):
     )
     created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     confirmation_sent_at = models.DateTimeField(_("confirmation envoyée le"), null=True, blank=True)
+    reply_requested_at = models.DateTimeField(
+        _("réponse à envoyer depuis"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Une demande d’inscription attend son e-mail (confirmation ou « déjà "
+            "inscrit·e ») ; vidé dès que le worker l’a traitée."
+        ),
+    )
     confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("désinscription le"), null=True, blank=True)
 
@@ -177,7 +186,14 @@ class Subscription(models.Model):
                 fields=("contact", "mailing_list"), name="one_subscription_per_list"
             ),
         ]
-        indexes = [models.Index(fields=("mailing_list", "status", "contact"))]
+        indexes = [
+            models.Index(fields=("mailing_list", "status", "contact")),
+            models.Index(
+                fields=("reply_requested_at",),
+                name="subscription_reply_outbox",
+                condition=models.Q(reply_requested_at__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.contact} → {self.mailing_list}"

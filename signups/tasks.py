@@ -16,10 +16,17 @@ _RETRY = {
 }
 
 
-@shared_task(name="signups.send_signup_email", **_RETRY)
-def send_signup_email(subscription_id: int | None) -> str:
-    """The confirmation, « déjà inscrit·e », or nothing: the service decides."""
-    return services.signup_email_send(subscription_id=subscription_id)
+@shared_task(
+    name="signups.send_signup_emails",
+    ignore_result=True,
+    max_retries=0,
+    time_limit=300,
+    soft_time_limit=280,
+)
+def send_signup_emails() -> int:
+    """Wake-up: answer every waiting signup (confirmation, « déjà inscrit·e », or
+    nothing); the service decides. The tick runs the same service as a safety net."""
+    return services.signup_replies_send()
 
 
 @shared_task(name="signups.send_reconsent_email", **_RETRY)

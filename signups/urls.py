@@ -9,6 +9,7 @@ urlpatterns = [
     path("entretiens/", views.list_page, {"slug": "entretiens"}, name="interviews"),
     path("entretiens/candidature/", views.apply, name="apply"),
     path("inscription/<slug:slug>/", views.subscribe, name="subscribe"),
+    path("inscription/<slug:slug>/merci/", views.thanks, name="thanks"),
     path("confirmer/<str:token>/", views.confirm, name="confirm"),
     path("desinscription/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),

@@ -1,13 +1,18 @@
 import json
+import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -99,23 +104,46 @@ def client_ip(request) -> str | None:
     return value or None
 
 
-def _hit(key: str, limit: int, window: int) -> bool:
-    """Count one request in a fixed window; True when the limit is exceeded."""
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    return count > limit
+def _count(hits: list[tuple[str, int]]) -> list[int]:
+    """Count one request in each fixed window (key, seconds); returns the counts.
+
+    On Redis all counters move in one round trip (INCR, then EXPIRE NX); any other
+    cache backend goes through Django's API.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One client per cache instance (instances are per thread): building a
+        # redis.Redis object costs more than the round trip itself.
+        client = backend.__dict__.get("_signups_client")
+        if client is None:
+            client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        for key, window in hits:
+            full_key = backend.make_and_validate_key(key)
+            pipe.incr(full_key)
+            pipe.expire(full_key, window, nx=True)
+        return pipe.execute()[0::2]
+    counts = []
+    for key, window in hits:
+        backend.add(key, 0, timeout=window)
+        try:
+            counts.append(backend.incr(key))
+        except ValueError:  # expired between add and incr
+            backend.set(key, 1, timeout=window)
+            counts.append(1)
+    return counts
 
 
 def rate_limited(request, email: str) -> bool:
     ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
     address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
-    over_ip = _hit(f"signups:rate:ip:{client_ip(request)}", ip_limit, ip_window)
-    over_address = _hit(f"signups:rate:email:{email_hash(email)}", address_limit, address_window)
-    return over_ip or over_address
+    by_ip, by_address = _count(
+        [
+            (f"signups:rate:ip:{client_ip(request)}", ip_window),
+            (f"signups:rate:email:{email_hash(email)}", address_window),
+        ]
+    )
+    return by_ip > ip_limit or by_address > address_limit
 
 
 def _too_many(request):
@@ -123,8 +151,39 @@ def _too_many(request):
 
 
 def _thanks(request, mailing_list):
-    """The one answer to every accepted submission, whatever the address."""
+    """The one answer to every accepted submission, whatever the address: a redirect
+    to the same page (so reloading it never submits the form again)."""
+    return HttpResponseRedirect(reverse("signups:thanks", args=[mailing_list.slug]), status=303)
+
+
+def thanks(request, slug: str):
+    mailing_list = get_object_or_404(MailingList, slug=slug)
     return render(request, "signups/thanks.html", {"mailing_list": mailing_list})
+
+
+_LISTS: dict[str, tuple[float, MailingList | None]] = {}
+LIST_CACHE_SECONDS = 10
+
+
+def open_list(slug: str) -> MailingList:
+    """The open list behind a signup URL, kept 10 s in this process (the hot path).
+
+    Only the 404 and the form's labels use it: the consent text and version recorded
+    as evidence are read by the signup's own statement, so they are never stale.
+    """
+    now = time.monotonic()
+    expires, mailing_list = _LISTS.get(slug, (0.0, None))
+    if expires < now:
+        mailing_list = MailingList.objects.filter(slug=slug, is_active=True).first()
+        _LISTS[slug] = (now + LIST_CACHE_SECONDS, mailing_list)
+    if mailing_list is None:
+        raise Http404(_("Cette liste n’existe pas ou n’est plus ouverte."))
+    return mailing_list
+
+
+@receiver([post_save, post_delete], sender=MailingList)
+def _forget_lists(**kwargs):
+    _LISTS.clear()
 
 
 def _list_context(mailing_list, **extra) -> dict:
@@ -143,7 +202,7 @@ def list_page(request, slug: str):
 @form_post()
 @require_http_methods(["GET", "POST"])
 def subscribe(request, slug: str):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = open_list(slug)
     if request.method != "POST":
         return redirect(f"signups:{_PAGES.get(slug, 'newsletter')}")
     form = SignupForm(request.POST, mailing_list=mailing_list)

@@ -50,6 +50,7 @@ def signup(client, mailing_list, capture, ip="203.0.113.7", **overrides):
             data,
             HTTP_USER_AGENT="Mozilla/5.0 (test)",
             REMOTE_ADDR=ip,
+            follow=True,
         )
 
 

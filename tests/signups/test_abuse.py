@@ -65,12 +65,15 @@ def test_same_response_for_new_pending_subscribed_unsubscribed_and_suppressed(
                 {"email": email, "consent": "on", "time_zone": "Europe/Paris"},
                 REMOTE_ADDR=f"192.0.2.{len(fingerprints) + 1}",
             )
-        fingerprints[state] = _fingerprint(response)
+        assert response.status_code == 303
+        page = client.get(response["Location"])
+        fingerprints[state] = (_fingerprint(response), _fingerprint(page))
         queued[state] = [getattr(cb, "__self__", None) or cb for cb in callbacks]
         for callback in callbacks:
             callback()
     reference = fingerprints["new"]
-    assert reference[0] == 200
+    assert reference[1][0] == 200
+    assert "Vérifiez votre boîte de réception" in reference[1][2].decode()
     for state, fingerprint in fingerprints.items():
         assert fingerprint == reference, state
     # Exactly one task queued after commit in every case.

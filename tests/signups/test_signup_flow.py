@@ -212,6 +212,7 @@ def test_compact_form_signup(csrf_client, lists, django_capture_on_commit_callba
                 "placement": "compact",
                 "csrfmiddlewaretoken": token,
             },
+            follow=True,
         )
     assert response.status_code == 200
     assert Consent.objects.get().form == "newsletter:compact"
