@@ -318,7 +318,6 @@ def signup_reply_send(*, subscription_id: int) -> str:
         )
         if subscription is None:
             return ""
-        requested_at = subscription.reply_requested_at
         subscription.reply_requested_at = None
         subscription.save(update_fields=["reply_requested_at"])
         contact = Contact.objects.select_for_update().get(pk=subscription.contact_id)
@@ -344,8 +343,10 @@ def signup_reply_send(*, subscription_id: int) -> str:
         Contact.objects.filter(pk=contact.pk, transactional_sent_at=now).update(
             transactional_sent_at=previous[0]
         )
+        # Back in the outbox for the next run (later than this one's start, so a
+        # long outage cannot spin this run).
         Subscription.objects.filter(pk=subscription.pk).update(
-            confirmation_sent_at=previous[1], reply_requested_at=requested_at
+            confirmation_sent_at=previous[1], reply_requested_at=timezone.now()
         )
         raise
     return name

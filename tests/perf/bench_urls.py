@@ -13,9 +13,8 @@ BASELINE_TABLE = "bench_baseline_row"
 @csrf_exempt
 def bare_insert(request):
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {BASELINE_TABLE} (email) VALUES (%s)", [request.POST.get("email", "")]
-        )  # noqa: S608
+        sql = f"INSERT INTO {BASELINE_TABLE} (email) VALUES (%s)"  # noqa: S608
+        cursor.execute(sql, [request.POST.get("email", "")])
     return HttpResponse("ok")
 
 
