@@ -99,6 +99,7 @@ def signup_submit(
     profile: str = "",
     answer: str = "",
     time_zone: str = "Europe/Paris",
+    language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> None:
@@ -116,6 +117,7 @@ def signup_submit(
         "first_name": first_name,
         "profile": profile,
         "time_zone": time_zone,
+        "language": language[:8],
         "source": form[:64],
         "list": mailing_list.pk,
         "form": form[:120],
@@ -149,7 +151,7 @@ WITH list AS (
         email, first_name, profile, time_zone, language, source,
         created_at, last_activity_at, suppression_reason
     )
-    SELECT %(email)s, %(first_name)s, %(profile)s, %(time_zone)s, 'fr', %(source)s,
+    SELECT %(email)s, %(first_name)s, %(profile)s, %(time_zone)s, %(language)s, %(source)s,
            %(now)s, %(now)s, ''
     WHERE NOT EXISTS (SELECT 1 FROM blocked) AND EXISTS (SELECT 1 FROM list)
     ON CONFLICT (email) DO UPDATE SET
@@ -206,6 +208,7 @@ def _signup_write_orm(values: dict) -> int | None:
             "first_name": values["first_name"],
             "profile": values["profile"],
             "time_zone": values["time_zone"],
+            "language": values["language"],
             "source": values["source"],
             "last_activity_at": now,
         },

@@ -223,10 +223,17 @@ def subscribe(request, slug: str):
         profile=data["profile"],
         answer=data["answer"],
         time_zone=data["time_zone"],
+        language=_language(request),
         ip_address=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
     )
     return _thanks(request, mailing_list)
+
+
+def _language(request) -> str:
+    """The language the reader used on the site becomes the language of their emails."""
+    code = getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 _PAGES = {"newsletter": "newsletter", "atelier": "workshop", "entretiens": "interviews"}

@@ -186,3 +186,37 @@ def test_preferences_csrf_required(active):
     assert client.post(url, {"action": "unsubscribe_all"}).status_code == 403
     active.refresh_from_db()
     assert active.status == Subscription.Status.ACTIVE
+
+
+def test_unsubscribe_and_preferences_links_never_expire(active):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    unsubscribe = _path(tokens.unsubscribe_url(active))
+    preferences = _path(tokens.preferences_url(active.contact))
+    with time_machine.travel(timezone.now() + timedelta(days=5 * 365)):
+        assert Client().get(preferences).status_code == 200
+        response = Client().post(
+            unsubscribe,
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 200
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_english_readers_get_english_emails(client, lists, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    client.cookies["django_language"] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/inscription/newsletter/",
+            {"email": "ann@example.org", "consent": "on"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert Contact.objects.get(email="ann@example.org").language == "en"
+    assert len(mail.outbox) == 1
