@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from . import audience, services
 from .forms import ImportForm, normalise_email
@@ -191,10 +190,9 @@ class ContactAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(
             request,
-            ngettext(
-                "%(count)d contact effacé : seule une empreinte de l’adresse est conservée.",
-                "%(count)d contacts effacés : seule une empreinte de chaque adresse est conservée.",
-                count,
+            _(
+                "%(count)d contact(s) effacé(s) : seule une empreinte de chaque adresse "
+                "est conservée."
             )
             % {"count": count},
             messages.SUCCESS,
