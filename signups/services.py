@@ -697,9 +697,11 @@ def contacts_review_inactive() -> dict:
 
 
 def reconsent_email_send(*, contact_id: int) -> bool:
-    """The last request before erasure; not rate-limited away (it is sent once)."""
+    """The last request before erasure, to readers still subscribed to something; it is
+    not rate-limited away (it is sent once)."""
     contact = Contact.objects.filter(pk=contact_id, inactive_flagged_at__isnull=False).first()
-    if contact is None or not contact.is_sendable:
+    # Someone who left every list is not written to again: their data just expires.
+    if contact is None or not contact.is_sendable or not contact.subscriptions.active().exists():
         return False
     Contact.objects.filter(pk=contact.pk).update(transactional_sent_at=timezone.now())
     emails.send(

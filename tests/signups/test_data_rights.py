@@ -170,3 +170,20 @@ def test_reconsent_email_contains_no_visitor_text(lists, django_capture_on_commi
             services.contacts_review_inactive()
     (message,) = mail.outbox
     assert "Léa" not in message.body and re.search(r"/preferences/", message.body)
+
+
+def test_inactive_contacts_who_left_every_list_are_not_written_to(
+    lists, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        contact = _make(lists, django_capture_on_commit_callbacks)
+        services.contact_unsubscribe_all(contact=contact)
+        mail.outbox.clear()
+        traveller.shift(timedelta(days=3 * 365 + 1))
+        with django_capture_on_commit_callbacks(execute=True):
+            daily()
+        assert mail.outbox == []
+        traveller.shift(timedelta(days=31))
+        daily()
+    contact.refresh_from_db()
+    assert contact.erased_at is not None
