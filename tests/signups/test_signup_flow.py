@@ -269,3 +269,25 @@ def test_interview_application(client, lists):
     assert application.contact.consents.get().form == "entretiens:candidature"
     assert not Subscription.objects.exists()
     assert mail.outbox == []
+
+
+def test_interview_application_honeypot_and_rate_limit(client, lists, settings):
+    from signups.models import InterviewApplication
+
+    data = {
+        "email": "bot@example.org",
+        "first_name": "Bot",
+        "company": "Spam",
+        "activity": "Spam",
+        "city": "Nulle part",
+        "country": "Nulle part",
+        "story": "…",
+        "consent": "on",
+    }
+    response = client.post("/entretiens/candidature/", {**data, "website": "http://spam"})
+    assert response.status_code == 200 and "Merci" in response.content.decode()
+    assert not InterviewApplication.objects.exists()
+    settings.SIGNUPS_RATE_PER_IP = (1, 600)
+    assert client.post("/entretiens/candidature/", data).status_code == 200
+    assert client.post("/entretiens/candidature/", data).status_code == 429
+    assert InterviewApplication.objects.count() == 1
