@@ -279,14 +279,21 @@ def _wake_reply_sender() -> None:
     """
     from .tasks import send_signup_emails
 
-    if cache.add(REPLY_WAKEUP_KEY, 1, timeout=5):
-        send_signup_emails.delay()
+    try:
+        if cache.add(REPLY_WAKEUP_KEY, 1, timeout=5):
+            send_signup_emails.delay()
+    except Exception:
+        # Redis down: the signup is saved; the next tick that runs sends its email.
+        logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 
 def signup_replies_send() -> int:
     """Answer every signup waiting for its email (`Subscription.reply_requested_at`
     is the outbox). Runs from the wake-up task and from every tick."""
-    cache.delete(REPLY_WAKEUP_KEY)
+    try:
+        cache.delete(REPLY_WAKEUP_KEY)
+    except Exception:
+        logger.warning("could not clear the signup reply wake-up", exc_info=True)
     started = timezone.now()
     sent = 0
     while True:

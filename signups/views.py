@@ -1,4 +1,5 @@
 import json
+import logging
 import time
 from functools import wraps
 
@@ -27,6 +28,8 @@ from .forms import (
     SignupForm,
 )
 from .models import Contact, MailingList, Subscription, email_hash
+
+logger = logging.getLogger(__name__)
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -137,12 +140,18 @@ def _count(hits: list[tuple[str, int]]) -> list[int]:
 def rate_limited(request, email: str) -> bool:
     ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
     address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
-    by_ip, by_address = _count(
-        [
-            (f"signups:rate:ip:{client_ip(request)}", ip_window),
-            (f"signups:rate:email:{email_hash(email)}", address_window),
-        ]
-    )
+    try:
+        by_ip, by_address = _count(
+            [
+                (f"signups:rate:ip:{client_ip(request)}", ip_window),
+                (f"signups:rate:email:{email_hash(email)}", address_window),
+            ]
+        )
+    except Exception:
+        # The cache is down: take the signup rather than lose it; emails stay limited
+        # to one per address per 24 hours by the database.
+        logger.warning("rate limits unavailable", exc_info=True)
+        return False
     return by_ip > ip_limit or by_address > address_limit
 
 

@@ -59,3 +59,22 @@ def test_a_transient_failure_is_retried_by_the_next_tick(
     tick()
     assert len(mail.outbox) == 1
     assert Subscription.objects.get().confirmation_sent_at is not None
+
+
+def test_signups_are_kept_when_redis_is_down(client, lists, settings, redis_url):
+    """The cache (rate limits, wake-up) unreachable: the signup is still saved, and the
+    tick sends its email once Redis is back."""
+    working_caches = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.post("/inscription/newsletter/", {"email": "a@example.org", "consent": "on"})
+    assert response.status_code == 303
+    assert Subscription.objects.get().reply_requested_at is not None
+    assert mail.outbox == []
+    settings.CACHES = working_caches
+    tick()
+    assert len(mail.outbox) == 1
