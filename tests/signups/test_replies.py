@@ -61,7 +61,7 @@ def test_a_transient_failure_is_retried_by_the_next_tick(
     assert Subscription.objects.get().confirmation_sent_at is not None
 
 
-def test_signups_are_kept_when_redis_is_down(client, lists, settings, redis_url):
+def test_signups_are_kept_when_redis_is_down(client, lists, settings):
     """The cache (rate limits, wake-up) unreachable: the signup is still saved, and the
     tick sends its email once Redis is back."""
     working_caches = settings.CACHES
