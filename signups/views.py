@@ -205,7 +205,12 @@ def _list_context(mailing_list, **extra) -> dict:
 
 def list_page(request, slug: str):
     mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
-    return render(request, f"signups/{slug}.html", _list_context(mailing_list))
+    return render(request, _templates(slug), _list_context(mailing_list))
+
+
+def _templates(slug: str) -> list[str]:
+    """A list's own page if it has one; any list the editor adds gets the plain one."""
+    return [f"signups/{slug}.html", "signups/list.html"]
 
 
 @form_post()
@@ -218,9 +223,7 @@ def subscribe(request, slug: str):
     if form.is_bot:
         return _thanks(request, mailing_list)
     if not form.is_valid():
-        return render(
-            request, f"signups/{slug}.html", _list_context(mailing_list, form=form), status=200
-        )
+        return render(request, _templates(slug), _list_context(mailing_list, form=form))
     data = form.cleaned_data
     if rate_limited(request, data["email"]):
         return _too_many(request)

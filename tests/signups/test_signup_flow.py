@@ -291,3 +291,14 @@ def test_interview_application_honeypot_and_rate_limit(client, lists, settings):
     assert client.post("/entretiens/candidature/", data).status_code == 200
     assert client.post("/entretiens/candidature/", data).status_code == 429
     assert InterviewApplication.objects.count() == 1
+
+
+def test_a_list_added_by_the_editor_gets_a_page_and_form(client, lists):
+    from signups.models import MailingList
+
+    MailingList.objects.create(
+        slug="podcast", name="Le podcast", consent_text="J’accepte de recevoir le podcast."
+    )
+    response = client.post("/inscription/podcast/", {"email": "not-an-address"})
+    assert response.status_code == 200
+    assert "J’accepte de recevoir le podcast." in response.content.decode()
