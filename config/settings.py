@@ -277,3 +277,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- signups -------------------------------------------------------------------
+# email-validator checks the domain's DNS (MX) only when this is on.
+SIGNUPS_CHECK_DELIVERABILITY = env.bool("SIGNUPS_CHECK_DELIVERABILITY", default=False)
+# Signup and application POSTs allowed per client IP / per address: (count, seconds).
+SIGNUPS_RATE_PER_IP = (
+    env.int("SIGNUPS_RATE_PER_IP", default=20),
+    env.int("SIGNUPS_RATE_PER_IP_WINDOW", default=600),
+)
+SIGNUPS_RATE_PER_ADDRESS = (
+    env.int("SIGNUPS_RATE_PER_ADDRESS", default=5),
+    env.int("SIGNUPS_RATE_PER_ADDRESS_WINDOW", default=3600),
+)
+# Behind a proxy: the META key holding the client's IP (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR.
+SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="")

@@ -1,25 +1,85 @@
-from django.contrib import admin
+import json
+from datetime import timedelta
 
-from .models import Consent, Contact, MailingList, Subscription, Suppression
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import audience, services
+from .forms import ImportForm, normalise_email
+from .models import (
+    Answer,
+    Consent,
+    Contact,
+    InterviewApplication,
+    MailingList,
+    Subscription,
+    Suppression,
+)
 
 
 @admin.register(MailingList)
 class MailingListAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "consent_version", "is_active")
+    list_display = ("name", "slug", "consent_version", "is_active", "export_link")
     prepopulated_fields = {"slug": ("name",)}
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/export.csv",
+                self.admin_site.admin_view(self.export_csv),
+                name="signups_mailinglist_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("export"))
+    def export_link(self, obj):
+        url = reverse("admin:signups_mailinglist_export", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Exporter les abonné·es (CSV)"))
+
+    def export_csv(self, request, pk: int):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        mailing_list = get_object_or_404(MailingList, pk=pk)
+        response = HttpResponse(
+            "\ufeff" + services.mailing_list_csv(mailing_list=mailing_list),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = (
+            f'attachment; filename="liste-{mailing_list.slug}-{stamp}.csv"'
+        )
+        return response
 
 
 class SubscriptionInline(admin.TabularInline):
     model = Subscription
     extra = 0
-    readonly_fields = ("mailing_list", "status", "created_at", "confirmed_at", "unsubscribed_at")
+    fields = readonly_fields = (
+        "mailing_list",
+        "status",
+        "created_at",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    )
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ConsentInline(admin.TabularInline):
     model = Consent
     extra = 0
-    readonly_fields = (
+    fields = readonly_fields = (
         "mailing_list",
         "text",
         "version",
@@ -30,14 +90,213 @@ class ConsentInline(admin.TabularInline):
     )
     can_delete = False
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ContactAdminForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ("email", "first_name", "profile", "time_zone", "language", "source")
+
+    def clean_email(self):
+        email = self.cleaned_data.get("email")
+        return normalise_email(email) if email else None
+
+
+class SignupDateFilter(admin.SimpleListFilter):
+    title = _("date d’inscription")
+    parameter_name = "signed_up"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("7", _("7 derniers jours")),
+            ("30", _("30 derniers jours")),
+            ("90", _("90 derniers jours")),
+            ("older", _("il y a plus de 90 jours")),
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        now = timezone.now()
+        if value == "older":
+            return queryset.filter(created_at__lt=now - timedelta(days=90))
+        return queryset.filter(created_at__gte=now - timedelta(days=int(value)))
+
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("email", "first_name", "profile", "source", "created_at", "suppressed_at")
-    list_filter = ("subscriptions__mailing_list", "subscriptions__status", "profile", "source")
+    form = ContactAdminForm
+    change_list_template = "admin/signups/contact/change_list.html"
+    list_display = (
+        "email",
+        "first_name",
+        "profile",
+        "source",
+        "lists",
+        "created_at",
+        "last_activity_at",
+        "suppressed_at",
+    )
+    list_filter = (
+        "subscriptions__mailing_list",
+        "subscriptions__status",
+        "profile",
+        "source",
+        SignupDateFilter,
+        ("inactive_flagged_at", admin.EmptyFieldListFilter),
+        ("erased_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("email", "first_name")
     date_hierarchy = "created_at"
+    readonly_fields = (
+        "created_at",
+        "last_activity_at",
+        "suppressed_at",
+        "suppression_reason",
+        "erased_at",
+        "inactive_flagged_at",
+        "transactional_sent_at",
+    )
     inlines = (SubscriptionInline, ConsentInline)
+    actions = ("export_json", "erase")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("subscriptions__mailing_list")
+
+    @admin.display(description=_("listes"))
+    def lists(self, obj):
+        return ", ".join(
+            f"{s.mailing_list.slug} ({s.get_status_display()})" for s in obj.subscriptions.all()
+        )
+
+    @admin.action(description=_("Exporter les données (JSON)"), permissions=["view"])
+    def export_json(self, request, queryset):
+        data = [services.contact_export(contact=contact) for contact in queryset]
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="contacts.json"'
+        return response
+
+    @admin.action(description=_("Effacer les données personnelles"), permissions=["delete"])
+    def erase(self, request, queryset):
+        count = 0
+        for contact in queryset.filter(erased_at__isnull=True):
+            services.contact_erase(contact=contact, reason="erased")
+            count += 1
+        self.message_user(
+            request,
+            _(
+                "%(count)d contact(s) effacé(s) : seule une empreinte de chaque adresse "
+                "est conservée."
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_csv), name="signups_contact_import"),
+            path("audience/", view(self.audience), name="signups_contact_audience"),
+            *super().get_urls(),
+        ]
+
+    def import_csv(self, request):
+        if not self.has_add_permission(request):
+            return HttpResponse(status=403)
+        report = None
+        if request.method == "POST":
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                report = services.contacts_import(
+                    text=form.cleaned_data["file"],
+                    mailing_list=form.cleaned_data["mailing_list"],
+                    consent_source=form.cleaned_data["consent_source"],
+                    consent_date=form.cleaned_data["consent_date"],
+                    imported_by=request.user.get_username(),
+                )
+        else:
+            form = ImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Importer des contacts (CSV)"),
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/signups/contact/import.html", context)
+
+    def audience(self, request):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Audience"),
+            **audience.summary(),
+        }
+        return TemplateResponse(request, "admin/signups/contact/audience.html", context)
 
 
-admin.site.register(Suppression)
+@admin.register(InterviewApplication)
+class InterviewApplicationAdmin(admin.ModelAdmin):
+    list_display = ("company", "contact", "activity", "city", "country", "status", "created_at")
+    list_editable = ("status",)
+    list_filter = ("status", "country")
+    search_fields = ("company", "activity", "city", "contact__email")
+    readonly_fields = ("contact", "created_at")
+    fields = (
+        "status",
+        "notes",
+        "contact",
+        "company",
+        "activity",
+        "city",
+        "country",
+        "story",
+        "created_at",
+    )
+    ordering = ("created_at",)
+    actions = ("mark_contacted", "mark_scheduled", "mark_published")
+
+    def _move(self, request, queryset, status):
+        count = queryset.update(status=status)
+        self.message_user(request, _("%(count)d candidature(s) mise(s) à jour.") % {"count": count})
+
+    @admin.action(description=_("Marquer comme contacté·e"), permissions=["change"])
+    def mark_contacted(self, request, queryset):
+        self._move(request, queryset, InterviewApplication.Status.CONTACTED)
+
+    @admin.action(description=_("Marquer l’entretien comme planifié"), permissions=["change"])
+    def mark_scheduled(self, request, queryset):
+        self._move(request, queryset, InterviewApplication.Status.SCHEDULED)
+
+    @admin.action(description=_("Marquer comme publié"), permissions=["change"])
+    def mark_published(self, request, queryset):
+        self._move(request, queryset, InterviewApplication.Status.PUBLISHED)
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ("text", "profile", "mailing_list", "created_at")
+    list_filter = ("profile", "mailing_list")
+    search_fields = ("text",)
+    readonly_fields = ("contact", "mailing_list", "text", "profile", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email_hash", "reason", "created_at")
+    list_filter = ("reason",)
+    readonly_fields = ("email_hash", "reason", "created_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -8,6 +8,7 @@ suppressions and erasures through the signals in `signups.signals`.
 import hashlib
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +94,24 @@ class Contact(models.Model):
     suppressed_at = models.DateTimeField(_("bloqué le"), null=True, blank=True)
     suppression_reason = models.CharField(_("motif du blocage"), max_length=64, blank=True)
     erased_at = models.DateTimeField(_("effacé le"), null=True, blank=True)
+    inactive_flagged_at = models.DateTimeField(
+        _("signalé inactif le"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Aucune activité depuis trois ans : une dernière demande de consentement a "
+            "été envoyée ; sans réponse, le contact sera effacé."
+        ),
+    )
+    transactional_sent_at = models.DateTimeField(
+        _("dernier e-mail de service"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Dernier e-mail de confirmation, « déjà inscrit·e » ou de renouvellement du "
+            "consentement : un seul par 24 heures et par adresse."
+        ),
+    )
 
     objects = ContactQuerySet.as_manager()
 
@@ -100,6 +119,9 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="contact_email_unique_any_case"),
+        ]
 
     def __str__(self):
         return self.email or _("contact effacé n°%(id)s") % {"id": self.pk}
@@ -142,6 +164,15 @@ class Subscription(models.Model):
     )
     created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     confirmation_sent_at = models.DateTimeField(_("confirmation envoyée le"), null=True, blank=True)
+    reply_requested_at = models.DateTimeField(
+        _("réponse à envoyer depuis"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Une demande d’inscription attend son e-mail (confirmation ou « déjà "
+            "inscrit·e ») ; vidé dès que le worker l’a traitée."
+        ),
+    )
     confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("désinscription le"), null=True, blank=True)
 
@@ -155,7 +186,14 @@ class Subscription(models.Model):
                 fields=("contact", "mailing_list"), name="one_subscription_per_list"
             ),
         ]
-        indexes = [models.Index(fields=("mailing_list", "status", "contact"))]
+        indexes = [
+            models.Index(fields=("mailing_list", "status", "contact")),
+            models.Index(
+                fields=("reply_requested_at",),
+                name="subscription_reply_outbox",
+                condition=models.Q(reply_requested_at__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.contact} → {self.mailing_list}"
@@ -209,3 +247,76 @@ class Suppression(models.Model):
 
     def __str__(self):
         return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class Answer(models.Model):
+    """A reader's answer to the open question of a signup form, with who wrote it."""
+
+    QUESTION = _("Quel est votre plus grand défi avec vos clients en ce moment ?")
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="answers", verbose_name=_("contact")
+    )
+    mailing_list = models.ForeignKey(
+        MailingList,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="answers",
+        verbose_name=_("liste"),
+    )
+    text = models.TextField(_("réponse"))
+    profile = models.CharField(_("profil"), max_length=20, choices=Profile.choices, blank=True)
+    created_at = models.DateTimeField(_("reçue le"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("réponse à la question ouverte")
+        verbose_name_plural = _("réponses à la question ouverte")
+        ordering = ("-created_at",)
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class InterviewApplication(models.Model):
+    """An entrepreneur who offers to be interviewed; the editor works the queue."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("nouvelle")
+        CONTACTED = "contacted", _("contacté·e")
+        SCHEDULED = "scheduled", _("entretien planifié")
+        PUBLISHED = "published", _("publié")
+
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="interview_applications",
+        verbose_name=_("contact"),
+    )
+    company = models.CharField(_("entreprise"), max_length=200)
+    activity = models.CharField(_("activité"), max_length=200)
+    city = models.CharField(_("ville"), max_length=120)
+    country = models.CharField(_("pays"), max_length=120)
+    story = models.TextField(_("son histoire"))
+    status = models.CharField(
+        _("statut"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.NEW,
+        db_index=True,
+        help_text=_("Faites avancer la candidature : nouvelle, contacté·e, planifié, publié."),
+    )
+    notes = models.TextField(
+        _("notes de la rédaction"),
+        blank=True,
+        help_text=_("Visibles seulement dans l’administration."),
+    )
+    created_at = models.DateTimeField(_("reçue le"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("candidature d’entretien")
+        verbose_name_plural = _("candidatures d’entretien")
+        ordering = ("created_at",)
+
+    def __str__(self):
+        return f"{self.company} ({self.get_status_display()})"

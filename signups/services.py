@@ -1,11 +1,35 @@
 """Writes that change who may be mailed. Each announces itself through
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
-from django.db import transaction
-from django.utils import timezone
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from smtplib import SMTPException
 
-from . import signals
-from .models import Contact, Subscription, Suppression, email_hash
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import emails, signals, tokens
+from .models import (
+    Answer,
+    Consent,
+    Contact,
+    InterviewApplication,
+    MailingList,
+    Profile,
+    Subscription,
+    Suppression,
+    email_hash,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -52,3 +76,806 @@ def contact_suppress(*, contact: Contact, reason: str) -> Contact:
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
     return contact
+
+
+# --- signup and double opt-in --------------------------------------------------
+
+SEND_INTERVAL = timedelta(hours=24)
+UNCONFIRMED_TTL = timedelta(days=30)
+INACTIVE_AFTER = timedelta(days=3 * 365)
+RECONSENT_GRACE = timedelta(days=30)
+
+
+def is_suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def signup_submit(
+    *,
+    mailing_list: MailingList,
+    email: str,
+    form: str,
+    first_name: str = "",
+    profile: str = "",
+    answer: str = "",
+    time_zone: str = "Europe/Paris",
+    language: str = "fr",
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> None:
+    """Record a signup (contact, pending subscription, consent evidence) in one
+    transaction and queue, after commit, the task that answers it.
+
+    The caller learns nothing about the address (new, pending, active, unsubscribed
+    or suppressed): the same statement runs and the same wake-up is queued; the
+    worker decides what, if anything, to send (`signup_reply_send`). Nothing of a
+    suppressed address is stored.
+    """
+    values = {
+        "email": email,
+        "hash": email_hash(email),
+        "first_name": first_name,
+        "profile": profile,
+        "time_zone": time_zone,
+        "language": language[:8],
+        "source": form[:64],
+        "list": mailing_list.pk,
+        "form": form[:120],
+        "ip": ip_address,
+        "agent": user_agent[:500],
+        "answer": answer,
+        "now": timezone.now(),
+    }
+    if connection.vendor == "postgresql":
+        # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
+        # caller's transaction the task still waits for its commit.
+        _signup_write_postgresql(values)
+        transaction.on_commit(_wake_reply_sender)
+        return
+    with transaction.atomic():
+        _signup_write_orm(values)
+        transaction.on_commit(_wake_reply_sender)
+
+
+# One round trip instead of eleven: the signup is the hot path (see tests/perf).
+# A re-signup after unsubscribing starts over as pending, with no confirmation sent
+# (so any older confirmation link is void, see tokens.confirm_state).
+_SIGNUP_SQL = """
+WITH list AS (
+    SELECT id, consent_text, consent_version FROM signups_mailinglist
+    WHERE id = %(list)s AND is_active
+), blocked AS (
+    SELECT 1 FROM signups_suppression WHERE email_hash = %(hash)s
+), contact AS (
+    INSERT INTO signups_contact AS c (
+        email, first_name, profile, time_zone, language, source,
+        created_at, last_activity_at, suppression_reason
+    )
+    SELECT %(email)s, %(first_name)s, %(profile)s, %(time_zone)s, %(language)s, %(source)s,
+           %(now)s, %(now)s, ''
+    WHERE NOT EXISTS (SELECT 1 FROM blocked) AND EXISTS (SELECT 1 FROM list)
+    ON CONFLICT (email) DO UPDATE SET
+        last_activity_at = EXCLUDED.last_activity_at,
+        inactive_flagged_at = NULL,
+        first_name = CASE WHEN c.first_name = '' THEN EXCLUDED.first_name ELSE c.first_name END,
+        profile = CASE WHEN EXCLUDED.profile <> '' THEN EXCLUDED.profile ELSE c.profile END
+    RETURNING id
+), subscription AS (
+    INSERT INTO signups_subscription AS s (
+        contact_id, mailing_list_id, status, created_at, reply_requested_at
+    )
+    SELECT id, %(list)s, 'pending', %(now)s, %(now)s FROM contact
+    ON CONFLICT (contact_id, mailing_list_id) DO UPDATE SET
+        reply_requested_at = EXCLUDED.reply_requested_at,
+        status = CASE WHEN s.status = 'unsubscribed' THEN 'pending' ELSE s.status END,
+        created_at = CASE WHEN s.status = 'unsubscribed' THEN EXCLUDED.created_at ELSE s.created_at END,
+        confirmation_sent_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.confirmation_sent_at END,
+        confirmed_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.confirmed_at END,
+        unsubscribed_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.unsubscribed_at END
+    RETURNING id
+), consent AS (
+    INSERT INTO signups_consent (
+        contact_id, mailing_list_id, text, version, form, given_at, ip_address, user_agent,
+        created_at
+    )
+    SELECT contact.id, list.id, list.consent_text, list.consent_version, %(form)s, %(now)s,
+           %(ip)s, %(agent)s, %(now)s
+    FROM contact, list
+), answer AS (
+    INSERT INTO signups_answer (contact_id, mailing_list_id, text, profile, created_at)
+    SELECT id, %(list)s, %(answer)s, %(profile)s, %(now)s FROM contact WHERE %(answer)s <> ''
+)
+SELECT id FROM subscription
+"""
+
+
+def _signup_write_postgresql(values: dict) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SIGNUP_SQL, values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _signup_write_orm(values: dict) -> int | None:
+    """The same writes as `_SIGNUP_SQL`, for SQLite (the embedded default)."""
+    mailing_list = MailingList.objects.filter(pk=values["list"], is_active=True).first()
+    if mailing_list is None or is_suppressed(values["email"]):
+        return None
+    now = values["now"]
+    contact, created = Contact.objects.get_or_create(
+        email=values["email"],
+        defaults={
+            "first_name": values["first_name"],
+            "profile": values["profile"],
+            "time_zone": values["time_zone"],
+            "language": values["language"],
+            "source": values["source"],
+            "last_activity_at": now,
+        },
+    )
+    if not created:
+        changes = {"last_activity_at": now, "inactive_flagged_at": None}
+        if not contact.first_name:
+            changes["first_name"] = values["first_name"]
+        if values["profile"]:
+            changes["profile"] = values["profile"]
+        Contact.objects.filter(pk=contact.pk).update(**changes)
+    subscription, created = Subscription.objects.get_or_create(
+        contact=contact,
+        mailing_list_id=values["list"],
+        defaults={"created_at": now, "reply_requested_at": now},
+    )
+    if not created:
+        Subscription.objects.filter(pk=subscription.pk).update(reply_requested_at=now)
+    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+        Subscription.objects.filter(pk=subscription.pk).update(
+            status=Subscription.Status.PENDING,
+            created_at=now,
+            confirmation_sent_at=None,
+            confirmed_at=None,
+            unsubscribed_at=None,
+        )
+    Consent.objects.create(
+        contact=contact,
+        mailing_list_id=values["list"],
+        text=mailing_list.consent_text,
+        version=mailing_list.consent_version,
+        form=values["form"],
+        given_at=now,
+        ip_address=values["ip"],
+        user_agent=values["agent"],
+        created_at=now,
+    )
+    if values["answer"]:
+        Answer.objects.create(
+            contact=contact,
+            mailing_list_id=values["list"],
+            text=values["answer"],
+            profile=values["profile"],
+            created_at=now,
+        )
+    return subscription.pk
+
+
+def _claim_send(contact: Contact, now) -> bool:
+    """At most one service email per address per 24 hours; the row is locked."""
+    if not contact.is_sendable or is_suppressed(contact.email):
+        return False
+    if contact.transactional_sent_at and now - contact.transactional_sent_at < SEND_INTERVAL:
+        return False
+    return True
+
+
+REPLY_WAKEUP_KEY = "signups:replies:wakeup"
+TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
+
+
+def _wake_reply_sender() -> None:
+    """Queue one wake-up for the reply sender unless one is already waiting.
+
+    Called after commit: if the key is there, a queued task has not started yet
+    (it deletes the key first) and will see this signup; a lost message is caught
+    by the tick (`tick_handlers`).
+    """
+    from .tasks import send_signup_emails
+
+    try:
+        if cache.add(REPLY_WAKEUP_KEY, 1, timeout=5):
+            send_signup_emails.delay()
+    except Exception:
+        # Redis down: the signup is saved; the next tick that runs sends its email.
+        logger.warning("could not queue the signup reply wake-up", exc_info=True)
+
+
+def signup_replies_send() -> int:
+    """Answer every signup waiting for its email (`Subscription.reply_requested_at`
+    is the outbox). Runs from the wake-up task and from every tick."""
+    try:
+        cache.delete(REPLY_WAKEUP_KEY)
+    except Exception:
+        logger.warning("could not clear the signup reply wake-up", exc_info=True)
+    started = timezone.now()
+    sent = 0
+    while True:
+        batch = list(
+            Subscription.objects.filter(reply_requested_at__lte=started)
+            .order_by("reply_requested_at")
+            .values_list("pk", flat=True)[:200]
+        )
+        if not batch:
+            return sent
+        for subscription_id in batch:
+            try:
+                sent += bool(signup_reply_send(subscription_id=subscription_id))
+            except Exception:
+                logger.exception("signup reply for subscription %s failed", subscription_id)
+
+
+def signup_reply_send(*, subscription_id: int) -> str:
+    """Send what one signup calls for: the confirmation, « déjà inscrit·e », or nothing.
+
+    The send is claimed in the database before it leaves (the request is cleared and
+    the address's 24-hour slot taken), so a redelivered task never sends it twice. A
+    transient failure gives the claim back for the next tick; any other is dropped.
+    Returns the name of the email sent, or "".
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update(skip_locked=True)
+            .filter(pk=subscription_id, reply_requested_at__isnull=False)
+            .first()
+        )
+        if subscription is None:
+            return ""
+        subscription.reply_requested_at = None
+        subscription.save(update_fields=["reply_requested_at"])
+        contact = Contact.objects.select_for_update().get(pk=subscription.contact_id)
+        if not _claim_send(contact, now):
+            return ""
+        mailing_list = MailingList.objects.get(pk=subscription.mailing_list_id)
+        previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
+        if subscription.status == Subscription.Status.PENDING:
+            name = "confirm"
+            subscription.confirmation_sent_at = now
+            subscription.save(update_fields=["confirmation_sent_at"])
+            context = {"mailing_list": mailing_list, "url": tokens.confirm_url(subscription)}
+        elif subscription.status == Subscription.Status.ACTIVE:
+            name = "already_subscribed"
+            context = {"mailing_list": mailing_list, "url": tokens.preferences_url(contact)}
+        else:
+            return ""
+        contact.transactional_sent_at = now
+        contact.save(update_fields=["transactional_sent_at"])
+    try:
+        emails.send(name=name, to=contact.email, context=context, language=contact.language)
+    except TRANSIENT_SEND_ERRORS:
+        Contact.objects.filter(pk=contact.pk, transactional_sent_at=now).update(
+            transactional_sent_at=previous[0]
+        )
+        # Back in the outbox for the next run (later than this one's start, so a
+        # long outage cannot spin this run).
+        Subscription.objects.filter(pk=subscription.pk).update(
+            confirmation_sent_at=previous[1], reply_requested_at=timezone.now()
+        )
+        raise
+    return name
+
+
+class LinkUsed(Exception):
+    """A genuine confirmation link that has served already or was replaced."""
+
+
+def subscription_for_confirm_token(token: str) -> Subscription:
+    """The pending subscription this link may confirm; raises InvalidToken or LinkUsed."""
+    pk, state = tokens.read_token_state("confirm", token)
+    subscription = (
+        Subscription.objects.select_related("mailing_list", "contact").filter(pk=pk).first()
+    )
+    if subscription is None:
+        raise tokens.InvalidToken("unknown subscription")
+    if (
+        subscription.status != Subscription.Status.PENDING
+        or state != tokens.confirm_state(subscription)
+        or not subscription.contact.is_sendable
+    ):
+        raise LinkUsed
+    return subscription
+
+
+@transaction.atomic
+def subscription_confirm_token(*, token: str) -> Subscription:
+    """Confirm through the link of the confirmation email (the button's POST)."""
+    subscription = subscription_for_confirm_token(token)
+    locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if locked.status != Subscription.Status.PENDING or tokens.confirm_state(
+        locked
+    ) != tokens.confirm_state(subscription):
+        raise LinkUsed
+    Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
+    return subscription_confirm(subscription=locked)
+
+
+@transaction.atomic
+def interview_apply(
+    *,
+    email: str,
+    first_name: str,
+    company: str,
+    activity: str,
+    city: str,
+    country: str,
+    story: str,
+    profile: str = "",
+    time_zone: str = "Europe/Paris",
+    consent_text: str,
+    consent_version: int,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> InterviewApplication | None:
+    """Store an application to be interviewed (nothing for a suppressed address)."""
+    if is_suppressed(email):
+        Contact.objects.filter(email=email).only("pk").first()
+        return None
+    now = timezone.now()
+    contact, created = Contact.objects.get_or_create(
+        email=email,
+        defaults={
+            "first_name": first_name,
+            "profile": profile,
+            "time_zone": time_zone,
+            "source": "entretiens:candidature",
+            "last_activity_at": now,
+        },
+    )
+    if not created:
+        Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
+    Consent.objects.create(
+        contact=contact,
+        mailing_list=None,
+        text=consent_text,
+        version=consent_version,
+        form="entretiens:candidature",
+        given_at=now,
+        ip_address=ip_address,
+        user_agent=user_agent[:500],
+    )
+    return InterviewApplication.objects.create(
+        contact=contact,
+        company=company,
+        activity=activity,
+        city=city,
+        country=country,
+        story=story,
+    )
+
+
+# --- preferences ----------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_preferences_update(
+    *,
+    contact: Contact,
+    first_name: str,
+    time_zone: str,
+    language: str,
+    lists: Iterable[MailingList],
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Contact:
+    """Save the preference centre. A list ticked here is active at once: the reader
+    came through a link sent to their address, and ticking it is their consent."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    now = timezone.now()
+    contact.first_name = first_name
+    contact.time_zone = time_zone
+    contact.language = language
+    contact.last_activity_at = now
+    contact.inactive_flagged_at = None
+    contact.save(
+        update_fields=[
+            "first_name",
+            "time_zone",
+            "language",
+            "last_activity_at",
+            "inactive_flagged_at",
+        ]
+    )
+    wanted = {ml.pk: ml for ml in lists}
+    existing = {s.mailing_list_id: s for s in contact.subscriptions.all()}
+    for list_id, subscription in existing.items():
+        if list_id not in wanted and subscription.status != Subscription.Status.UNSUBSCRIBED:
+            subscription_unsubscribe(subscription=subscription, reason="preferences")
+    for list_id, mailing_list in wanted.items():
+        subscription = existing.get(list_id)
+        if subscription and subscription.status == Subscription.Status.ACTIVE:
+            continue
+        if not contact.is_sendable:
+            continue
+        Consent.objects.create(
+            contact=contact,
+            mailing_list=mailing_list,
+            text=mailing_list.consent_text,
+            version=mailing_list.consent_version,
+            form="preferences",
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+        )
+        if subscription is None:
+            subscription = Subscription.objects.create(contact=contact, mailing_list=mailing_list)
+        else:
+            Subscription.objects.filter(pk=subscription.pk).update(
+                status=Subscription.Status.PENDING, unsubscribed_at=None
+            )
+        subscription_confirm(subscription=subscription)
+    return contact
+
+
+def contact_unsubscribe_all(*, contact: Contact, reason: str = "unsubscribed") -> int:
+    ended = 0
+    for subscription in contact.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
+        subscription_unsubscribe(subscription=subscription, reason=reason)
+        ended += 1
+    return ended
+
+
+@transaction.atomic
+def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = "") -> Contact:
+    """The reader answered the re-consent request: keep them, with fresh evidence."""
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
+    for subscription in contact.subscriptions.active().select_related("mailing_list"):
+        Consent.objects.create(
+            contact=contact,
+            mailing_list=subscription.mailing_list,
+            text=subscription.mailing_list.consent_text,
+            version=subscription.mailing_list.consent_version,
+            form="reconsent",
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+        )
+    contact.refresh_from_db()
+    return contact
+
+
+# --- data rights ------------------------------------------------------------------
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def contact_export(*, contact: Contact) -> dict:
+    """Everything held about one contact, as JSON-serialisable data (GDPR art. 15, 20)."""
+    data = {
+        "contact": {
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "profile": contact.profile,
+            "time_zone": contact.time_zone,
+            "language": contact.language,
+            "source": contact.source,
+            "created_at": _iso(contact.created_at),
+            "last_activity_at": _iso(contact.last_activity_at),
+            "suppressed_at": _iso(contact.suppressed_at),
+            "suppression_reason": contact.suppression_reason,
+        },
+        "subscriptions": [
+            {
+                "list": s.mailing_list.slug,
+                "list_name": s.mailing_list.name,
+                "status": s.status,
+                "created_at": _iso(s.created_at),
+                "confirmation_sent_at": _iso(s.confirmation_sent_at),
+                "confirmed_at": _iso(s.confirmed_at),
+                "unsubscribed_at": _iso(s.unsubscribed_at),
+            }
+            for s in contact.subscriptions.select_related("mailing_list").order_by("pk")
+        ],
+        "consents": [
+            {
+                "list": c.mailing_list.slug if c.mailing_list else None,
+                "text": c.text,
+                "version": c.version,
+                "form": c.form,
+                "given_at": _iso(c.given_at),
+                "ip_address": c.ip_address,
+                "user_agent": c.user_agent,
+            }
+            for c in contact.consents.select_related("mailing_list").order_by("pk")
+        ],
+        "answers": [
+            {"question": str(Answer.QUESTION), "text": a.text, "created_at": _iso(a.created_at)}
+            for a in contact.answers.order_by("pk")
+        ],
+        "interview_applications": [
+            {
+                "company": a.company,
+                "activity": a.activity,
+                "city": a.city,
+                "country": a.country,
+                "story": a.story,
+                "status": a.status,
+                "created_at": _iso(a.created_at),
+            }
+            for a in contact.interview_applications.order_by("pk")
+        ],
+    }
+    for _receiver, extra in signals.contact_exporting.send(sender=Contact, contact=contact):
+        if isinstance(extra, dict):
+            data.update(extra)
+    return data
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
+    """Wipe the contact's personal data; only the hash of the address stays, suppressed."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.erased_at:
+        return contact
+    signals.contact_erased.send(sender=Contact, contact=contact)
+    for subscription in contact.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
+        subscription_unsubscribe(subscription=subscription, reason="erased")
+    if contact.email:
+        Suppression.objects.get_or_create(
+            email_hash=email_hash(contact.email), defaults={"reason": reason}
+        )
+    contact.consents.all().delete()
+    contact.answers.all().delete()
+    contact.interview_applications.all().delete()
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(
+        email=None,
+        first_name="",
+        profile="",
+        time_zone="Europe/Paris",
+        language="fr",
+        source="",
+        last_activity_at=None,
+        inactive_flagged_at=None,
+        transactional_sent_at=None,
+        suppressed_at=contact.suppressed_at or now,
+        suppression_reason=contact.suppression_reason or reason,
+        erased_at=now,
+    )
+    contact.refresh_from_db()
+    return contact
+
+
+# --- periodic work (daily_handlers) -------------------------------------------------
+
+
+def subscriptions_purge_unconfirmed() -> int:
+    """Forget signups never confirmed within 30 days, and contacts left with nothing."""
+    cutoff = timezone.now() - UNCONFIRMED_TTL
+    stale = Subscription.objects.filter(status=Subscription.Status.PENDING, created_at__lt=cutoff)
+    purged = 0
+    for subscription in stale.iterator():
+        with transaction.atomic():
+            Consent.objects.filter(
+                contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+            ).delete()
+            Answer.objects.filter(
+                contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+            ).delete()
+            subscription.delete()
+            Contact.objects.filter(
+                pk=subscription.contact_id,
+                subscriptions__isnull=True,
+                interview_applications__isnull=True,
+                erased_at__isnull=True,
+            ).delete()
+        purged += 1
+    return purged
+
+
+def contacts_review_inactive() -> dict:
+    """3 years without confirmation, form or click: ask once more, then erase.
+
+    Opens do not count (mailings records clicks into `last_activity_at`).
+    """
+    from .tasks import send_reconsent_email
+
+    now = timezone.now()
+    cutoff = now - INACTIVE_AFTER
+    inactive = Contact.objects.filter(
+        erased_at__isnull=True, inactive_flagged_at__isnull=True
+    ).filter(
+        models.Q(last_activity_at__lt=cutoff)
+        | models.Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+    )
+    flagged = 0
+    for contact_id in inactive.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            Contact.objects.filter(pk=contact_id).update(inactive_flagged_at=now)
+            send_reconsent_email.delay_on_commit(contact_id)
+        flagged += 1
+    unanswered = Contact.objects.filter(
+        erased_at__isnull=True, inactive_flagged_at__lt=now - RECONSENT_GRACE
+    )
+    erased = 0
+    for contact in unanswered.iterator():
+        contact_erase(contact=contact, reason="inactive")
+        erased += 1
+    return {"flagged": flagged, "erased": erased}
+
+
+def reconsent_email_send(*, contact_id: int) -> bool:
+    """The last request before erasure, to readers still subscribed to something; it is
+    not rate-limited away (it is sent once)."""
+    contact = Contact.objects.filter(pk=contact_id, inactive_flagged_at__isnull=False).first()
+    # Someone who left every list is not written to again: their data just expires.
+    if contact is None or not contact.is_sendable or not contact.subscriptions.active().exists():
+        return False
+    Contact.objects.filter(pk=contact.pk).update(transactional_sent_at=timezone.now())
+    emails.send(
+        name="reconsent",
+        to=contact.email,
+        context={
+            "url": tokens.absolute(
+                reverse("signups:reconsent", args=[tokens.make_token("preferences", contact.pk)])
+            ),
+            "preferences_url": tokens.preferences_url(contact),
+            "erase_after_days": RECONSENT_GRACE.days,
+        },
+        language=contact.language,
+    )
+    return True
+
+
+# --- CSV import and export (admin) ---------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, value, reason)
+
+
+_EMAIL_COLUMNS = ("email", "e-mail", "courriel", "adresse", "adresse e-mail")
+_NAME_COLUMNS = ("prénom", "prenom", "first_name", "firstname")
+_PROFILE_COLUMNS = ("profil", "profile")
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    for index, title in enumerate(header):
+        if title.strip().lower() in names:
+            return index
+    return None
+
+
+def contacts_import(
+    *,
+    text: str,
+    mailing_list: MailingList,
+    consent_source: str,
+    consent_date: date,
+    imported_by: str = "",
+) -> ImportReport:
+    """Import a CSV of people who consented elsewhere, stated by the editor.
+
+    Each valid row becomes an active subscription with its consent evidence (the
+    editor's statement of where and when). Invalid rows are reported with the
+    reason; suppressed addresses are skipped; importing the same file twice
+    changes nothing.
+    """
+    from .forms import normalise_email
+
+    report = ImportReport()
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        report.errors.append((1, "", str(_("Le fichier est vide."))))
+        return report
+    email_col = _column(header, _EMAIL_COLUMNS)
+    if email_col is None:
+        report.errors.append((1, ", ".join(header)[:200], str(_("Aucune colonne « email »."))))
+        return report
+    name_col = _column(header, _NAME_COLUMNS)
+    profile_col = _column(header, _PROFILE_COLUMNS)
+    profiles = {value: value for value in Profile.values} | {
+        str(label).lower(): value for value, label in Profile.choices
+    }
+    given_at = timezone.make_aware(datetime.combine(consent_date, time(12, 0)))
+    form = f"import : {consent_source}"[:120]
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        raw = row[email_col].strip() if email_col < len(row) else ""
+        try:
+            email = normalise_email(raw)
+        except ValidationError as exc:
+            report.errors.append((line, raw[:254], " ".join(exc.messages)))
+            continue
+        first_name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        if len(first_name) > 100 or any(ord(ch) < 32 for ch in first_name):
+            report.errors.append((line, raw, str(_("Prénom trop long ou illisible."))))
+            continue
+        profile = ""
+        if profile_col is not None and profile_col < len(row) and row[profile_col].strip():
+            profile = profiles.get(row[profile_col].strip().lower(), "")
+            if not profile:
+                report.errors.append((line, raw, str(_("Profil inconnu."))))
+                continue
+        if email in seen:
+            report.unchanged += 1
+            continue
+        seen.add(email)
+        if is_suppressed(email):
+            report.suppressed += 1
+            continue
+        with transaction.atomic():
+            contact, _created = Contact.objects.get_or_create(
+                email=email,
+                defaults={
+                    "first_name": first_name,
+                    "profile": profile,
+                    "source": f"import:{consent_source}"[:64],
+                    "created_at": given_at,
+                    "last_activity_at": given_at,
+                },
+            )
+            if not contact.is_sendable:
+                report.suppressed += 1
+                continue
+            subscription, created = Subscription.objects.get_or_create(
+                contact=contact,
+                mailing_list=mailing_list,
+                defaults={
+                    "status": Subscription.Status.ACTIVE,
+                    "created_at": given_at,
+                    "confirmed_at": given_at,
+                },
+            )
+            if not created:
+                # Already there (active, pending or unsubscribed): an import never
+                # overrides what the person did since.
+                report.unchanged += 1
+                continue
+            Consent.objects.create(
+                contact=contact,
+                mailing_list=mailing_list,
+                text=mailing_list.consent_text,
+                version=mailing_list.consent_version,
+                form=form,
+                given_at=given_at,
+                user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
+            )
+            signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
+            report.imported += 1
+    return report
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: neutralise them."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def mailing_list_csv(*, mailing_list: MailingList) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "prénom", "profil", "statut", "inscrit·e le", "confirmé·e le"])
+    subscriptions = (
+        mailing_list.subscriptions.filter(contact__erased_at__isnull=True)
+        .select_related("contact")
+        .order_by("pk")
+    )
+    for s in subscriptions.iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                _csv_safe(s.contact.email),
+                _csv_safe(s.contact.first_name),
+                s.contact.profile,
+                s.status,
+                _iso(s.created_at),
+                _iso(s.confirmed_at),
+            ]
+        )
+    return out.getvalue()

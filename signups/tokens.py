@@ -24,13 +24,22 @@ class InvalidToken(Exception):
     """Tampered, expired, or made for another purpose."""
 
 
-def make_token(purpose: str, pk: int) -> str:
+class ExpiredToken(InvalidToken):
+    """Genuine, but older than its maximum age."""
+
+
+def make_token(purpose: str, pk: int, state: int | None = None) -> str:
+    """`state` binds the token to the object's current state (see `confirm_state`)."""
+    value = signing.b62_encode(pk)
+    if state is not None:
+        value = f"{value}-{signing.b62_encode(state)}"
     if purpose == "confirm":
-        return signing.TimestampSigner(salt=_SALTS[purpose]).sign(signing.b62_encode(pk))
-    return signing.Signer(salt=_SALTS[purpose]).sign(signing.b62_encode(pk))
+        return signing.TimestampSigner(salt=_SALTS[purpose]).sign(value)
+    return signing.Signer(salt=_SALTS[purpose]).sign(value)
 
 
-def read_token(purpose: str, token: str) -> int:
+def read_token_state(purpose: str, token: str) -> tuple[int, int | None]:
+    """The id and the bound state (None when the token carries none)."""
     try:
         if purpose == "confirm":
             value = signing.TimestampSigner(salt=_SALTS[purpose]).unsign(
@@ -38,9 +47,24 @@ def read_token(purpose: str, token: str) -> int:
             )
         else:
             value = signing.Signer(salt=_SALTS[purpose]).unsign(token)
-        return signing.b62_decode(value)
-    except (signing.BadSignature, ValueError, TypeError) as exc:
+        pk, _, state = value.partition("-")
+        return signing.b62_decode(pk), (signing.b62_decode(state) if state else None)
+    except signing.SignatureExpired as exc:
+        raise ExpiredToken(str(exc)) from None
+    except (signing.BadSignature, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from None
+
+
+def read_token(purpose: str, token: str) -> int:
+    return read_token_state(purpose, token)[0]
+
+
+def confirm_state(subscription) -> int:
+    """A confirmation link is valid only for the email that carried it: the state is
+    the time that email was sent, which changes with every new request and is reset
+    when the reader unsubscribes, so an old link can never reactivate anything."""
+    sent_at = subscription.confirmation_sent_at
+    return int(sent_at.timestamp() * 1_000_000) if sent_at else 0
 
 
 def absolute(path: str) -> str:
@@ -48,7 +72,8 @@ def absolute(path: str) -> str:
 
 
 def confirm_url(subscription) -> str:
-    return absolute(reverse("signups:confirm", args=[make_token("confirm", subscription.pk)]))
+    token = make_token("confirm", subscription.pk, confirm_state(subscription))
+    return absolute(reverse("signups:confirm", args=[token]))
 
 
 def unsubscribe_url(subscription) -> str:

@@ -1,38 +1,449 @@
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.csrf import csrf_exempt
+import json
+import logging
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import UnreadablePostError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from . import services, tokens
-from .models import MailingList, Subscription
+from .forms import (
+    INTERVIEW_CONSENT_TEXT,
+    INTERVIEW_CONSENT_VERSION,
+    InterviewApplicationForm,
+    PreferencesForm,
+    SignupForm,
+)
+from .models import Contact, MailingList, Subscription, email_hash
+
+logger = logging.getLogger(__name__)
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _max_body() -> int:
+    return getattr(settings, "SIGNUPS_MAX_BODY_BYTES", 64 * 1024)
+
+
+def body_problem(request) -> str | None:
+    """Why this POST body cannot be read as a form, in French; None when it can."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _("La requête envoyée est illisible.")
+    if length > _max_body():
+        return _("Le formulaire envoyé est trop volumineux.")
+    if length == 0 and not request.content_type:
+        return None
+    if request.content_type not in FORM_CONTENT_TYPES:
+        return _("La requête envoyée n’est pas un formulaire.")
+    try:
+        body = request.body  # bounded above; read first so the parsers work on a copy
+        if request.content_type == FORM_CONTENT_TYPES[0]:
+            body.decode("utf-8")
+        items = list(request.POST.lists())
+    except RequestDataTooBig:
+        return _("Le formulaire envoyé est trop volumineux.")
+    except UnicodeDecodeError:
+        return _("Le formulaire envoyé n’est pas encodé en UTF-8.")
+    except (
+        MultiPartParserError,
+        TooManyFieldsSent,
+        UnreadablePostError,
+        SuspiciousOperation,
+        ValueError,
+    ):
+        return _("Le formulaire envoyé est illisible.")
+    if body.strip() and not items and not body.rstrip().endswith(b"--"):
+        return _("Le formulaire envoyé est illisible.")
+    for key, values in items:
+        # Percent-encoded bytes that are not UTF-8 decode to U+FFFD.
+        if "\ufffd" in key or any("\ufffd" in value for value in values):
+            return _("Le formulaire envoyé n’est pas encodé en UTF-8.")
+        if "\x00" in key or any("\x00" in value for value in values):
+            return _("Le formulaire envoyé contient des caractères interdits.")
+    return None
+
+
+def form_post(*, csrf: bool = True):
+    """Read the body before anything else does (CSRF included), so that a body
+    that is not UTF-8, too large or garbage gets a 400 in French, never a 500."""
+
+    def decorator(view):
+        inner = csrf_protect(view) if csrf else view
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                problem = body_problem(request)
+                if problem:
+                    return render(
+                        request, "signups/bad_request.html", {"message": problem}, status=400
+                    )
+            return inner(request, *args, **kwargs)
+
+        return csrf_exempt(wrapper)
+
+    return decorator
+
+
+def client_ip(request) -> str | None:
+    header = getattr(settings, "SIGNUPS_CLIENT_IP_HEADER", "")
+    value = request.META.get(header) if header else None
+    value = (value or request.META.get("REMOTE_ADDR") or "").split(",")[0].strip()
+    return value or None
+
+
+def _count(hits: list[tuple[str, int]]) -> list[int]:
+    """Count one request in each fixed window (key, seconds); returns the counts.
+
+    On Redis all counters move in one round trip (INCR, then EXPIRE NX); any other
+    cache backend goes through Django's API.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One client per cache instance (instances are per thread): building a
+        # redis.Redis object costs more than the round trip itself.
+        client = backend.__dict__.get("_signups_client")
+        if client is None:
+            client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        for key, window in hits:
+            full_key = backend.make_and_validate_key(key)
+            pipe.incr(full_key)
+            pipe.expire(full_key, window, nx=True)
+        return pipe.execute()[0::2]
+    counts = []
+    for key, window in hits:
+        backend.add(key, 0, timeout=window)
+        try:
+            counts.append(backend.incr(key))
+        except ValueError:  # expired between add and incr
+            backend.set(key, 1, timeout=window)
+            counts.append(1)
+    return counts
+
+
+def rate_limited(request, email: str) -> bool:
+    ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
+    address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
+    try:
+        by_ip, by_address = _count(
+            [
+                (f"signups:rate:ip:{client_ip(request)}", ip_window),
+                (f"signups:rate:email:{email_hash(email)}", address_window),
+            ]
+        )
+    except Exception:
+        # The cache is down: take the signup rather than lose it; emails stay limited
+        # to one per address per 24 hours by the database.
+        logger.warning("rate limits unavailable", exc_info=True)
+        return False
+    return by_ip > ip_limit or by_address > address_limit
+
+
+def _too_many(request):
+    return render(request, "signups/rate_limited.html", status=429)
+
+
+def _thanks(request, mailing_list):
+    """The one answer to every accepted submission, whatever the address: a redirect
+    to the same page (so reloading it never submits the form again)."""
+    return HttpResponseRedirect(reverse("signups:thanks", args=[mailing_list.slug]), status=303)
+
+
+def thanks(request, slug: str):
+    mailing_list = get_object_or_404(MailingList, slug=slug)
+    return render(request, "signups/thanks.html", {"mailing_list": mailing_list})
+
+
+_LISTS: dict[str, tuple[float, MailingList | None]] = {}
+LIST_CACHE_SECONDS = 10
+
+
+def open_list(slug: str) -> MailingList:
+    """The open list behind a signup URL, kept 10 s in this process (the hot path).
+
+    Only the 404 and the form's labels use it: the consent text and version recorded
+    as evidence are read by the signup's own statement, so they are never stale.
+    """
+    now = time.monotonic()
+    expires, mailing_list = _LISTS.get(slug, (0.0, None))
+    if expires < now:
+        mailing_list = MailingList.objects.filter(slug=slug, is_active=True).first()
+        _LISTS[slug] = (now + LIST_CACHE_SECONDS, mailing_list)
+    if mailing_list is None:
+        raise Http404(_("Cette liste n’existe pas ou n’est plus ouverte."))
+    return mailing_list
+
+
+@receiver([post_save, post_delete], sender=MailingList)
+def _forget_lists(**kwargs):
+    _LISTS.clear()
+
+
+def _list_context(mailing_list, **extra) -> dict:
+    context = {"mailing_list": mailing_list, "form": SignupForm(mailing_list=mailing_list)}
+    if mailing_list.slug == "entretiens":
+        context["apply_form"] = InterviewApplicationForm()
+    context.update(extra)
+    return context
 
 
 def list_page(request, slug: str):
     mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
-    return render(request, f"signups/{slug}.html", {"mailing_list": mailing_list})
+    return render(request, _templates(slug), _list_context(mailing_list))
 
 
-@csrf_exempt  # RFC 8058: mail clients POST without cookies or CSRF token
+def _templates(slug: str) -> list[str]:
+    """A list's own page if it has one; any list the editor adds gets the plain one."""
+    return [f"signups/{slug}.html", "signups/list.html"]
+
+
+@form_post()
+@require_http_methods(["GET", "POST"])
+def subscribe(request, slug: str):
+    mailing_list = open_list(slug)
+    if request.method != "POST":
+        return redirect(f"signups:{_PAGES.get(slug, 'newsletter')}")
+    form = SignupForm(request.POST, mailing_list=mailing_list)
+    if form.is_bot:
+        return _thanks(request, mailing_list)
+    if not form.is_valid():
+        return render(request, _templates(slug), _list_context(mailing_list, form=form))
+    data = form.cleaned_data
+    if rate_limited(request, data["email"]):
+        return _too_many(request)
+    services.signup_submit(
+        mailing_list=mailing_list,
+        email=data["email"],
+        form=f"{slug}:{data['placement']}",
+        first_name=data["first_name"],
+        profile=data["profile"],
+        answer=data["answer"],
+        time_zone=data["time_zone"],
+        language=_language(request),
+        ip_address=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return _thanks(request, mailing_list)
+
+
+def _language(request) -> str:
+    """The language the reader used on the site becomes the language of their emails."""
+    code = getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+_PAGES = {"newsletter": "newsletter", "atelier": "workshop", "entretiens": "interviews"}
+
+
+@form_post()
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    mailing_list = get_object_or_404(MailingList, slug="entretiens")
+    if request.method != "POST":
+        return redirect("signups:interviews")
+    form = InterviewApplicationForm(request.POST)
+    if form.is_bot:
+        return render(request, "signups/applied.html")
+    if not form.is_valid():
+        return render(
+            request, "signups/entretiens.html", _list_context(mailing_list, apply_form=form)
+        )
+    data = form.cleaned_data
+    if rate_limited(request, data["email"]):
+        return _too_many(request)
+    services.interview_apply(
+        email=data["email"],
+        first_name=data["first_name"],
+        company=data["company"],
+        activity=data["activity"],
+        city=data["city"],
+        country=data["country"],
+        story=data["story"],
+        profile=data["profile"],
+        time_zone=data["time_zone"],
+        consent_text=str(INTERVIEW_CONSENT_TEXT),
+        consent_version=INTERVIEW_CONSENT_VERSION,
+        ip_address=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return render(request, "signups/applied.html")
+
+
+def _invalid_link(request, exc):
+    expired = isinstance(exc, tokens.ExpiredToken)
+    return render(request, "signups/link_invalid.html", {"expired": expired}, status=400)
+
+
+@never_cache
+@form_post()
+@require_http_methods(["GET", "POST"])
+def confirm(request, token: str):
+    """GET shows one button (mail scanners follow links); only the POST confirms."""
+    try:
+        if request.method == "POST":
+            subscription = services.subscription_confirm_token(token=token)
+            return render(
+                request,
+                "signups/confirmed.html",
+                {
+                    "subscription": subscription,
+                    "preferences_url": tokens.preferences_url(subscription.contact),
+                },
+            )
+        subscription = services.subscription_for_confirm_token(token)
+    except tokens.InvalidToken as exc:
+        return _invalid_link(request, exc)
+    except services.LinkUsed:
+        return render(request, "signups/link_used.html", status=410)
+    return render(request, "signups/confirm.html", {"subscription": subscription})
+
+
+@never_cache
+@form_post(csrf=False)  # RFC 8058: mail clients POST without cookies or CSRF token
+@require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     """GET shows one button; POST (the button, or a mail client's one-click) unsubscribes."""
     try:
-        subscription = Subscription.objects.select_related("mailing_list").get(
+        subscription = Subscription.objects.select_related("mailing_list", "contact").get(
             pk=tokens.read_token("unsubscribe", token)
         )
     except (tokens.InvalidToken, Subscription.DoesNotExist):
-        return HttpResponseBadRequest("Lien de désinscription invalide.")
+        return HttpResponseBadRequest(
+            _("Lien de désinscription invalide."), content_type="text/plain; charset=utf-8"
+        )
     if request.method == "POST":
         services.subscription_unsubscribe(subscription=subscription)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(
-                "Désinscription enregistrée.", content_type="text/plain; charset=utf-8"
+                _("Désinscription enregistrée."), content_type="text/plain; charset=utf-8"
             )
-        return render(request, "signups/unsubscribed.html", {"subscription": subscription})
+        return render(
+            request,
+            "signups/unsubscribed.html",
+            {
+                "subscription": subscription,
+                "preferences_url": tokens.preferences_url(subscription.contact),
+            },
+        )
     return render(request, "signups/unsubscribe.html", {"subscription": subscription})
 
 
-def confirm(request, token: str):
-    raise NotImplementedError  # built with the signup forms
+def _contact_from_token(token: str) -> Contact | None:
+    try:
+        pk = tokens.read_token("preferences", token)
+    except tokens.InvalidToken:
+        return None
+    return Contact.objects.filter(pk=pk, erased_at__isnull=True).first()
 
 
+def _link_invalid(request):
+    return render(request, "signups/link_invalid.html", {"expired": False}, status=404)
+
+
+@never_cache
+@form_post()
+@require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
-    raise NotImplementedError  # built with the preference centre
+    """The preference centre: lists, first name, time zone, language; leave; erase."""
+    contact = _contact_from_token(token)
+    if contact is None:
+        return _link_invalid(request)
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    ip, agent = client_ip(request), request.headers.get("user-agent", "")
+    saved = None
+    erase_error = False
+    if action == "erase":
+        if request.POST.get("confirm_erase") == "yes":
+            services.contact_erase(contact=contact)
+            return render(request, "signups/erased.html")
+        erase_error = True
+    elif action == "unsubscribe_all":
+        services.contact_unsubscribe_all(contact=contact)
+        saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
+    elif action == "save":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.contact_preferences_update(
+                contact=contact,
+                first_name=form.cleaned_data["first_name"],
+                time_zone=form.cleaned_data["time_zone"],
+                language=form.cleaned_data["language"],
+                lists=form.cleaned_data["lists"],
+                ip_address=ip,
+                user_agent=agent,
+            )
+            saved = _("Vos préférences sont enregistrées.")
+        else:
+            return render(
+                request,
+                "signups/preferences.html",
+                _preferences_context(contact, token, form=form),
+            )
+    contact.refresh_from_db()
+    context = _preferences_context(contact, token, saved=saved, erase_error=erase_error)
+    return render(request, "signups/preferences.html", context)
+
+
+def _preferences_context(contact, token, **extra) -> dict:
+    subscriptions = contact.subscriptions.select_related("mailing_list")
+    return {
+        "contact": contact,
+        "token": token,
+        "form": extra.pop("form", None) or PreferencesForm.for_contact(contact),
+        "subscriptions": subscriptions,
+        **extra,
+    }
+
+
+@never_cache
+@require_http_methods(["GET"])
+def preferences_export(request, token: str):
+    """Download my data: the same JSON as the editor's export."""
+    contact = _contact_from_token(token)
+    if contact is None:
+        return _link_invalid(request)
+    data = services.contact_export(contact=contact)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="mes-donnees-pouls.json"'
+    return response
+
+
+@never_cache
+@form_post()
+@require_http_methods(["GET", "POST"])
+def reconsent(request, token: str):
+    """The answer to the re-consent request sent after three years of silence."""
+    contact = _contact_from_token(token)
+    if contact is None:
+        return _link_invalid(request)
+    if request.method == "POST":
+        services.contact_reconsent(
+            contact=contact,
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        return render(
+            request,
+            "signups/reconsent_done.html",
+            {"preferences_url": tokens.preferences_url(contact)},
+        )
+    return render(request, "signups/reconsent.html", {"contact": contact})

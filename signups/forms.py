@@ -1,0 +1,270 @@
+"""Forms: every field is bounded, single-line fields refuse control characters
+(so CR, LF and NUL can never reach a header), addresses go through email-validator."""
+
+import re
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from email_validator import EmailNotValidError, validate_email
+
+from .models import Answer, Contact, MailingList, Profile
+
+DEFAULT_TIME_ZONE = "Europe/Paris"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+INTERVIEW_CONSENT_TEXT = _(
+    "J’accepte que Pouls conserve ma candidature et me contacte par e-mail à son sujet."
+)
+INTERVIEW_CONSENT_VERSION = 1
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def clean_time_zone(value: str) -> str:
+    value = (value or "").strip()
+    return value if value in time_zones() else DEFAULT_TIME_ZONE
+
+
+def normalise_email(value: str) -> str:
+    """email-validator's normalised form, lower-cased: one address, one contact."""
+    value = (value or "").strip()
+    if _CONTROL.search(value):
+        raise ValidationError(_("L’adresse e-mail contient des caractères interdits."))
+    try:
+        result = validate_email(
+            value,
+            check_deliverability=getattr(settings, "SIGNUPS_CHECK_DELIVERABILITY", False),
+        )
+    except EmailNotValidError:
+        raise ValidationError(
+            _("Cette adresse e-mail n’est pas valide. Vérifiez-la, par exemple nom@exemple.fr.")
+        ) from None
+    normalised = result.normalized.lower()
+    if len(normalised) > 254:
+        raise ValidationError(_("Cette adresse e-mail est trop longue."))
+    return normalised
+
+
+class EmailField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+        self.widget.input_type = "email"
+
+    def clean(self, value):
+        value = super().clean(value)
+        return normalise_email(value) if value else value
+
+
+class LineField(forms.CharField):
+    """One line of text: no control characters at all."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and _CONTROL.search(value):
+            raise ValidationError(_("Ce champ contient des caractères interdits."))
+        return value
+
+
+class TextBlockField(forms.CharField):
+    """Several lines of text: line breaks allowed, other control characters not."""
+
+    widget = forms.Textarea
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and _CONTROL_MULTILINE.search(value):
+            raise ValidationError(_("Ce champ contient des caractères interdits."))
+        return value
+
+
+class SignupForm(forms.Form):
+    """The signup form for one list; the compact version shows fewer fields."""
+
+    email = EmailField(
+        label=_("Adresse e-mail"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    first_name = LineField(
+        label=_("Prénom (facultatif)"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": _("Cochez la case pour confirmer votre consentement.")},
+    )
+    profile = forms.ChoiceField(
+        label=_("Qui êtes-vous ?"),
+        required=False,
+        choices=[("", _("— Choisissez —")), *Profile.choices],
+    )
+    answer = TextBlockField(
+        label=Answer.QUESTION,
+        required=False,
+        max_length=1000,
+        help_text=_("Facultatif, 1 000 caractères au plus. Nous lisons toutes les réponses."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    placement = forms.ChoiceField(
+        required=False,
+        choices=[("page", "page"), ("compact", "compact")],
+        widget=forms.HiddenInput,
+    )
+    # The honeypot: invisible to people, irresistible to bots.
+    website = forms.CharField(
+        label=_("Ne pas remplir ce champ"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, mailing_list: MailingList, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mailing_list = mailing_list
+        self.fields["consent"].label = mailing_list.consent_text
+        self.auto_id = f"id_{mailing_list.slug}_%s"
+
+    def clean_time_zone(self):
+        return clean_time_zone(self.cleaned_data.get("time_zone"))
+
+    def clean_placement(self):
+        return self.cleaned_data.get("placement") or "page"
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class InterviewApplicationForm(forms.Form):
+    email = EmailField(
+        label=_("Adresse e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    first_name = LineField(label=_("Prénom"), max_length=100)
+    company = LineField(label=_("Entreprise"), max_length=200)
+    activity = LineField(label=_("Activité"), max_length=200)
+    city = LineField(label=_("Ville"), max_length=120)
+    country = LineField(label=_("Pays"), max_length=120)
+    story = TextBlockField(
+        label=_("Votre histoire en quelques lignes"),
+        max_length=3000,
+        help_text=_(
+            "Ce qui vous a fait entreprendre, ce que vos clients vous ont appris "
+            "(3 000 caractères au plus)."
+        ),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    profile = forms.ChoiceField(
+        label=_("Qui êtes-vous ?"),
+        required=False,
+        choices=[("", _("— Choisissez —")), *Profile.choices],
+    )
+    consent = forms.BooleanField(
+        label=INTERVIEW_CONSENT_TEXT,
+        required=True,
+        error_messages={"required": _("Cochez la case pour confirmer votre consentement.")},
+    )
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    website = forms.CharField(
+        label=_("Ne pas remplir ce champ"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.auto_id = "id_apply_%s"
+
+    def clean_time_zone(self):
+        return clean_time_zone(self.cleaned_data.get("time_zone"))
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class PreferencesForm(forms.Form):
+    first_name = LineField(label=_("Prénom"), required=False, max_length=100)
+    time_zone = forms.ChoiceField(label=_("Fuseau horaire"))
+    language = forms.ChoiceField(label=_("Langue des e-mails"), choices=settings.LANGUAGES)
+    lists = forms.ModelMultipleChoiceField(
+        label=_("Ce que vous recevez"),
+        queryset=MailingList.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(tz, tz) for tz in sorted(time_zones())]
+        self.fields["lists"].label_from_instance = lambda ml: f"{ml.name} — {ml.consent_text}"
+
+    @classmethod
+    def for_contact(cls, contact: Contact, data=None) -> "PreferencesForm":
+        subscribed = [
+            s.mailing_list_id
+            for s in contact.subscriptions.all()
+            if s.status != s.Status.UNSUBSCRIBED
+        ]
+        initial = {
+            "first_name": contact.first_name,
+            "time_zone": contact.time_zone,
+            "language": contact.language,
+            "lists": subscribed,
+        }
+        return cls(data=data, initial=initial)
+
+
+class ImportForm(forms.Form):
+    mailing_list = forms.ModelChoiceField(
+        label=_("Liste"),
+        queryset=MailingList.objects.all(),
+        help_text=_("La liste à laquelle ces personnes ont consenti."),
+    )
+    consent_source = LineField(
+        label=_("Où ces personnes ont-elles consenti ?"),
+        max_length=100,
+        help_text=_(
+            "Par exemple : « Formulaire papier, salon Entreprendre 2026 ». "
+            "Conservé comme preuve du consentement de chaque personne."
+        ),
+    )
+    consent_date = forms.DateField(
+        label=_("Quand ont-elles consenti ?"),
+        help_text=_("La date de la collecte, au format AAAA-MM-JJ."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    file = forms.FileField(
+        label=_("Fichier CSV"),
+        help_text=_(
+            "UTF-8, une ligne d’en-tête avec au moins une colonne « email » ; colonnes "
+            "facultatives « prénom » et « profil ». 5 Mo au plus."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise ValidationError(_("Le fichier dépasse 5 Mo."))
+        raw = upload.read()
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("Le fichier n’est pas encodé en UTF-8 : enregistrez-le en « CSV UTF-8 ».")
+            ) from None
+
+
+class ListExportForm(forms.Form):
+    mailing_list = forms.ModelChoiceField(label=_("Liste"), queryset=MailingList.objects.all())

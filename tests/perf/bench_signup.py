@@ -1,0 +1,169 @@
+"""Signup POSTs vs a bare one-row insert, same gunicorn, same PostgreSQL, same load.
+
+Prints both requests/s, the ratio, p50 and p99; then checks that the number of
+pending subscriptions equals the number of successful signup responses.
+Run with `make bench` (or `pytest tests/perf -s`).
+"""
+
+import http.client
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from config import celery_app
+from signups.bootstrap import create_lists
+from signups.models import Contact, Subscription
+from tests.helpers import ROOT, free_port, process_env, stop, wait_for
+
+from .bench_urls import BASELINE_TABLE
+
+pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 8
+REQUESTS = 600  # per endpoint and per round
+WARMUP = 200
+CONCURRENCY = 8
+BIN = Path(sys.executable).parent
+
+
+class _Quiet:
+    def write(self, *_args):
+        pass
+
+
+def _get_csrf(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/newsletter/")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    conn.close()
+    return cookie, token
+
+
+def _load(port, path, total, prefix, cookie, token):
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("loadgen.py")),
+            "127.0.0.1",
+            str(port),
+            path,
+            str(total),
+            str(CONCURRENCY),
+            prefix,
+            cookie,
+            token,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
+    create_lists(stdout=_Quiet())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} "  # noqa: S608
+            "(id bigserial PRIMARY KEY, email varchar(254) NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now())"
+        )
+    port = free_port()
+    env = process_env(
+        DJANGO_SETTINGS_MODULE="tests.perf.bench_settings",
+        HOST="127.0.0.1",
+        PORT=port,
+        GUNICORN_ACCESS_LOG="/dev/null",
+        SITE_URL=f"http://127.0.0.1:{port}",
+        SIGNUPS_RATE_PER_IP=10**9,
+        SIGNUPS_RATE_PER_ADDRESS=10**9,
+    )
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "config.wsgi", "--config", "platform/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: _up(port), timeout=30, message="gunicorn")
+        cookie, token = _get_csrf(port)
+        # Warm both paths (connections, imports, caches) before measuring.
+        _load(port, "/bench/bare/", WARMUP, "warm-bare", cookie, token)
+        _load(port, "/inscription/newsletter/", WARMUP, "warm", cookie, token)
+        pending_before = Subscription.objects.filter(status="pending").count()
+
+        # Alternate the two endpoints so that a noisy neighbour hurts both alike.
+        bare_runs, signup_runs = [], []
+        for round_ in range(ROUNDS):
+            bare_runs.append(_load(port, "/bench/bare/", REQUESTS, f"bare{round_}", cookie, token))
+            signup_runs.append(
+                _load(port, "/inscription/newsletter/", REQUESTS, f"bench{round_}", cookie, token)
+            )
+    finally:
+        stop(server)
+        log.close()
+        celery_app.control.purge()  # the wake-ups queued by the run
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")  # noqa: S608
+
+    bare, signup = _combine(bare_runs), _combine(signup_runs)
+    # Each round runs both endpoints back to back: the median of the rounds' ratios
+    # is the figure least disturbed by other work on the machine.
+    pair_ratios = sorted(s["rps"] / b["rps"] for b, s in zip(bare_runs, signup_runs, strict=True))
+    ratio = (pair_ratios[(ROUNDS - 1) // 2] + pair_ratios[ROUNDS // 2]) / 2
+    print()
+    for name, run in (("bare insert", bare), ("signup POST", signup)):
+        print(
+            f"  {name} : {run['rps']:8.1f} req/s  p50 {run['p50_ms']:6.1f} ms  "
+            f"p99 {run['p99_ms']:6.1f} ms  statuses {run['statuses']}  "
+            f"rounds {[round(r['rps']) for r in run['runs']]}"
+        )
+    print(
+        f"  ratio       : {ratio:.0%} of the bare insert (median of {ROUNDS} rounds of "
+        f"{REQUESTS} requests each, {CONCURRENCY} connections; overall "
+        f"{signup['rps'] / bare['rps']:.0%}; rounds {[f'{r:.0%}' for r in pair_ratios]})"
+    )
+
+    successes = signup["statuses"].get("303", 0)
+    pending = Subscription.objects.filter(status="pending").count() - pending_before
+    print(f"  successful signup responses {successes}, new pending subscriptions {pending}")
+    assert pending == successes
+    assert Contact.objects.filter(email__startswith="bench").count() == successes
+
+
+def _combine(runs):
+    """Overall rate over every round; latencies: the median round's p50 and p99."""
+    statuses = {}
+    for run in runs:
+        for key, value in run["statuses"].items():
+            statuses[key] = statuses.get(key, 0) + value
+    requests = sum(run["requests"] for run in runs)
+    seconds = sum(run["seconds"] for run in runs)
+    middle = len(runs) // 2
+    return {
+        "rps": requests / seconds,
+        "p50_ms": sorted(run["p50_ms"] for run in runs)[middle],
+        "p99_ms": sorted(run["p99_ms"] for run in runs)[middle],
+        "statuses": statuses,
+        "runs": runs,
+    }
+
+
+def _up(port):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status in (200, 503)
+    except OSError:
+        return False

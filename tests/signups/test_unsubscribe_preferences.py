@@ -1,0 +1,222 @@
+"""One-click unsubscribe (RFC 8058) and the preference centre, through HTTP."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.test.client import MULTIPART_CONTENT, encode_multipart
+
+from signups import services, signals, tokens
+from signups.models import Consent, Contact, Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def active(lists, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.signup_submit(
+            mailing_list=lists["newsletter"], email="lea@example.org", form="t", first_name="Léa"
+        )
+    subscription = Subscription.objects.get()
+    return services.subscription_confirm(subscription=subscription)
+
+
+def _path(url):
+    return "/" + url.split("/", 3)[3]
+
+
+def test_one_click_post_urlencoded_without_cookies_or_csrf(active):
+    ended = []
+    signals.subscription_ended.connect(
+        lambda subscription, reason, **kw: ended.append(reason), weak=False, dispatch_uid="u"
+    )
+    try:
+        client = Client(enforce_csrf_checks=True)
+        url = _path(tokens.unsubscribe_url(active))
+        assert "lea" not in url
+        response = client.post(
+            url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 200
+        assert "Location" not in response.headers
+        active.refresh_from_db()
+        assert active.status == Subscription.Status.UNSUBSCRIBED
+        assert ended == ["unsubscribed"]
+        again = client.post(
+            url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
+        assert again.status_code == 200
+        assert ended == ["unsubscribed"]
+    finally:
+        signals.subscription_ended.disconnect(dispatch_uid="u")
+
+
+def test_one_click_post_multipart(active):
+    client = Client(enforce_csrf_checks=True)
+    body = encode_multipart("BoUnDaRy", {"List-Unsubscribe": "One-Click"})
+    response = client.generic(
+        "POST", _path(tokens.unsubscribe_url(active)), body, content_type=MULTIPART_CONTENT
+    )
+    assert response.status_code == 200
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_get_never_unsubscribes(active):
+    response = Client().get(_path(tokens.unsubscribe_url(active)))
+    assert response.status_code == 200
+    assert "Confirmer la désinscription" in response.content.decode()
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.ACTIVE
+
+
+def test_tampered_unsubscribe_token_changes_nothing(active):
+    url = _path(tokens.unsubscribe_url(active))
+    forged = url.replace(
+        tokens.make_token("unsubscribe", active.pk),
+        tokens.make_token("unsubscribe", active.pk)[:-3] + "xyz",
+    )
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(forged)
+        assert response.status_code in (400, 404)
+    # The preferences token of the same id is not an unsubscribe token.
+    other = tokens.make_token("preferences", active.pk)
+    assert Client().post(f"/desinscription/{other}/").status_code in (400, 404)
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.ACTIVE
+
+
+def test_unsubscribe_button_in_page(active):
+    client = Client(enforce_csrf_checks=True)
+    url = _path(tokens.unsubscribe_url(active))
+    page = client.get(url)
+    response = client.post(url, {"csrfmiddlewaretoken": page.context["csrf_token"]})
+    assert response.status_code == 200
+    assert "Désinscription enregistrée" in response.content.decode()
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_preferences_update_lists_name_time_zone_language(active, lists):
+    client = Client(enforce_csrf_checks=True)
+    url = _path(tokens.preferences_url(active.contact))
+    page = client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "Mes préférences" in html and "lea@example.org" in html
+    response = client.post(
+        url,
+        {
+            "csrfmiddlewaretoken": page.context["csrf_token"],
+            "action": "save",
+            "first_name": "Léa-Marie",
+            "time_zone": "America/Martinique",
+            "language": "en",
+            "lists": [lists["atelier"].pk],
+        },
+    )
+    assert response.status_code == 200
+    contact = Contact.objects.get()
+    assert (contact.first_name, contact.time_zone, contact.language) == (
+        "Léa-Marie",
+        "America/Martinique",
+        "en",
+    )
+    statuses = dict(contact.subscriptions.values_list("mailing_list__slug", "status"))
+    assert statuses == {"newsletter": "unsubscribed", "atelier": "active"}
+    assert Consent.objects.filter(form="preferences", mailing_list=lists["atelier"]).exists()
+
+
+def test_preferences_refuse_an_unknown_time_zone(active):
+    client = Client()
+    url = _path(tokens.preferences_url(active.contact))
+    response = client.post(url, {"action": "save", "time_zone": "Nowhere/Land", "language": "fr"})
+    assert "Sélectionnez un choix valide" in response.content.decode()
+    assert Contact.objects.get().time_zone == "Europe/Paris"
+
+
+def test_unsubscribe_from_everything(active, lists):
+    services.signup_submit(mailing_list=lists["atelier"], email="lea@example.org", form="t")
+    client = Client()
+    url = _path(tokens.preferences_url(active.contact))
+    response = client.post(url, {"action": "unsubscribe_all"})
+    assert response.status_code == 200
+    assert set(Subscription.objects.values_list("status", flat=True)) == {"unsubscribed"}
+
+
+def test_download_my_data(active):
+    response = Client().get(
+        f"/preferences/{tokens.make_token('preferences', active.contact.pk)}/donnees.json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    data = json.loads(response.content)
+    assert data["contact"]["email"] == "lea@example.org"
+    assert data["subscriptions"][0]["status"] == "active"
+    assert data["consents"][0]["text"]
+
+
+def test_delete_my_data_needs_the_box_ticked(active):
+    client = Client()
+    url = _path(tokens.preferences_url(active.contact))
+    response = client.post(url, {"action": "erase"})
+    assert "Cochez la case pour confirmer l’effacement." in response.content.decode()
+    assert Contact.objects.get().email == "lea@example.org"
+    response = client.post(url, {"action": "erase", "confirm_erase": "yes"})
+    assert "Vos données sont effacées" in response.content.decode()
+    assert Contact.objects.get().email is None
+    # The link now leads nowhere.
+    assert client.get(url).status_code == 404
+
+
+def test_preferences_tampered_token(active):
+    token = tokens.make_token("preferences", active.contact.pk)
+    assert Client().get(f"/preferences/{token[:-1]}x/").status_code == 404
+    assert (
+        Client()
+        .get(f"/preferences/{tokens.make_token('unsubscribe', active.contact.pk)}/")
+        .status_code
+        == 404
+    )
+
+
+def test_preferences_csrf_required(active):
+    client = Client(enforce_csrf_checks=True)
+    url = _path(tokens.preferences_url(active.contact))
+    assert client.post(url, {"action": "unsubscribe_all"}).status_code == 403
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.ACTIVE
+
+
+def test_unsubscribe_and_preferences_links_never_expire(active):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    unsubscribe = _path(tokens.unsubscribe_url(active))
+    preferences = _path(tokens.preferences_url(active.contact))
+    with time_machine.travel(timezone.now() + timedelta(days=5 * 365)):
+        assert Client().get(preferences).status_code == 200
+        response = Client().post(
+            unsubscribe,
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 200
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_english_readers_get_english_emails(client, lists, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    client.cookies["django_language"] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/inscription/newsletter/",
+            {"email": "ann@example.org", "consent": "on"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert Contact.objects.get(email="ann@example.org").language == "en"
+    assert len(mail.outbox) == 1
