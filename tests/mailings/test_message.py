@@ -1,0 +1,131 @@
+"""The email as a mail client sees it, through both sending paths (SMTP bytes, message objects)."""
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from mailings.models import Delivery
+from mailings.services import mailing_dispatch, mailing_schedule, outbox_send_batch
+from signups.models import Subscription
+from signups.tokens import preferences_url, unsubscribe_url
+
+from .factories import ContactFactory, MailingFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+LONG_SUBJECT = (
+    "Écoutez vos clients « avant » de construire : ce que Tony aurait dû faire "
+    "pendant les six mois où personne ne s’intéressait à son produit"
+)
+
+
+def send_one(subject=LONG_SUBJECT):
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé <script>"))
+    mailing = MailingFactory(subject=subject, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    assert mailing_dispatch(mailing_id=mailing.pk) == 1
+    assert outbox_send_batch() == 1
+    return mailing, subscription
+
+
+def parsed_messages(smtp_server):
+    if smtp_server is not None:
+        return [
+            message_from_bytes(raw, policy=policy.default) for _rcpt, raw in smtp_server.messages
+        ]
+    return [message_from_bytes(m.message().as_bytes(), policy=policy.default) for m in mail.outbox]
+
+
+@pytest.fixture(params=["smtp", "objects"])
+def sent(request):
+    server = request.getfixturevalue("smtp_server") if request.param == "smtp" else None
+    mailing, subscription = send_one()
+    (message,) = parsed_messages(server)
+    return message, mailing, subscription
+
+
+def all_defects(message):
+    found = list(message.defects)
+    for part in message.walk():
+        found.extend(part.defects)
+    return found
+
+
+def test_headers_are_exact_and_the_message_has_no_defects(sent, client):
+    message, mailing, subscription = sent
+    delivery = Delivery.objects.get()
+    assert all_defects(message) == []
+    assert message["Subject"] == LONG_SUBJECT
+    assert message["To"] == subscription.contact.email
+    assert message["From"] == "Pouls <bonjour@pouls.example>"
+    one_click = unsubscribe_url(subscription)
+    assert one_click.startswith("https://pouls.example/")
+    assert message["List-Unsubscribe"] == (
+        f"<{one_click}>, <mailto:bonjour@pouls.example?subject=unsubscribe-{subscription.pk}>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == '"Newsletter" <newsletter.pouls.example>'
+    assert message["Message-ID"] == f"<delivery-{delivery.pk}@pouls.example>"
+    assert delivery.status == Delivery.Status.SENT
+
+
+def test_both_parts_links_and_identity(sent):
+    message, mailing, subscription = sent
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Bonjour Zoé <script>," in text
+    assert "Zoé &lt;script&gt;" in html and "<script>" not in html
+    assert "Lisez notre atelier (https://pouls.example/atelier/)" in text
+    for links in (re.findall(r'href="([^"]+)"', html), re.findall(r"https?://\S+", text)):
+        assert links
+        assert all(link.startswith("https://pouls.example/") for link in links), links
+    for part in (text, html):
+        assert unsubscribe_url(subscription) in part
+        assert preferences_url(subscription.contact) in part
+        assert "Pouls, 12 rue des Lecteurs, 75011 Paris" in part
+    assert "style=" in html and "<style" not in html  # CSS inlined
+    assert "Trois questions pour commencer" in html  # preheader
+
+
+def test_the_one_click_url_in_the_header_unsubscribes_when_posted(sent, client):
+    message, mailing, subscription = sent
+    url = re.match(r"<([^>]+)>", message["List-Unsubscribe"]).group(1)
+    response = client.post(
+        url.removeprefix("https://pouls.example"), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_anymail_tags_and_metadata_name_the_mailing_and_the_delivery():
+    mailing, subscription = send_one()
+    (message,) = mail.outbox
+    delivery = Delivery.objects.get()
+    assert message.tags == [f"mailing-{mailing.pk}"]
+    assert message.metadata == {"mailing_id": str(mailing.pk), "delivery_id": str(delivery.pk)}
+    assert message.track_opens is False and message.track_clicks is True
+
+
+def test_bootstrap_sequences_render_without_defects():
+    from mailings.models import Step
+    from mailings.rendering import recipient_values, render_message
+
+    call_command("bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    values = recipient_values(
+        delivery_id=1,
+        email="a@example.org",
+        first_name="Awa",
+        subscription_id=1,
+        contact_id=1,
+        list_slug="atelier",
+        list_name="Atelier",
+    )
+    for step in Step.objects.all():
+        raw = render_message(step).personal_bytes(values)
+        message = message_from_bytes(raw, policy=policy.default)
+        assert all_defects(message) == []
+        assert message["Subject"] == step.subject
