@@ -670,8 +670,8 @@ def _send_django(backend, chunk, messages, outcomes: Outcomes) -> None:
             return
         else:
             status = getattr(message, "anymail_status", None)
-            esp_id = (status.message_id if status else None) or values["MSGID"].strip("<>")
-            outcomes.sent.append((row["id"], str(esp_id)))
+            esp_id = (status.message_id if status else None) or values["MSGID"]
+            outcomes.sent.append((row["id"], str(esp_id).strip("<>")))
 
 
 def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
@@ -732,7 +732,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             if status is None or status.status in ("rejected", "failed", "invalid"):
                 outcomes.failed.append((row["id"], str(status.status if status else "inconnu")))
             else:
-                outcomes.sent.append((row["id"], str(status.message_id or "")))
+                outcomes.sent.append((row["id"], str(status.message_id or "").strip("<>")))
 
 
 # --- preview and test sends ----------------------------------------------------

@@ -39,7 +39,9 @@ def test_audience_is_one_row_per_contact_across_lists_and_only_confirmed_readers
     SubscriptionFactory(mailing_list=interviews)
     SubscriptionFactory(mailing_list=newsletter, status=Subscription.Status.PENDING)
     SubscriptionFactory(mailing_list=newsletter, status=Subscription.Status.UNSUBSCRIBED)
-    SubscriptionFactory(mailing_list=newsletter, contact=ContactFactory(suppressed_at=timezone.now()))
+    SubscriptionFactory(
+        mailing_list=newsletter, contact=ContactFactory(suppressed_at=timezone.now())
+    )
     mailing = scheduled(lists=[newsletter, interviews])
     assert mailing.audience_count() == 2
 
@@ -138,7 +140,9 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     assert mailing.progress()["unknown"] == 2
 
 
-def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded(smtp_server, settings):
+def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded(
+    smtp_server, settings
+):
     settings.MAIL_MAX_ATTEMPTS = 3
     subs = subscribers(3)
     later, bad = subs[0].contact.email, subs[1].contact.email
@@ -180,15 +184,34 @@ def test_cancel_before_sending_and_during_sending():
     assert mailing.progress()["cancelled"] == 3
 
 
-def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(django_capture_on_commit_callbacks):
+def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(
+    django_capture_on_commit_callbacks,
+):
     newsletter = MailingListFactory()
-    zones = ["Europe/Paris", "America/Montreal", "Africa/Douala", "America/Martinique", "Nowhere/Bad"]
-    contacts = {tz: SubscriptionFactory(mailing_list=newsletter, contact=ContactFactory(time_zone=tz)).contact for tz in zones}
-    mailing = scheduled(lists=[newsletter], send_date=dt.date(2026, 6, 15), send_time=dt.time(8, 0), local_time=True)
+    zones = [
+        "Europe/Paris",
+        "America/Montreal",
+        "Africa/Douala",
+        "America/Martinique",
+        "Nowhere/Bad",
+    ]
+    contacts = {
+        tz: SubscriptionFactory(
+            mailing_list=newsletter, contact=ContactFactory(time_zone=tz)
+        ).contact
+        for tz in zones
+    }
+    mailing = scheduled(
+        lists=[newsletter], send_date=dt.date(2026, 6, 15), send_time=dt.time(8, 0), local_time=True
+    )
     assert mailing.scheduled_at == dt.datetime(2026, 6, 14, 18, 0, tzinfo=dt.UTC)  # UTC+14 first
     services.mailing_dispatch(mailing_id=mailing.pk)
     utc_hour = {
-        "Europe/Paris": 6, "America/Montreal": 12, "Africa/Douala": 7, "America/Martinique": 12, "Nowhere/Bad": 6,
+        "Europe/Paris": 6,
+        "America/Montreal": 12,
+        "Africa/Douala": 7,
+        "America/Martinique": 12,
+        "Nowhere/Bad": 6,
     }
     for tz, contact in contacts.items():
         row = Delivery.objects.get(contact=contact)

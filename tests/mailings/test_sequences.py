@@ -78,7 +78,9 @@ def test_confirming_enrols_and_steps_follow_their_delays(django_capture_on_commi
         ("Pacific/Noumea", dt.datetime(2026, 4, 12, 21, 0, tzinfo=UTC)),  # 08:00 Sat → Mon 08:00
     ],
 )
-def test_sending_windows_follow_the_readers_time_zone(time_zone, expected_utc, django_capture_on_commit_callbacks):
+def test_sending_windows_follow_the_readers_time_zone(
+    time_zone, expected_utc, django_capture_on_commit_callbacks
+):
     sequence = SequenceFactory()
     StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Bienvenue")
     StepFactory(
@@ -103,7 +105,9 @@ def test_sending_windows_follow_the_readers_time_zone(time_zone, expected_utc, d
         assert subjects_to(reader.contact.email) == ["Bienvenue", "Leçon en semaine"]
 
 
-def test_unsubscribing_or_suppression_ends_the_enrolment_at_once(django_capture_on_commit_callbacks):
+def test_unsubscribing_or_suppression_ends_the_enrolment_at_once(
+    django_capture_on_commit_callbacks,
+):
     sequence = SequenceFactory()
     StepFactory(sequence=sequence, position=1, delay=dt.timedelta(hours=1))
     start = dt.datetime(2026, 4, 6, 10, 0, tzinfo=UTC)
@@ -151,7 +155,9 @@ def test_a_step_added_later_reaches_readers_who_have_not_passed_it_and_edits_app
 
         # The editor inserts a step before « Deux » and appends one after it, and
         # rewrites the second step.
-        StepFactory(sequence=sequence, position=15, delay=dt.timedelta(hours=1), subject="Un et demi")
+        StepFactory(
+            sequence=sequence, position=15, delay=dt.timedelta(hours=1), subject="Un et demi"
+        )
         StepFactory(sequence=sequence, position=30, delay=dt.timedelta(days=1), subject="Trois")
         Step.objects.filter(position=20).update(subject="Deux (revu)")
         sequence_reschedule(sequence=sequence)

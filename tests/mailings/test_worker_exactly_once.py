@@ -34,11 +34,24 @@ S = Delivery.Status
 def start_worker(env, log):
     return subprocess.Popen(
         [
-            str(BIN / "celery"), "--app", "config", "worker", "--queues", "default,mail",
-            "--concurrency", "2", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            str(BIN / "celery"),
+            "--app",
+            "config",
+            "worker",
+            "--queues",
+            "default,mail",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: SIGKILL reaches the pool too
     )
 
@@ -73,13 +86,26 @@ def test_killed_workers_and_an_emptied_redis_send_each_message_at_most_once(tmp_
     dump.mkdir()
     port = free_port()
     sink = subprocess.Popen(
-        ["smtp-sink", "-u", os.environ.get("USER", "root"), "-d", f"{dump}/%H%M%S.", f"127.0.0.1:{port}", "1000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            "smtp-sink",
+            "-u",
+            os.environ.get("USER", "root"),
+            "-d",
+            f"{dump}/%H%M%S.",
+            f"127.0.0.1:{port}",
+            "1000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     env = process_env(
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1", EMAIL_PORT=port,
-        MAIL_LEASE_SECONDS=3, MAIL_REQUEUE_AFTER=2, MAIL_BATCH_SIZE=100, MAIL_CHUNK_SIZE=50,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=port,
+        MAIL_LEASE_SECONDS=3,
+        MAIL_REQUEUE_AFTER=2,
+        MAIL_BATCH_SIZE=100,
+        MAIL_CHUNK_SIZE=50,
         MAIL_SEND_RATE=150,  # spreads the mailing over several seconds so the kills land mid-batch
     )
     log = (tmp_path / "worker.log").open("w")
@@ -134,9 +160,7 @@ def test_killed_workers_and_an_emptied_redis_send_each_message_at_most_once(tmp_
         sink.terminate()
         sink.wait(10)
 
-    statuses = dict(
-        Delivery.objects.values_list("status").annotate(n=Count("id")).order_by()
-    )
+    statuses = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
     counts = received(dump)
     emails = {
         status: set(Delivery.objects.filter(status=status).values_list("contact__email", flat=True))
