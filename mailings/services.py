@@ -847,3 +847,50 @@ def _delivery_for(event) -> Delivery | None:
         if found:
             return found
     return None
+
+
+# --- from an article -------------------------------------------------------------
+
+
+def mailing_create_from_article(*, article) -> Mailing:
+    """A draft mailing from an article: its title, description and Markdown body,
+    with a link back to it on the site. Uses only `title`, `description`, `body`
+    and `get_absolute_url()`."""
+    from signups.models import MailingList
+
+    url = rendering.absolute(article.get_absolute_url())
+    body = f"{article.body.strip()}\n\n[{_('Lire l’article sur le site')}]({url})\n"
+    mailing = Mailing.objects.create(
+        subject=article.title[:200],
+        preheader=(article.description or "")[:200],
+        body=body,
+    )
+    newsletter = MailingList.objects.filter(slug="newsletter").first()
+    if newsletter:
+        mailing.lists.add(newsletter)
+    return mailing
+
+
+def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "bounced")) -> dict:
+    """Cumulative counts per hour since the first event, per kind (for the chart)."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncHour
+
+    rows = (
+        mailing.events.filter(kind__in=kinds)
+        .annotate(hour=TruncHour("occurred_at"))
+        .values_list("hour", "kind")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
+    per_hour = defaultdict(lambda: defaultdict(int))
+    for hour, kind, n in rows:
+        per_hour[hour][kind] += n
+    hours = sorted(per_hour)
+    series = {kind: [] for kind in kinds}
+    totals = dict.fromkeys(kinds, 0)
+    for hour in hours:
+        for kind in kinds:
+            totals[kind] += per_hour[hour][kind]
+            series[kind].append(totals[kind])
+    return {"hours": hours, "series": series}
