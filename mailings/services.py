@@ -99,8 +99,10 @@ def _insert_select(queryset, columns: str, params_before: list) -> int:
     """INSERT INTO delivery (...) SELECT <constants>, <queryset columns> … ON CONFLICT DO NOTHING."""
     sql, params = queryset.query.sql_with_params()
     table = Delivery._meta.db_table
+    # Only the table name and our own column list are interpolated; values are parameters.
+    constants = ", ".join(["%s"] * len(params_before))
     statement = (
-        f"INSERT INTO {table} ({columns}) SELECT {', '.join(['%s'] * len(params_before))}, "
+        f"INSERT INTO {table} ({columns}) SELECT {constants}, "  # noqa: S608
         f"r.contact_id, r.subscription_id FROM ({sql}) AS r WHERE true ON CONFLICT DO NOTHING"
     )
     with db_connection.cursor() as cursor:
@@ -719,7 +721,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         try:
             backend.send_messages([message])
         except AnymailError as exc:
-            for row, _values_ in recipients.values():
+            for row, _unused in recipients.values():
                 if _transient(exc) and getattr(exc, "status_code", None):
                     outcomes.retry.append((row["id"], row["attempts"], str(exc)))
                 elif getattr(exc, "status_code", None):
@@ -727,7 +729,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
                 else:  # no answer from the ESP: it may have accepted the batch
                     outcomes.unknown.append((row["id"], str(exc)))
             continue
-        for email, (row, _values_) in recipients.items():
+        for email, (row, _unused) in recipients.items():
             status = message.anymail_status.recipients.get(email)
             if status is None or status.status in ("rejected", "failed", "invalid"):
                 outcomes.failed.append((row["id"], str(status.status if status else "inconnu")))
