@@ -16,13 +16,13 @@ from email.header import Header
 from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
@@ -203,6 +203,29 @@ class Rendered:
         return fill(self.html), fill(self.text)
 
 
+_SLOT = "TOKEN-SLOT"
+
+
+@lru_cache(maxsize=8)
+def _link(purpose: str, site_url: str) -> str:
+    """The signed-link URL of `signups` for a purpose, with a slot for the token: resolved
+    once, not per recipient (the tests compare it with signups.tokens' own URLs)."""
+    return tokens.absolute(reverse(f"signups:{purpose}", args=[_SLOT]))
+
+
+@lru_cache(maxsize=8)
+def _mailbox_for(site_url: str, default_from: str, configured: str) -> str:
+    return unsubscribe_mailbox()
+
+
+def _mailbox() -> str:
+    return _mailbox_for(
+        settings.SITE_URL,
+        settings.DEFAULT_FROM_EMAIL,
+        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", ""),
+    )
+
+
 def recipient_values(
     *,
     delivery_id: int | None,
@@ -216,8 +239,12 @@ def recipient_values(
 ) -> dict:
     """The per-recipient values: everything else is shared by the whole mailing."""
     first_name = " ".join(first_name.split())  # no line breaks into headers or text
-    unsubscribe = tokens.unsubscribe_url(SimpleNamespace(pk=subscription_id))
-    preferences = tokens.preferences_url(SimpleNamespace(pk=contact_id))
+    unsubscribe = _link("unsubscribe", settings.SITE_URL).replace(
+        _SLOT, tokens.make_token("unsubscribe", subscription_id)
+    )
+    preferences = _link("preferences", settings.SITE_URL).replace(
+        _SLOT, tokens.make_token("preferences", contact_id)
+    )
     host = site_host()
     list_label = re.sub(r'["\\\r\n]', "", list_name)
     return {
@@ -228,7 +255,7 @@ def recipient_values(
         "HIH": f" {html.escape(first_name)}" if first_name else "",
         "UNSUB": unsubscribe,
         "PREFS": preferences,
-        "MAILTO": f"{unsubscribe_mailbox()}?subject=unsubscribe-{subscription_id}",
+        "MAILTO": f"{_mailbox()}?subject=unsubscribe-{subscription_id}",
         "LISTID": f'"{list_label}" <{list_slug}.{host}>',
         "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
         "DID": str(delivery_id or ""),

@@ -18,6 +18,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
+from email.utils import formatdate, parseaddr
 
 from django.conf import settings
 from django.core.cache import cache
@@ -513,18 +514,7 @@ class Outcomes:
         now = timezone.now()
         mine = Q(claimed_by=worker)
         if self.sent:
-            by_id = dict(self.sent)
-            rows = list(Delivery.objects.filter(mine, id__in=by_id).only("id"))
-            for row in rows:
-                row.status, row.sent_at, row.esp_message_id, row.lease_until = (
-                    S.SENT,
-                    now,
-                    by_id[row.id],
-                    None,
-                )
-            Delivery.objects.bulk_update(
-                rows, ["status", "sent_at", "esp_message_id", "lease_until"]
-            )
+            _record_sent(self.sent, worker=worker, now=now)
         for status, items in ((S.FAILED, self.failed), (S.UNKNOWN, self.unknown)):
             for pk, reason in items:
                 Delivery.objects.filter(mine, id=pk).update(
@@ -553,6 +543,22 @@ class Outcomes:
             Delivery.objects.filter(mine, id__in=self.untouched, status=S.SENDING).update(
                 status=S.PENDING, claimed_by="", lease_until=None
             )
+
+
+def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
+    """One UPDATE for a whole chunk, each row with its own ESP message id
+    (a VALUES list joined on id: Django's bulk_update builds a CASE per row, far slower)."""
+    table = Delivery._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(sent))
+    statement = (
+        f"WITH v(id, esp) AS (VALUES {values}) "  # noqa: S608 — only placeholders are interpolated
+        f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, "
+        f"esp_message_id = (SELECT esp FROM v WHERE v.id = {table}.id) "
+        f"WHERE id IN (SELECT id FROM v) AND claimed_by = %s"
+    )
+    params = [item for pair in sent for item in pair]
+    with db_connection.cursor() as cursor:
+        cursor.execute(statement, [*params, S.SENT, now, worker])
 
 
 def _values(row, date=None) -> dict:
@@ -611,11 +617,13 @@ def _send_smtp(backend, chunk, messages, outcomes: Outcomes) -> None:
             outcomes.retry.append((row["id"], row["attempts"], f"SMTP : {exc}"))
         return
     sender = backend.connection
-    date = rendering.formatdate(usegmt=True)
+    date = formatdate(usegmt=True)
+    envelope = {key: parseaddr(rendered.from_email)[1] for key, rendered in messages.items()}
     for index, row in enumerate(chunk):
-        rendered = messages[_key(row)]
+        key = _key(row)
+        rendered = messages[key]
         values = _values(row, date)
-        envelope_from = rendering.parseaddr(rendered.from_email)[1]
+        envelope_from = envelope[key]
         try:
             sender.sendmail(envelope_from, [values["TO"]], rendered.personal_bytes(values))
         except smtplib.SMTPRecipientsRefused as exc:
