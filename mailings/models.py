@@ -399,6 +399,7 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
         verbose_name=_("mailing"),
+        db_index=False,  # the unique (mailing, contact) index serves lookups by mailing
     )
     step = models.ForeignKey(
         Step,
@@ -407,6 +408,7 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
         verbose_name=_("étape"),
+        db_index=False,  # the unique (step, contact) index serves lookups by step
     )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("contact")

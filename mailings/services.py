@@ -718,11 +718,17 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         message.merge_metadata = {
             email: {"delivery_id": values["DID"]} for email, (_r, values) in recipients.items()
         }
+        headers = {name: value for name, value in rendered.headers().items() if name != "Date"}
+        message.extra_headers = {
+            name: value
+            for name, value in headers.items()
+            if not rendering.PLACEHOLDER.search(value)
+        }
         message.merge_headers = {
             email: {
                 name: rendering.PLACEHOLDER.sub(lambda m, v=values: v[m.group(1)], value)
-                for name, value in rendered.headers().items()
-                if name != "Date"
+                for name, value in headers.items()
+                if name not in message.extra_headers
             }
             for email, (_row, values) in recipients.items()
         }

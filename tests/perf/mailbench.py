@@ -80,8 +80,9 @@ def stop_group(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB (from /proc)."""
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process and all its descendants, and of the largest of them,
+    in MB (from /proc)."""
     children = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -90,14 +91,15 @@ def tree_rss_mb(pid: int) -> float:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, stack = 0, [pid]
+    total, largest, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
+                    largest = max(largest, int(line.split()[1]))
         except OSError:
             pass
         stack.extend(children.get(current, []))
-    return total / 1024
+    return total / 1024, largest / 1024
