@@ -465,7 +465,12 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=("status", "id"), name="delivery_status_id"),
-            models.Index(fields=("esp_message_id",), name="delivery_esp_id"),
+            # Only rows that have an ESP id: nothing to maintain when the rows are written.
+            models.Index(
+                fields=("esp_message_id",),
+                name="delivery_esp_id",
+                condition=~Q(esp_message_id=""),
+            ),
         ]
 
     def __str__(self):
