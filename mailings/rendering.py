@@ -161,17 +161,24 @@ class Rendered:
         message.attach_alternative(self.html, "text/html")
         return message
 
-    def template_bytes(self) -> bytes:
-        """The whole message serialised once, placeholders and all (SMTP path)."""
+    def template_bytes(self) -> bytes | None:
+        """The whole message serialised once, placeholders and all (SMTP path); None
+        when a part had to be quoted-printable (a line too long to send as 8bit), where
+        placeholders cannot be replaced in the bytes."""
         if self._template_bytes is None:
             raw = self.template_message().message().as_bytes(linesep="\r\n")
-            assert b"Content-Transfer-Encoding: quoted-printable" not in raw, "lines too long"
-            self._template_bytes = raw
-        return self._template_bytes
+            qp = b"Content-Transfer-Encoding: quoted-printable" in raw
+            self._template_bytes = b"" if qp else raw
+        return self._template_bytes or None
 
     def personal_bytes(self, values: dict) -> bytes:
+        template = self.template_bytes()
+        if template is None:  # the slow path: one full serialisation per recipient
+            message = self.personal_message(values)
+            message.extra_headers["Date"] = values["DATE"]
+            return message.message().as_bytes(linesep="\r\n")
         encoded = {k.encode(): v.encode() for k, v in values.items()}
-        return PLACEHOLDER_BYTES.sub(lambda m: encoded[m.group(1)], self.template_bytes())
+        return PLACEHOLDER_BYTES.sub(lambda m: encoded[m.group(1)], template)
 
     def personal_message(self, values: dict, *, connection=None) -> PoulsEmail:
         """A Django message for backends that take message objects (anymail, files…)."""

@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -178,7 +178,7 @@ def mailings_dispatch_due() -> int:
 
     due = list(Mailing.objects.due().values_list("pk", flat=True))
     for pk in due:
-        dispatch_mailing.delay(pk)
+        dispatch_mailing.delay_on_commit(pk)
     return len(due)
 
 
@@ -335,6 +335,14 @@ def outbox_recover(*, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     expired = Q(lease_until__lt=now)
     with transaction.atomic():
+        # Claimed again and again by workers that never got to send them (a crash loop):
+        # stop and show them to the editor rather than retry forever.
+        given_up = Delivery.objects.filter(
+            expired, status=S.CLAIMED, attempts__gte=_setting("MAIL_MAX_ATTEMPTS", 5)
+        ).update(
+            status=S.FAILED,
+            error=_("Abandon : le worker s’est arrêté à chaque tentative avant l’envoi."),
+        )
         released = Delivery.objects.filter(expired, status=S.CLAIMED).update(
             status=S.PENDING, claimed_by="", claimed_at=None, lease_until=None
         )
@@ -352,7 +360,13 @@ def outbox_recover(*, now: dt.datetime | None = None) -> dict:
         # Redis lost the batch messages (flushed, restarted), or every worker died.
         outbox_wake()
         requeued = True
-    return {"released": released, "unknown": unknown, "finished": finished, "requeued": requeued}
+    return {
+        "released": released,
+        "given_up": given_up,
+        "unknown": unknown,
+        "finished": finished,
+        "requeued": requeued,
+    }
 
 
 def _worker_id() -> str:
@@ -373,6 +387,7 @@ def outbox_claim(*, worker: str, size: int) -> list[int]:
         )
         if ids:
             Delivery.objects.filter(id__in=ids).update(
+                attempts=F("attempts") + 1,
                 status=S.CLAIMED,
                 claimed_by=worker,
                 claimed_at=timezone.now(),
@@ -533,19 +548,17 @@ class Outcomes:
                     status=status, error=reason[:2000], lease_until=None
                 )
         max_attempts = _setting("MAIL_MAX_ATTEMPTS", 5)
-        for pk, attempts, reason in self.retry:
-            if attempts + 1 >= max_attempts:
+        for pk, attempts, reason in self.retry:  # `attempts` counts this one (claims count)
+            if attempts >= max_attempts:
                 Delivery.objects.filter(mine, id=pk).update(
                     status=S.FAILED,
-                    attempts=attempts + 1,
                     error=_("Abandon après %(n)s tentatives : %(reason)s")
-                    % {"n": attempts + 1, "reason": reason[:1900]},
+                    % {"n": attempts, "reason": reason[:1900]},
                 )
             else:
-                backoff = _setting("MAIL_RETRY_BACKOFF", 30) * 2**attempts
+                backoff = _setting("MAIL_RETRY_BACKOFF", 30) * 2 ** (attempts - 1)
                 Delivery.objects.filter(mine, id=pk).update(
                     status=S.PENDING,
-                    attempts=attempts + 1,
                     not_before=now + dt.timedelta(seconds=backoff),
                     claimed_by="",
                     lease_until=None,

@@ -129,3 +129,21 @@ def test_bootstrap_sequences_render_without_defects():
         message = message_from_bytes(raw, policy=policy.default)
         assert all_defects(message) == []
         assert message["Subject"] == step.subject
+
+
+def test_a_line_too_long_for_8bit_still_sends_exactly(smtp_server):
+    long_link = "https://pouls.example/ressources/" + "x" * 1200
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
+    mailing = MailingFactory(lists=[subscription.mailing_list], body=f"Voir {long_link}")
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+    (message,) = parsed_messages(smtp_server)
+    assert all_defects(message) == []
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert long_link in text and "Bonjour Zoé," in text
+    assert message["List-Unsubscribe"] == (
+        f"<{unsubscribe_url(subscription)}>, "
+        f"<mailto:bonjour@pouls.example?subject=unsubscribe-{subscription.pk}>"
+    )
+    assert Delivery.objects.get().status == Delivery.Status.SENT

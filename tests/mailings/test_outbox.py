@@ -242,3 +242,23 @@ def test_the_sending_rate_is_shared_through_the_cache(settings, monkeypatch):
     services.outbox_send_batch()
     assert len(mail.outbox) == 5
     assert len(waits) >= 1  # five messages at two per second had to wait
+
+
+def test_rows_whose_worker_dies_before_every_send_are_given_up_not_retried_forever(
+    settings, monkeypatch
+):
+    settings.MAIL_MAX_ATTEMPTS = 3
+    monkeypatch.setattr(services, "outbox_wake", lambda *args: None)  # the crashing worker claims
+    subs = subscribers(1)
+    mailing = scheduled(lists=[subs[0].mailing_list])
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    later = timezone.now()
+    for _attempt in range(3):
+        assert services.outbox_claim(worker="crashing:1", size=10)  # …and the worker dies
+        later += dt.timedelta(minutes=10)
+        with time_machine.travel(later, tick=False):
+            services.outbox_recover()
+    row = Delivery.objects.get()
+    assert row.status == S.FAILED and row.attempts == 3
+    assert "à chaque tentative" in row.error
+    assert mail.outbox == []
