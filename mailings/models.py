@@ -400,6 +400,7 @@ class Delivery(models.Model):
         related_name="deliveries",
         verbose_name=_("mailing"),
         db_index=False,  # the unique (mailing, contact) index serves lookups by mailing
+        db_constraint=False,  # see below
     )
     step = models.ForeignKey(
         Step,
@@ -410,14 +411,24 @@ class Delivery(models.Model):
         verbose_name=_("étape"),
         db_index=False,  # the unique (step, contact) index serves lookups by step
     )
+    # The outbox's references to the mailing, the contact and the subscription are not
+    # enforced by PostgreSQL: checking them locks every referenced contact and
+    # subscription row (FOR KEY SHARE) and made writing a million rows three times
+    # slower. Django's on_delete still cascades; a row whose contact vanished is never
+    # sent (the batch joins it) and ends as failed.
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("contact")
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("contact"),
+        db_constraint=False,
     )
     subscription = models.ForeignKey(
         Subscription,
         on_delete=models.CASCADE,
         related_name="deliveries",
         verbose_name=_("abonnement"),
+        db_constraint=False,
     )
     status = models.CharField(
         _("statut"),

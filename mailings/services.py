@@ -445,6 +445,10 @@ def outbox_send_batch(*, size: int | None = None) -> int:
         return 0
     cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
     rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*ROW_FIELDS))
+    if len(rows) < len(ids):  # the contact or subscription row was deleted under us
+        Delivery.objects.filter(id__in=set(ids) - {row["id"] for row in rows}).update(
+            status=S.FAILED, error=_("contact ou abonnement supprimé")
+        )
     # Before sending: whoever left since the rows were written is skipped, and recorded.
     skipped = defaultdict(list)
     cancelled = []
