@@ -304,6 +304,7 @@ class StepInline(admin.StackedInline):
 @admin.register(Sequence)
 class SequenceAdmin(admin.ModelAdmin):
     list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
+    fields = ("name", "slug", "mailing_list", "is_active")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (StepInline,)
 

@@ -159,3 +159,59 @@ def test_article_action_creates_a_draft_mailing(rf, editor, settings):
     response = create_mailing_from_article(FakeAdmin(), request, [article])
     assert response.status_code == 302
     assert response.url == f"/admin/mailings/mailing/{Mailing.objects.latest('pk').pk}/change/"
+
+
+def test_a_step_added_in_the_admin_reaches_readers_who_finished_the_sequence(client, editor):
+    from mailings.models import Enrolment, Step
+
+    from .factories import SequenceFactory, StepFactory
+
+    sequence = SequenceFactory(name="Atelier", slug="atelier-test")
+    first = StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Leçon 1")
+    subscription = SubscriptionFactory(mailing_list=sequence.mailing_list)
+    sent_at = timezone.now()
+    enrolment = Enrolment.objects.create(
+        sequence=sequence,
+        contact=subscription.contact,
+        subscription=subscription,
+        position=1,
+        last_sent_at=sent_at,
+        next_due_at=None,
+    )
+    step_fields = (
+        "position",
+        "delay",
+        "subject",
+        "preheader",
+        "body",
+        "window_start",
+        "window_end",
+    )
+    data = {
+        "mailing_list": sequence.mailing_list_id,
+        "slug": sequence.slug,
+        "name": sequence.name,
+        "is_active": "on",
+        "steps-TOTAL_FORMS": "2",
+        "steps-INITIAL_FORMS": "1",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-id": first.pk,
+        "steps-0-sequence": sequence.pk,
+        **{f"steps-0-{name}": getattr(first, name) or "" for name in step_fields},
+        "steps-0-delay": "00:00:00",
+        "steps-1-sequence": sequence.pk,
+        "steps-1-position": "2",
+        "steps-1-delay": "2 00:00:00",
+        "steps-1-subject": "Leçon 2",
+        "steps-1-preheader": "",
+        "steps-1-body": "La suite.",
+        "steps-1-window_start": "",
+        "steps-1-window_end": "",
+    }
+    response = client.post(f"/admin/mailings/sequence/{sequence.pk}/change/", data)
+    errors = response.context["errors"] if response.status_code == 200 else None
+    assert response.status_code == 302, errors
+    assert Step.objects.filter(sequence=sequence).count() == 2
+    enrolment.refresh_from_db()
+    assert enrolment.next_due_at == sent_at + dt.timedelta(days=2)
