@@ -12,11 +12,12 @@ class MailingsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from anymail.signals import tracking
+        from anymail.signals import inbound, tracking
 
         from . import receivers
 
         tracking.connect(receivers.on_tracking, dispatch_uid="mailings.tracking")
+        inbound.connect(receivers.on_inbound, dispatch_uid="mailings.inbound")
 
     def bootstrap(self, stdout) -> None:
         """Create the starting sequences (idempotent)."""

@@ -69,3 +69,7 @@ def export_contact(sender, contact, **kwargs):
 
 def on_tracking(sender, event, esp_name, **kwargs):
     services.esp_event_record(event=event, esp_name=esp_name)
+
+
+def on_inbound(sender, event, esp_name, **kwargs):
+    services.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")

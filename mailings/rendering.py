@@ -211,6 +211,7 @@ class Rendered:
 
 
 _SLOT = "TOKEN-SLOT"
+MAILTO_SUBJECT_PREFIX = "unsubscribe-"
 
 
 @lru_cache(maxsize=8)
@@ -246,9 +247,8 @@ def recipient_values(
 ) -> dict:
     """The per-recipient values: everything else is shared by the whole mailing."""
     first_name = " ".join(first_name.split())  # no line breaks into headers or text
-    unsubscribe = _link("unsubscribe", settings.SITE_URL).replace(
-        _SLOT, tokens.make_token("unsubscribe", subscription_id)
-    )
+    unsubscribe_token = tokens.make_token("unsubscribe", subscription_id)
+    unsubscribe = _link("unsubscribe", settings.SITE_URL).replace(_SLOT, unsubscribe_token)
     preferences = _link("preferences", settings.SITE_URL).replace(
         _SLOT, tokens.make_token("preferences", contact_id)
     )
@@ -262,7 +262,8 @@ def recipient_values(
         "HIH": f" {html.escape(first_name)}" if first_name else "",
         "UNSUB": unsubscribe,
         "PREFS": preferences,
-        "MAILTO": f"{_mailbox()}?subject=unsubscribe-{subscription_id}",
+        # The same signed token as the link: the inbound webhook unsubscribes on it.
+        "MAILTO": f"{_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}{unsubscribe_token}",
         "LISTID": f'"{list_label}" <{list_slug}.{host}>',
         "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
         "DID": str(delivery_id or ""),

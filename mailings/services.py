@@ -13,6 +13,7 @@ The outbox rules (see the README's Mailings section):
 import datetime as dt
 import logging
 import os
+import re
 import smtplib
 import socket
 import time
@@ -940,3 +941,21 @@ def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "
             totals[kind] += per_hour[hour][kind]
             series[kind].append(totals[kind])
     return {"hours": hours, "series": series}
+
+
+def mailto_unsubscribe(*, subject: str) -> Subscription | None:
+    """An email to the List-Unsubscribe mailbox (arriving through anymail's inbound
+    webhook): the subject carries the same signed token as the one-click link."""
+    from signups import tokens
+
+    match = re.search(rf"{re.escape(rendering.MAILTO_SUBJECT_PREFIX)}(\S+)", subject or "")
+    if not match:
+        return None
+    try:
+        pk = tokens.read_token("unsubscribe", match.group(1))
+    except tokens.InvalidToken:
+        return None
+    subscription = Subscription.objects.filter(pk=pk).first()
+    if subscription is None:
+        return None
+    return signups_services.subscription_unsubscribe(subscription=subscription, reason="mailto")

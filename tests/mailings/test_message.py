@@ -64,7 +64,7 @@ def test_headers_are_exact_and_the_message_has_no_defects(sent, client):
     one_click = unsubscribe_url(subscription)
     assert one_click.startswith("https://pouls.example/")
     assert message["List-Unsubscribe"] == (
-        f"<{one_click}>, <mailto:bonjour@pouls.example?subject=unsubscribe-{subscription.pk}>"
+        f"<{one_click}>, <mailto:bonjour@pouls.example?subject=unsubscribe-{one_click.split('/')[-2]}>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == '"Newsletter" <newsletter.pouls.example>'
@@ -144,6 +144,47 @@ def test_a_line_too_long_for_8bit_still_sends_exactly(smtp_server):
     assert long_link in text and "Bonjour Zoé," in text
     assert message["List-Unsubscribe"] == (
         f"<{unsubscribe_url(subscription)}>, "
-        f"<mailto:bonjour@pouls.example?subject=unsubscribe-{subscription.pk}>"
+        f"<mailto:bonjour@pouls.example?subject=unsubscribe-{unsubscribe_url(subscription).split('/')[-2]}>"
     )
     assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_the_mailto_in_the_header_unsubscribes_through_the_inbound_webhook(sent, client, settings):
+    """A mail client that uses the mailto: its email reaches the ESP, whose inbound
+    webhook (here Postmark's payload shape) posts it to us."""
+    import base64
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    message, mailing, subscription = sent
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "pouls:secret-entrant"}
+    mailto = re.search(r"<mailto:([^>]+)>", message["List-Unsubscribe"]).group(1)
+    address, subject = (
+        urlsplit(f"mailto:{mailto}").path,
+        parse_qs(urlsplit(f"mailto:{mailto}").query)["subject"][0],
+    )
+    payload = {
+        "FromFull": {"Email": subscription.contact.email, "Name": ""},
+        "ToFull": [{"Email": address, "Name": ""}],
+        "Subject": subject,
+        "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "TextBody": "",
+        "HtmlBody": "",
+        "Headers": [],
+        "Attachments": [],
+    }
+    forged = {**payload, "Subject": f"unsubscribe-{subscription.pk}"}
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"pouls:secret-entrant").decode()}
+    url = "/webhooks/anymail/postmark/inbound/"
+    assert (
+        client.post(url, json.dumps(forged), content_type="application/json", **auth).status_code
+        == 200
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE  # an unsigned id does nothing
+    assert (
+        client.post(url, json.dumps(payload), content_type="application/json", **auth).status_code
+        == 200
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
