@@ -226,6 +226,21 @@ class MailingAdmin(admin.ModelAdmin):
             )
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        mailing = form.instance
+        if mailing.status == Mailing.Status.SCHEDULED:
+            # Edited after scheduling: the departure follows the new date, time and zone.
+            try:
+                services.mailing_schedule(mailing=mailing)
+            except services.ScheduleError as exc:
+                services.mailing_unschedule(mailing=mailing)
+                self.message_user(
+                    request,
+                    _("Mailing remis en brouillon : %(reason)s") % {"reason": exc},
+                    messages.WARNING,
+                )
+
     @admin.action(description=gettext_lazy("Annuler les mailings sélectionnés"))
     def cancel_selected(self, request, queryset):
         for mailing in queryset:

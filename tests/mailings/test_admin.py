@@ -215,3 +215,28 @@ def test_a_step_added_in_the_admin_reaches_readers_who_finished_the_sequence(cli
     assert Step.objects.filter(sequence=sequence).count() == 2
     enrolment.refresh_from_db()
     assert enrolment.next_due_at == sent_at + dt.timedelta(days=2)
+
+
+def test_editing_a_scheduled_mailing_moves_its_departure(client, editor):
+    newsletter = MailingListFactory()
+    mailing = services.mailing_schedule(
+        mailing=MailingFactory(
+            lists=[newsletter], send_date=dt.date(2026, 5, 4), send_time=dt.time(9, 30)
+        )
+    )
+    response = client.post(
+        f"/admin/mailings/mailing/{mailing.pk}/change/",
+        {
+            "subject": mailing.subject,
+            "preheader": mailing.preheader,
+            "body": mailing.body,
+            "lists": [newsletter.pk],
+            "send_date": "2026-05-05",
+            "send_time": "08:00",
+            "time_zone": "America/Montreal",
+        },
+    )
+    assert response.status_code == 302
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SCHEDULED
+    assert mailing.scheduled_at == dt.datetime(2026, 5, 5, 12, 0, tzinfo=dt.UTC)
