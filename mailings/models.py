@@ -8,13 +8,12 @@ passed, an enrolment when its `next_due_at` has; the beat tick finds both.
 import datetime as dt
 import zoneinfo
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from signups.models import Contact, MailingList, Profile, Subscription
+from signups.models import Contact, MailingList, Subscription
 
 PARIS = "Europe/Paris"
 
@@ -491,14 +490,6 @@ class Delivery(models.Model):
     def message_key(self) -> str:
         return f"mailing-{self.mailing_id}" if self.mailing_id else f"step-{self.step_id}"
 
-    @staticmethod
-    def message_id_for(delivery_id: int) -> str:
-        """Stable Message-ID: the same delivery always carries the same one."""
-        from urllib.parse import urlsplit
-
-        host = urlsplit(settings.SITE_URL).hostname or "localhost"
-        return f"<delivery-{delivery_id}@{host}>"
-
 
 class Event(models.Model):
     """What the ESP tells us happened to a message, once per ESP event id."""
@@ -542,6 +533,3 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.event_id}"
-
-
-__all__ = ["Contact", "Enrolment", "Event", "Mailing", "Profile", "Sequence", "Step", "Delivery"]
