@@ -292,3 +292,20 @@ SIGNUPS_RATE_PER_ADDRESS = (
 )
 # Behind a proxy: the META key holding the client's IP (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR.
 SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="")
+
+# --- mailings (sending) -----------------------------------------------------
+# Open tracking per reader is off unless enabled (consent is becoming required for it).
+MAIL_TRACK_OPENS = env.bool("MAIL_TRACK_OPENS", default=False)
+# Messages per second handed to the configured EMAIL_BACKEND (0: no limit), shared by all workers.
+MAIL_SEND_RATE = env.float("MAIL_SEND_RATE", default=0)
+MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)
+MAIL_CHUNK_SIZE = env.int("MAIL_CHUNK_SIZE", default=100)
+MAIL_PARALLEL_BATCHES = env.int("MAIL_PARALLEL_BATCHES", default=4)
+MAIL_LEASE_SECONDS = env.int("MAIL_LEASE_SECONDS", default=300)
+MAIL_REQUEUE_AFTER = env.int("MAIL_REQUEUE_AFTER", default=60)
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=5)
+MAIL_RETRY_BACKOFF = env.int("MAIL_RETRY_BACKOFF", default=30)
+# One ESP API call per chunk (anymail batch sending) and the ESP's merge-field syntax.
+MAIL_ESP_BATCH = env.bool("MAIL_ESP_BATCH", default=False)
+MAIL_ESP_MERGE_FIELD = env("MAIL_ESP_MERGE_FIELD", default="%recipient.{}%")
+MAIL_UNSUBSCRIBE_MAILTO = env("MAIL_UNSUBSCRIBE_MAILTO", default="")

@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class MailingsConfig(AppConfig):
     name = "mailings"
     verbose_name = _("Envois")
+    tick_handlers = (
+        "mailings.services.mailings_dispatch_due",
+        "mailings.services.enrolments_advance",
+        "mailings.services.outbox_recover",
+    )
+
+    def ready(self) -> None:
+        from anymail.signals import inbound, tracking
+
+        from . import receivers
+
+        tracking.connect(receivers.on_tracking, dispatch_uid="mailings.tracking")
+        inbound.connect(receivers.on_inbound, dispatch_uid="mailings.inbound")
+
+    def bootstrap(self, stdout) -> None:
+        """Create the starting sequences (idempotent)."""
+        from .bootstrap import create_sequences
+
+        create_sequences(stdout=stdout)

@@ -1,0 +1,380 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from signups.models import Contact, Profile
+
+from . import services
+from .models import Delivery, Event, Mailing, Sequence, Step
+
+
+class MailingForm(forms.ModelForm):
+    profiles = forms.MultipleChoiceField(
+        label=gettext_lazy("profils"),
+        choices=Profile.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Seulement ces profils. Aucun coché : tous les profils."),
+    )
+
+    class Meta:
+        model = Mailing
+        fields = (
+            "subject",
+            "preheader",
+            "body",
+            "sender_name",
+            "lists",
+            "profiles",
+            "signed_up_after",
+            "signed_up_before",
+            "send_date",
+            "send_time",
+            "time_zone",
+            "local_time",
+        )
+        widgets = {"lists": forms.CheckboxSelectMultiple}
+
+    def clean(self):
+        data = super().clean()
+        after, before = data.get("signed_up_after"), data.get("signed_up_before")
+        if after and before and after >= before:
+            self.add_error(
+                "signed_up_before", _("Cette date doit être après « inscrits depuis le ».")
+            )
+        return data
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    form = MailingForm
+    list_display = ("subject", "status", "departure", "progress_bar")
+    list_filter = ("status",)
+    search_fields = ("subject",)
+    change_form_template = "admin/mailings/mailing/change_form.html"
+    fieldsets = (
+        (gettext_lazy("Message"), {"fields": ("subject", "preheader", "body", "sender_name")}),
+        (
+            gettext_lazy("Destinataires"),
+            {"fields": ("lists", "profiles", "signed_up_after", "signed_up_before")},
+        ),
+        (
+            gettext_lazy("Envoi"),
+            {"fields": ("send_date", "send_time", "time_zone", "local_time")},
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj and not obj.is_editable:
+            return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        return ()
+
+    @admin.display(description=gettext_lazy("départ"))
+    def departure(self, obj):
+        if obj.local_time and obj.send_date and obj.send_time:
+            return _("%(date)s à %(time)s, heure locale de chaque lecteur") % {
+                "date": obj.send_date.strftime("%d/%m/%Y"),
+                "time": obj.send_time.strftime("%H:%M"),
+            }
+        if obj.send_date and obj.send_time:
+            return f"{obj.send_date:%d/%m/%Y} {obj.send_time:%H:%M} ({obj.time_zone})"
+        return "—"
+
+    @admin.display(description=gettext_lazy("progression"))
+    def progress_bar(self, obj):
+        progress = obj.progress()
+        if not progress["total"]:
+            return "—"
+        return format_html(
+            '<progress max="{}" value="{}"></progress> {} / {}',
+            progress["total"],
+            progress["sent"],
+            progress["sent"],
+            progress["total"],
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/programmer/", view(self.schedule_view), name="mailings_mailing_schedule"
+            ),
+            path("<int:pk>/annuler/", view(self.cancel_view), name="mailings_mailing_cancel"),
+            path("<int:pk>/test/", view(self.test_view), name="mailings_mailing_test"),
+            path("<int:pk>/apercu/", view(self.preview_view), name="mailings_mailing_preview"),
+            path(
+                "<int:pk>/progression/", view(self.progress_view), name="mailings_mailing_progress"
+            ),
+            *super().get_urls(),
+        ]
+
+    def _mailing(self, request, pk):
+        mailing = get_object_or_404(Mailing, pk=pk)
+        if not self.has_change_permission(request, mailing):
+            raise PermissionDenied
+        return mailing
+
+    def _back(self, mailing):
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
+
+    def schedule_view(self, request, pk):
+        """GET: what will happen (count, time, zone); POST: schedule it."""
+        mailing = self._mailing(request, pk)
+        if request.method == "POST":
+            try:
+                services.mailing_schedule(mailing=mailing)
+            except services.ScheduleError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _("Mailing programmé."), messages.SUCCESS)
+            return self._back(mailing)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": mailing,
+            "title": _("Programmer « %(subject)s »") % {"subject": mailing.subject},
+            "audience_count": mailing.audience_count(),
+            "departure": self.departure(mailing),
+            "send_at": mailing.send_at(),
+        }
+        return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
+
+    def cancel_view(self, request, pk):
+        mailing = self._mailing(request, pk)
+        if request.method == "POST":
+            try:
+                count = services.mailing_cancel(mailing=mailing)
+            except services.ScheduleError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Mailing annulé : %(count)s envois n’auront pas lieu.") % {"count": count},
+                    messages.SUCCESS,
+                )
+        return self._back(mailing)
+
+    def test_view(self, request, pk):
+        mailing = self._mailing(request, pk)
+        if request.method == "POST":
+            if not request.user.email:
+                self.message_user(
+                    request,
+                    _("Ajoutez d’abord une adresse e-mail à votre compte pour recevoir le test."),
+                    messages.ERROR,
+                )
+            else:
+                services.message_send_test(
+                    message=mailing, email=request.user.email, first_name=request.user.first_name
+                )
+                self.message_user(
+                    request,
+                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
+                    messages.SUCCESS,
+                )
+        return self._back(mailing)
+
+    def preview_view(self, request, pk):
+        """The message as one contact would see it: ?contact=<id>&format=html|text."""
+        mailing = self._mailing(request, pk)
+        contact = None
+        if request.GET.get("contact", "").isdigit():
+            contact = Contact.objects.filter(pk=request.GET["contact"]).first()
+        if contact is None:
+            subscription = mailing.audience().select_related("contact").order_by("pk").first()
+            contact = (
+                subscription.contact
+                if subscription
+                else Contact(pk=0, first_name="Camille", email="")
+            )
+        html, text = services.message_preview(message=mailing, contact=contact)
+        if request.GET.get("format") == "text":
+            return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(html)
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response["Content-Security-Policy"] = "script-src 'none'"
+        return response
+
+    def progress_view(self, request, pk):
+        mailing = self._mailing(request, pk)
+        return JsonResponse({"status": mailing.get_status_display(), **mailing.progress()})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if object_id and (mailing := Mailing.objects.filter(pk=object_id).first()):
+            stats = mailing.stats()
+            series = services.stats_series(mailing=mailing)
+            extra_context.update(
+                {
+                    "mailing": mailing,
+                    "audience_count": mailing.audience_count(),
+                    "progress": mailing.progress(),
+                    "stats": stats,
+                    "chart": _chart(series),
+                    "departure": self.departure(mailing),
+                    "preview_contacts": mailing.audience()
+                    .select_related("contact")
+                    .order_by("pk")[:20],
+                }
+            )
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        mailing = form.instance
+        if mailing.status == Mailing.Status.SCHEDULED:
+            # Edited after scheduling: the departure follows the new date, time and zone.
+            try:
+                services.mailing_schedule(mailing=mailing)
+            except services.ScheduleError as exc:
+                services.mailing_unschedule(mailing=mailing)
+                self.message_user(
+                    request,
+                    _("Mailing remis en brouillon : %(reason)s") % {"reason": exc},
+                    messages.WARNING,
+                )
+
+    @admin.action(description=gettext_lazy("Annuler les mailings sélectionnés"))
+    def cancel_selected(self, request, queryset):
+        for mailing in queryset:
+            try:
+                services.mailing_cancel(mailing=mailing)
+            except services.ScheduleError as exc:
+                self.message_user(request, f"{mailing} : {exc}", messages.WARNING)
+
+    actions = ("cancel_selected",)
+
+
+CHART_COLOURS = {
+    "delivered": "#1a5fb4",
+    "opened": "#2e7d32",
+    "clicked": "#b4232f",
+    "bounced": "#5b6170",
+}
+CHART_LABELS = {
+    "delivered": gettext_lazy("délivrés"),
+    "opened": gettext_lazy("ouverts"),
+    "clicked": gettext_lazy("cliqués"),
+    "bounced": gettext_lazy("rejetés"),
+}
+
+
+def _chart(series, width=640, height=220, pad=36):
+    """Polylines for a server-rendered SVG: cumulative events per hour."""
+    hours = series["hours"]
+    if not hours:
+        return None
+    top = max([1, *(v for values in series["series"].values() for v in values)])
+    span = max(1, len(hours) - 1)
+    lines = []
+    for kind, values in series["series"].items():
+        points = " ".join(
+            f"{pad + (width - 2 * pad) * i / span:.1f},{height - pad - (height - 2 * pad) * v / top:.1f}"
+            for i, v in enumerate(values)
+        )
+        lines.append(
+            {
+                "kind": kind,
+                "label": CHART_LABELS[kind],
+                "colour": CHART_COLOURS[kind],
+                "points": points,
+                "total": values[-1],
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "pad": pad,
+        "inner_right": width - pad,
+        "inner_bottom": height - pad,
+        "top": top,
+        "first": hours[0],
+        "last": hours[-1],
+        "lines": lines,
+    }
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    extra = 0
+    fields = (
+        "position",
+        "delay",
+        "subject",
+        "preheader",
+        "body",
+        "window_start",
+        "window_end",
+        "weekdays_only",
+    )
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
+    fields = ("name", "slug", "mailing_list", "is_active")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (StepInline,)
+
+    @admin.display(description=gettext_lazy("étapes"))
+    def step_count(self, obj):
+        return obj.steps.count()
+
+    @admin.display(description=gettext_lazy("lecteurs en cours"))
+    def active_readers(self, obj):
+        return obj.enrolments.active().count()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Steps added, removed or edited: who is due when changes from now on.
+        services.sequence_reschedule(sequence=form.instance)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("pk", "mailing", "step", "contact", "status", "sent_at", "error")
+    list_filter = ("status",)
+    list_select_related = ("mailing", "step", "contact")
+    search_fields = ("contact__email", "esp_message_id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "kind", "mailing", "step", "detail")
+    list_filter = ("kind",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description=gettext_lazy("Créer un mailing à partir de l’article"))
+def create_mailing_from_article(modeladmin, request, queryset):
+    """To attach to articles.admin.ArticleAdmin: `actions = (..., create_mailing_from_article)`."""
+    created = [services.mailing_create_from_article(article=article) for article in queryset]
+    if len(created) == 1:
+        modeladmin.message_user(request, _("Mailing créé en brouillon."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[created[0].pk]))
+    modeladmin.message_user(
+        request,
+        _("%(count)s mailings créés en brouillon.") % {"count": len(created)},
+        messages.SUCCESS,
+    )
+    return None

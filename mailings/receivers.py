@@ -1,0 +1,75 @@
+"""Listening to `signups` (which never imports us) and to anymail's tracking signal."""
+
+from django.dispatch import receiver
+from django.utils.translation import gettext as _
+
+from signups import signals
+
+from . import services
+from .models import Delivery, Enrolment, Event
+
+
+@receiver(signals.subscription_confirmed, dispatch_uid="mailings.enrol")
+def enrol_on_confirmation(sender, subscription, **kwargs):
+    services.enrolment_start(subscription=subscription)
+
+
+@receiver(signals.subscription_ended, dispatch_uid="mailings.subscription_ended")
+def stop_on_unsubscribe(sender, subscription, reason="", **kwargs):
+    services.enrolments_stop(
+        contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+    )
+    services.deliveries_cancel_pending(
+        contact_id=subscription.contact_id,
+        subscription_id=subscription.pk,
+        reason=_("désinscrit·e avant l’envoi"),
+    )
+
+
+@receiver(signals.contact_suppressed, dispatch_uid="mailings.contact_suppressed")
+def stop_on_suppression(sender, contact, reason="", **kwargs):
+    services.enrolments_stop(contact_id=contact.pk)
+    services.deliveries_cancel_pending(
+        contact_id=contact.pk, reason=_("contact bloqué avant l’envoi")
+    )
+
+
+@receiver(signals.contact_erased, dispatch_uid="mailings.contact_erased")
+def forget_contact(sender, contact, **kwargs):
+    services.deliveries_cancel_pending(contact_id=contact.pk, reason=_("contact effacé"))
+    Enrolment.objects.filter(contact_id=contact.pk).delete()
+    Delivery.objects.filter(contact_id=contact.pk).update(esp_message_id="", error="")
+    Event.objects.filter(delivery__contact_id=contact.pk).update(detail="")
+
+
+@receiver(signals.contact_exporting, dispatch_uid="mailings.contact_exporting")
+def export_contact(sender, contact, **kwargs):
+    deliveries = Delivery.objects.filter(contact_id=contact.pk).select_related("mailing", "step")
+    return {
+        "mailings": {
+            "deliveries": [
+                {
+                    "message": str(d.mailing or d.step),
+                    "status": d.status,
+                    "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                }
+                for d in deliveries
+            ],
+            "sequences": [
+                {"sequence": e.sequence.name, "status": e.status, "position": e.position}
+                for e in Enrolment.objects.filter(contact_id=contact.pk).select_related("sequence")
+            ],
+            "events": [
+                {"kind": ev.kind, "at": ev.occurred_at.isoformat()}
+                for ev in Event.objects.filter(delivery__contact_id=contact.pk)
+            ],
+        }
+    }
+
+
+def on_tracking(sender, event, esp_name, **kwargs):
+    services.esp_event_record(event=event, esp_name=esp_name)
+
+
+def on_inbound(sender, event, esp_name, **kwargs):
+    services.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")

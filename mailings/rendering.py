@@ -1,0 +1,320 @@
+"""Render a message once, personalise it cheaply per recipient.
+
+A message (a mailing or a sequence step) is rendered once per process and
+version: Markdown → HTML in the site's look with CSS inlined, plus plain text.
+The personal parts (first name, unsubscribe and preference links, Message-ID…)
+are left as `@@NAME@@` placeholders; for each recipient only those are replaced,
+in the strings (ESP, preview) or straight in the serialised bytes (SMTP).
+"""
+
+import email.message
+import html
+import re
+import textwrap
+from dataclasses import dataclass, field
+from email.header import Header
+from email.policy import Compat32
+from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import css_inline
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
+from markdown_it import MarkdownIt
+
+from signups import tokens
+
+PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
+PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
+FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
+# Plain-text lines and HTML lines stay under this so every part is sent as 8bit
+# (no quoted-printable: placeholders are replaced in the serialised bytes).
+MAX_LINE = 900
+
+_markdown = MarkdownIt("commonmark", {"typographer": True, "html": False}).enable(
+    ["table", "strikethrough", "replacements", "smartquotes"]
+)
+_markdown.options["quotes"] = "«»‹›"  # French quotes for "…" typed by the editor
+_inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+_RELATIVE = re.compile(r'(href|src)="/(?!/)')
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def site_host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def absolute(url: str) -> str:
+    return f"{settings.SITE_URL}{url}" if url.startswith("/") and not url.startswith("//") else url
+
+
+def markdown_to_html(body: str) -> str:
+    rendered = _markdown.render(body)
+    rendered = _RELATIVE.sub(lambda m: f'{m.group(1)}="{settings.SITE_URL}/', rendered)
+    return rendered
+
+
+def markdown_to_text(body: str) -> str:
+    """Markdown reads well as text; links become « text (url) », lines are wrapped."""
+    text = _MD_LINK.sub(lambda m: f"{m.group(1)} ({absolute(m.group(2))})", body)
+    lines = []
+    for line in text.splitlines():
+        if len(line) > 78:
+            lines.extend(textwrap.wrap(line, 78, break_long_words=False, break_on_hyphens=False))
+        else:
+            lines.append(line)
+    return "\n".join(lines).strip()
+
+
+def _short_lines(markup: str) -> str:
+    """HTML ignores where lines break: break long ones at spaces (300 characters
+    are at most 900 bytes in UTF-8)."""
+    out = []
+    for line in markup.splitlines():
+        if len(line.encode()) > MAX_LINE:
+            out.extend(
+                textwrap.wrap(line, MAX_LINE // 3, break_long_words=False, break_on_hyphens=False)
+            )
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def sender_address(name: str = "") -> str:
+    display, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((name or display or settings.SITE_NAME, address))
+
+
+def unsubscribe_mailbox() -> str:
+    return (
+        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", "")
+        or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    )
+
+
+class _Policy(Compat32):
+    """Python folds a long ASCII header (List-Unsubscribe with its token) right
+    after the colon, which parsers read back with a leading space; such headers
+    fit on one line (RFC 5322 allows 998 characters)."""
+
+    def _fold(self, name, value, sanitize):
+        if isinstance(value, str) and value.isascii() and len(name) + len(value) < 990:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+MESSAGE_POLICY = _Policy()
+
+
+class PoulsEmail(EmailMultiAlternatives):
+    """Django folds a long encoded subject right after « Subject: », which parsers
+    read back with a leading space: encode it knowing the header's name instead."""
+
+    def message(self, *args, **kwargs):
+        msg = super().message(*args, **kwargs)
+        msg.policy = MESSAGE_POLICY
+        if not self.subject.isascii():
+            del msg["Subject"]
+            # Message.__setitem__, not Django's override that would re-encode it.
+            email.message.Message.__setitem__(
+                msg, "Subject", Header(self.subject, "utf-8", header_name="Subject")
+            )
+        return msg
+
+
+@dataclass
+class Rendered:
+    """One message, rendered once; `personalise` fills in one recipient."""
+
+    key: str  # "mailing-12" or "step-3": the anymail tag
+    subject: str
+    from_email: str
+    text: str
+    html: str
+    metadata: dict = field(default_factory=dict)
+    _template_bytes: bytes | None = None
+
+    def headers(self) -> dict:
+        return {
+            "Message-ID": "@@MSGID@@",
+            "Date": "@@DATE@@",
+            "List-Unsubscribe": "<@@UNSUB@@>, <mailto:@@MAILTO@@>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": "@@LISTID@@",
+            "X-Pouls-Delivery": "@@DID@@",
+            "X-Pouls-Message": self.key,
+        }
+
+    def template_message(self) -> PoulsEmail:
+        message = PoulsEmail(
+            subject=self.subject,
+            body=self.text,
+            from_email=self.from_email,
+            to=["@@TO@@"],
+            headers=self.headers(),
+        )
+        message.attach_alternative(self.html, "text/html")
+        return message
+
+    def template_bytes(self) -> bytes | None:
+        """The whole message serialised once, placeholders and all (SMTP path); None
+        when a part had to be quoted-printable (a line too long to send as 8bit), where
+        placeholders cannot be replaced in the bytes."""
+        if self._template_bytes is None:
+            raw = self.template_message().message().as_bytes(linesep="\r\n")
+            qp = b"Content-Transfer-Encoding: quoted-printable" in raw
+            self._template_bytes = b"" if qp else raw
+        return self._template_bytes or None
+
+    def personal_bytes(self, values: dict) -> bytes:
+        template = self.template_bytes()
+        if template is None:  # the slow path: one full serialisation per recipient
+            message = self.personal_message(values)
+            message.extra_headers["Date"] = values["DATE"]
+            return message.message().as_bytes(linesep="\r\n")
+        encoded = {k.encode(): v.encode() for k, v in values.items()}
+        return PLACEHOLDER_BYTES.sub(lambda m: encoded[m.group(1)], template)
+
+    def personal_message(self, values: dict, *, connection=None) -> PoulsEmail:
+        """A Django message for backends that take message objects (anymail, files…)."""
+
+        def fill(text: str) -> str:
+            return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+        headers = {name: fill(value) for name, value in self.headers().items()}
+        headers.pop("Date")
+        message = PoulsEmail(
+            subject=self.subject,
+            body=fill(self.text),
+            from_email=self.from_email,
+            to=[values["TO"]],
+            headers=headers,
+            connection=connection,
+        )
+        message.attach_alternative(fill(self.html), "text/html")
+        message.tags = [self.key]
+        message.metadata = {**self.metadata, "delivery_id": values["DID"]}
+        message.track_opens = settings.MAIL_TRACK_OPENS
+        message.track_clicks = True
+        return message
+
+    def preview(self, values: dict) -> tuple[str, str]:
+        def fill(text: str) -> str:
+            return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+        return fill(self.html), fill(self.text)
+
+
+_SLOT = "TOKEN-SLOT"
+MAILTO_SUBJECT_PREFIX = "unsubscribe-"
+
+
+@lru_cache(maxsize=8)
+def _link(purpose: str, site_url: str) -> str:
+    """The signed-link URL of `signups` for a purpose, with a slot for the token: resolved
+    once, not per recipient (the tests compare it with signups.tokens' own URLs)."""
+    return tokens.absolute(reverse(f"signups:{purpose}", args=[_SLOT]))
+
+
+@lru_cache(maxsize=8)
+def _mailbox_for(site_url: str, default_from: str, configured: str) -> str:
+    return unsubscribe_mailbox()
+
+
+def _mailbox() -> str:
+    return _mailbox_for(
+        settings.SITE_URL,
+        settings.DEFAULT_FROM_EMAIL,
+        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", ""),
+    )
+
+
+def recipient_values(
+    *,
+    delivery_id: int | None,
+    email: str,
+    first_name: str,
+    subscription_id: int,
+    contact_id: int,
+    list_slug: str,
+    list_name: str,
+    date: str | None = None,
+) -> dict:
+    """The per-recipient values: everything else is shared by the whole mailing."""
+    first_name = " ".join(first_name.split())  # no line breaks into headers or text
+    unsubscribe_token = tokens.make_token("unsubscribe", subscription_id)
+    unsubscribe = _link("unsubscribe", settings.SITE_URL).replace(_SLOT, unsubscribe_token)
+    preferences = _link("preferences", settings.SITE_URL).replace(
+        _SLOT, tokens.make_token("preferences", contact_id)
+    )
+    host = site_host()
+    list_label = re.sub(r'["\\\r\n]', "", list_name)
+    return {
+        "TO": email,
+        "FNT": first_name,
+        "FNH": html.escape(first_name),
+        "HIT": f" {first_name}" if first_name else "",
+        "HIH": f" {html.escape(first_name)}" if first_name else "",
+        "UNSUB": unsubscribe,
+        "PREFS": preferences,
+        # The same signed token as the link: the inbound webhook unsubscribes on it.
+        "MAILTO": f"{_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}{unsubscribe_token}",
+        "LISTID": f'"{list_label}" <{list_slug}.{host}>',
+        "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
+        "DID": str(delivery_id or ""),
+        "DATE": date or formatdate(localtime=False, usegmt=True),
+    }
+
+
+def render(*, key: str, subject: str, preheader: str, body: str, sender_name: str = "") -> Rendered:
+    with translation.override(settings.LANGUAGE_CODE):
+        for token in FIRST_NAME_TOKENS:
+            body = body.replace(token, "@@FNT@@")
+        html_body = markdown_to_html(body).replace("@@FNT@@", "@@FNH@@")
+        context = {
+            "subject": subject,
+            "preheader": preheader,
+            "html_body": mark_safe(html_body),  # noqa: S308 — markdown-it escapes raw HTML
+            "text_body": markdown_to_text(body),
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "sender": sender_name or settings.SITE_NAME,
+            "postal_address": settings.MAIL_POSTAL_ADDRESS,
+        }
+        subject_line = " ".join(
+            render_to_string("mailings/email/message.subject.txt", context).split()
+        )
+        text = render_to_string("mailings/email/message.txt", context)
+        markup = render_to_string("mailings/email/message.html", context)
+    markup = _short_lines(_inliner.inline(markup))
+    kind, _sep, pk = key.partition("-")
+    return Rendered(
+        key=key,
+        subject=subject_line,
+        from_email=sender_address(sender_name),
+        text=text,
+        html=markup,
+        metadata={f"{kind}_id": pk},
+    )
+
+
+@lru_cache(maxsize=64)
+def _render_cached(key: str, version: str, subject, preheader, body, sender_name) -> Rendered:
+    return render(key=key, subject=subject, preheader=preheader, body=body, sender_name=sender_name)
+
+
+def render_message(obj) -> Rendered:
+    """A Mailing or a Step, rendered once per version in this process."""
+    return _render_cached(
+        obj.message_key,
+        obj.updated_at.isoformat(),
+        obj.subject,
+        obj.preheader,
+        obj.body,
+        getattr(obj, "sender_name", ""),
+    )

@@ -1,0 +1,961 @@
+"""Writes with side effects: scheduling, dispatching, sending, enrolling, ESP events.
+
+The outbox rules (see the README's Mailings section):
+- one Delivery row per (message, contact), unique; rows are written set-based;
+- a batch claims rows with SELECT … FOR UPDATE SKIP LOCKED (status `claimed`,
+  a lease and the worker's id), marks a chunk `sending` just before handing it
+  over, sends outside any transaction, then records each outcome;
+- the tick puts `claimed` rows with an expired lease back to `pending` (never
+  handed over) and turns `sending` rows with an expired lease into `unknown`
+  (they may have gone out): those are shown to the editor, never resent.
+"""
+
+import datetime as dt
+import logging
+import os
+import re
+import smtplib
+import socket
+import time
+import uuid
+from collections import defaultdict
+from email.utils import formatdate, parseaddr
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import get_connection
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from signups import services as signups_services
+from signups.models import Contact, Subscription
+
+from . import rendering
+from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "mailings:outbox:heartbeat"
+S = Delivery.Status
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+# --- mailings: schedule, cancel, dispatch ------------------------------------
+
+
+class ScheduleError(ValueError):
+    """A mailing that cannot be scheduled as it is; the message is for the editor."""
+
+
+@transaction.atomic
+def mailing_schedule(*, mailing: Mailing) -> Mailing:
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if not mailing.is_editable:
+        raise ScheduleError(
+            _("Ce mailing est déjà parti ou annulé : il ne peut plus être programmé.")
+        )
+    if not (mailing.send_date and mailing.send_time):
+        raise ScheduleError(_("Indiquez la date et l’heure d’envoi avant de programmer."))
+    if not mailing.lists.exists():
+        raise ScheduleError(_("Choisissez au moins une liste de destinataires."))
+    mailing.scheduled_at = mailing.send_at()
+    mailing.status = Mailing.Status.SCHEDULED
+    mailing.save(update_fields=["scheduled_at", "status", "updated_at"])
+    return mailing
+
+
+@transaction.atomic
+def mailing_unschedule(*, mailing: Mailing) -> Mailing:
+    """Back to draft, before dispatch; nothing was written for recipients yet."""
+    updated = Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SCHEDULED).update(
+        status=Mailing.Status.DRAFT, scheduled_at=None
+    )
+    if not updated:
+        raise ScheduleError(_("Ce mailing n’est pas programmé."))
+    return Mailing.objects.get(pk=mailing.pk)
+
+
+@transaction.atomic
+def mailing_cancel(*, mailing: Mailing) -> int:
+    """Cancel before or during sending. Rows already handed over stay as they are.
+
+    Returns how many deliveries were cancelled."""
+    mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
+    if mailing.status in (Mailing.Status.SENT, Mailing.Status.CANCELLED):
+        raise ScheduleError(_("Ce mailing est terminé : il n’y a plus rien à annuler."))
+    mailing.status = Mailing.Status.CANCELLED
+    mailing.cancelled_at = timezone.now()
+    mailing.save(update_fields=["status", "cancelled_at", "updated_at"])
+    return mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED)).update(
+        status=S.CANCELLED, error=_("annulé par l’éditeur")
+    )
+
+
+def _insert_select(queryset, columns: str, params_before: list, *, skip_existing: bool) -> int:
+    """INSERT INTO delivery (...) SELECT <constants>, <queryset columns> [ON CONFLICT DO NOTHING].
+
+    The first dispatch of a mailing inserts plainly (the unique constraint still refuses
+    any duplicate, failing the whole transaction); ON CONFLICT's speculative insertion
+    costs about twice as much per row and is only needed if rows already exist."""
+    sql, params = queryset.query.sql_with_params()
+    table = Delivery._meta.db_table
+    # Only the table name and our own column list are interpolated; values are parameters.
+    constants = ", ".join(["%s"] * len(params_before))
+    statement = (
+        f"INSERT INTO {table} ({columns}) SELECT {constants}, "  # noqa: S608
+        f"r.contact_id, r.subscription_id FROM ({sql}) AS r"
+    )
+    if skip_existing:
+        statement += " WHERE true ON CONFLICT DO NOTHING"
+    with db_connection.cursor() as cursor:
+        cursor.execute(statement, [*params_before, *params])
+        return cursor.rowcount
+
+
+def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
+    """Write one delivery row per recipient, set-based, then queue the sending.
+
+    Recipients are taken in contact-id ranges (keyset), each range one
+    INSERT … SELECT: nothing about them passes through Python. The whole dispatch
+    is one transaction, so a crash leaves the mailing scheduled for the next tick;
+    two ticks never dispatch the same mailing (the row is locked, SKIP LOCKED)."""
+    written = 0
+    with transaction.atomic():
+        mailing = (
+            Mailing.objects.select_for_update(skip_locked=True)
+            .filter(pk=mailing_id, status=Mailing.Status.SCHEDULED)
+            .first()
+        )
+        if mailing is None:
+            return 0
+        now = timezone.now()
+        audience = mailing.audience()
+        bounds = audience.aggregate(low=Min("contact_id"))
+        high = audience.order_by("-contact_id").values_list("contact_id", flat=True).first()
+        zones = [None]
+        if mailing.local_time:
+            zones = list(
+                audience.values_list("contact__time_zone", flat=True).distinct().order_by()
+            )
+        columns = "mailing_id, not_before, created_at, contact_id, subscription_id"
+        skip_existing = mailing.deliveries.exists()
+        if bounds["low"] is not None:
+            for time_zone in zones:
+                not_before = mailing.local_send_at(time_zone) if time_zone else None
+                low = bounds["low"] - 1
+                while low < high:
+                    recipients = audience.filter(contact_id__gt=low, contact_id__lte=low + chunk)
+                    if time_zone:
+                        recipients = recipients.filter(contact__time_zone=time_zone)
+                    recipients = (
+                        recipients.values("contact_id")
+                        .annotate(subscription_id=Min("id"))
+                        .order_by("contact_id")  # sorted inserts keep the indexes warm
+                    )
+                    written += _insert_select(
+                        recipients,
+                        columns,
+                        [mailing.pk, not_before, now],
+                        skip_existing=skip_existing,
+                    )
+                    low += chunk
+        mailing.status = Mailing.Status.SENDING
+        mailing.dispatched_at = now
+        mailing.save(update_fields=["status", "dispatched_at", "updated_at"])
+        transaction.on_commit(outbox_wake)
+    logger.info("mailing %s dispatched: %s deliveries", mailing_id, written)
+    return written
+
+
+def mailings_dispatch_due() -> int:
+    """Tick handler: queue the dispatch of every mailing whose time has come."""
+    from .tasks import dispatch_mailing
+
+    due = list(Mailing.objects.due().values_list("pk", flat=True))
+    for pk in due:
+        dispatch_mailing.delay_on_commit(pk)
+    return len(due)
+
+
+def mailings_finish() -> int:
+    """Mark sending mailings with nothing left in flight as sent."""
+    finished = 0
+    busy = (S.PENDING, S.CLAIMED, S.SENDING)
+    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING):
+        if not mailing.deliveries.filter(status__in=busy).exists():
+            finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
+                status=Mailing.Status.SENT, finished_at=timezone.now()
+            )
+    return finished
+
+
+# --- sequences ---------------------------------------------------------------
+
+
+def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
+    """Enrol a reader who just confirmed in the list's active sequences."""
+    enrolments = []
+    now = timezone.now()
+    for sequence in Sequence.objects.filter(
+        mailing_list_id=subscription.mailing_list_id, is_active=True
+    ):
+        enrolment, created = Enrolment.objects.get_or_create(
+            sequence=sequence,
+            contact_id=subscription.contact_id,
+            defaults={
+                "subscription": subscription,
+                "enrolled_at": subscription.confirmed_at or now,
+            },
+        )
+        if not created and enrolment.status == Enrolment.Status.STOPPED:
+            # Back after unsubscribing: carry on where they left off, from now.
+            enrolment.status = Enrolment.Status.ACTIVE
+            enrolment.subscription = subscription
+            enrolment.stopped_at = None
+            enrolment.last_sent_at = now if enrolment.position else None
+            enrolment.enrolled_at = now
+        enrolment.next_due_at = enrolment.compute_next_due()
+        enrolment.save()
+        enrolments.append(enrolment)
+    return enrolments
+
+
+def enrolments_stop(*, contact_id: int, mailing_list_id: int | None = None) -> int:
+    enrolments = Enrolment.objects.active().filter(contact_id=contact_id)
+    if mailing_list_id is not None:
+        enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
+    return enrolments.update(
+        status=Enrolment.Status.STOPPED, stopped_at=timezone.now(), next_due_at=None
+    )
+
+
+def deliveries_cancel_pending(
+    *, contact_id: int, subscription_id: int | None = None, reason: str
+) -> int:
+    pending = Delivery.objects.filter(contact_id=contact_id, status=S.PENDING)
+    if subscription_id is not None:
+        pending = pending.filter(subscription_id=subscription_id)
+    return pending.update(status=S.SKIPPED, error=reason)
+
+
+def sequence_reschedule(*, sequence: Sequence) -> int:
+    """After steps were added, removed or edited: recompute who is due when."""
+    steps = list(sequence.steps.order_by("position"))
+    changed = []
+    enrolments = sequence.enrolments.active().select_related("contact").order_by("pk")
+    for enrolment in enrolments.iterator(chunk_size=2000):
+        enrolment.next_due_at = _next_due(enrolment, steps)
+        changed.append(enrolment)
+        if len(changed) >= 2000:
+            Enrolment.objects.bulk_update(changed, ["next_due_at"])
+            changed = []
+    Enrolment.objects.bulk_update(changed, ["next_due_at"])
+    return sequence.enrolments.active().count()
+
+
+def _next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
+    return next((step for step in steps if step.position > enrolment.position), None)
+
+
+def _next_due(enrolment: Enrolment, steps: list[Step]) -> dt.datetime | None:
+    step = _next_step(enrolment, steps)
+    if step is None:
+        return None
+    anchor = enrolment.last_sent_at or enrolment.enrolled_at
+    return step.next_send_time(anchor + step.delay, enrolment.contact.time_zone)
+
+
+def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> int:
+    """Tick handler: write the deliveries of every step that has come due."""
+    now = now or timezone.now()
+    steps_by_sequence: dict[int, list[Step]] = {}
+    deliveries = []
+    with transaction.atomic():
+        due = list(
+            Enrolment.objects.due(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("contact", "subscription", "sequence")
+            .order_by("next_due_at")[:limit]
+        )
+        for enrolment in due:
+            contact, subscription = enrolment.contact, enrolment.subscription
+            if (
+                not contact.is_sendable
+                or subscription.status != Subscription.Status.ACTIVE
+                or not enrolment.sequence.is_active
+            ):
+                enrolment.status = Enrolment.Status.STOPPED
+                enrolment.stopped_at = now
+                enrolment.next_due_at = None
+                continue
+            if enrolment.sequence_id not in steps_by_sequence:
+                steps_by_sequence[enrolment.sequence_id] = list(
+                    Step.objects.filter(sequence_id=enrolment.sequence_id).order_by("position")
+                )
+            steps = steps_by_sequence[enrolment.sequence_id]
+            step = _next_step(enrolment, steps)
+            when = _next_due(enrolment, steps)
+            if step is None or when > now:  # steps changed since next_due_at was set
+                enrolment.next_due_at = when
+                continue
+            deliveries.append(
+                Delivery(step=step, contact=contact, subscription=subscription, created_at=now)
+            )
+            enrolment.position = step.position
+            enrolment.last_sent_at = now
+            enrolment.next_due_at = _next_due(enrolment, steps)
+        Enrolment.objects.bulk_update(
+            due, ["status", "stopped_at", "position", "last_sent_at", "next_due_at"]
+        )
+        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        if deliveries:
+            transaction.on_commit(outbox_wake)
+    return len(deliveries)
+
+
+# --- the outbox: claim, send, record -------------------------------------------
+
+
+def outbox_wake(batches: int | None = None) -> None:
+    """Queue the batch tasks that drain the outbox (each re-queues itself while work remains)."""
+    from .tasks import send_batch
+
+    cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+    for _i in range(batches or _setting("MAIL_PARALLEL_BATCHES", 4)):
+        send_batch.delay()
+
+
+def outbox_recover(*, now: dt.datetime | None = None) -> dict:
+    """Tick handler: expired leases, finished mailings, lost queue messages."""
+    now = now or timezone.now()
+    expired = Q(lease_until__lt=now)
+    with transaction.atomic():
+        # Claimed again and again by workers that never got to send them (a crash loop):
+        # stop and show them to the editor rather than retry forever.
+        given_up = Delivery.objects.filter(
+            expired, status=S.CLAIMED, attempts__gte=_setting("MAIL_MAX_ATTEMPTS", 5)
+        ).update(
+            status=S.FAILED,
+            error=_("Abandon : le worker s’est arrêté à chaque tentative avant l’envoi."),
+        )
+        released = Delivery.objects.filter(expired, status=S.CLAIMED).update(
+            status=S.PENDING, claimed_by="", claimed_at=None, lease_until=None
+        )
+        unknown = Delivery.objects.filter(expired, status=S.SENDING).update(
+            status=S.UNKNOWN,
+            error=_(
+                "Le worker s’est arrêté pendant l’envoi : ce message est peut-être parti. Il n’est pas renvoyé automatiquement."
+            ),
+        )
+    finished = mailings_finish()
+    requeued = False
+    beat = cache.get(HEARTBEAT_KEY)
+    stale = beat is None or time.time() - beat > _setting("MAIL_REQUEUE_AFTER", 60)
+    if stale and Delivery.objects.sendable_now(now).exists():
+        # Redis lost the batch messages (flushed, restarted), or every worker died.
+        outbox_wake()
+        requeued = True
+    return {
+        "released": released,
+        "given_up": given_up,
+        "unknown": unknown,
+        "finished": finished,
+        "requeued": requeued,
+    }
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_until() -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=_setting("MAIL_LEASE_SECONDS", 300))
+
+
+def outbox_claim(*, worker: str, size: int) -> list[int]:
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.sendable_now()
+            .select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:size]
+        )
+        if ids:
+            Delivery.objects.filter(id__in=ids).update(
+                attempts=F("attempts") + 1,
+                status=S.CLAIMED,
+                claimed_by=worker,
+                claimed_at=timezone.now(),
+                lease_until=_lease_until(),
+            )
+    return ids
+
+
+ROW_FIELDS = (
+    "id",
+    "mailing_id",
+    "step_id",
+    "attempts",
+    "contact_id",
+    "subscription_id",
+    "contact__email",
+    "contact__first_name",
+    "contact__suppressed_at",
+    "contact__erased_at",
+    "subscription__status",
+    "subscription__mailing_list__slug",
+    "subscription__mailing_list__name",
+    "mailing__status",
+)
+
+
+def _skip_reason(row: dict) -> str:
+    if not row["contact__email"] or row["contact__erased_at"]:
+        return _("contact effacé")
+    if row["contact__suppressed_at"]:
+        return _("contact bloqué depuis la préparation de l’envoi")
+    if row["subscription__status"] != Subscription.Status.ACTIVE:
+        return _("désinscrit·e depuis la préparation de l’envoi")
+    return ""
+
+
+def _messages(rows) -> dict:
+    mailing_ids = {row["mailing_id"] for row in rows if row["mailing_id"]}
+    step_ids = {row["step_id"] for row in rows if row["step_id"]}
+    objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
+    objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
+    return {key: rendering.render_message(obj) for key, obj in objects.items()}
+
+
+def _key(row) -> str:
+    return f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+
+
+def outbox_send_batch(*, size: int | None = None) -> int:
+    """Claim up to `size` sendable rows, send them, record the outcomes. Returns rows claimed."""
+    worker = _worker_id()
+    size = size or _setting("MAIL_BATCH_SIZE", 500)
+    ids = outbox_claim(worker=worker, size=size)
+    if not ids:
+        return 0
+    cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+    rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*ROW_FIELDS))
+    if len(rows) < len(ids):  # the contact or subscription row was deleted under us
+        Delivery.objects.filter(id__in=set(ids) - {row["id"] for row in rows}).update(
+            status=S.FAILED, error=_("contact ou abonnement supprimé")
+        )
+    # Before sending: whoever left since the rows were written is skipped, and recorded.
+    skipped = defaultdict(list)
+    cancelled = []
+    sendable = []
+    for row in rows:
+        if row["mailing__status"] == Mailing.Status.CANCELLED:
+            cancelled.append(row["id"])
+        elif reason := _skip_reason(row):
+            skipped[reason].append(row["id"])
+        else:
+            sendable.append(row)
+    for reason, skip_ids in skipped.items():
+        Delivery.objects.filter(id__in=skip_ids, claimed_by=worker).update(
+            status=S.SKIPPED, error=reason
+        )
+    if cancelled:
+        Delivery.objects.filter(id__in=cancelled, claimed_by=worker).update(
+            status=S.CANCELLED, error=_("annulé par l’éditeur")
+        )
+    if sendable:
+        _send_rows(sendable, worker=worker)
+    return len(ids)
+
+
+def _chunks(rows, size):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _chunk_size() -> int:
+    size = _setting("MAIL_CHUNK_SIZE", 100)
+    rate = _setting("MAIL_SEND_RATE", 0)
+    if rate:
+        size = max(1, min(size, int(rate)))
+    return size
+
+
+def throttle(count: int) -> None:
+    """A token bucket per ESP shared by every worker through the cache (Redis in
+    production): at most MAIL_SEND_RATE messages per second for this backend."""
+    rate = _setting("MAIL_SEND_RATE", 0)
+    if not rate:
+        return
+    while True:
+        now = time.time()
+        key = f"mailings:rate:{settings.EMAIL_BACKEND}:{int(now)}"
+        cache.add(key, 0, timeout=10)
+        try:
+            used = cache.incr(key, count)
+        except ValueError:  # the key expired between add and incr
+            continue
+        if used <= rate or used == count:
+            return
+        time.sleep(max(0.0, int(now) + 1 - now))
+
+
+def _mark_sending(chunk, worker) -> list:
+    """Just before handing over: claimed → sending (the point after which a crash means unknown)."""
+    ids = [row["id"] for row in chunk]
+    cancelled = set(
+        Mailing.objects.filter(
+            pk__in={row["mailing_id"] for row in chunk if row["mailing_id"]},
+            status=Mailing.Status.CANCELLED,
+        ).values_list("pk", flat=True)
+    )
+    if cancelled:
+        Delivery.objects.filter(
+            id__in=ids, mailing_id__in=cancelled, claimed_by=worker, status=S.CLAIMED
+        ).update(status=S.CANCELLED, error=_("annulé par l’éditeur"))
+    marked = Delivery.objects.filter(id__in=ids, claimed_by=worker, status=S.CLAIMED).update(
+        status=S.SENDING, lease_until=_lease_until()
+    )
+    if marked == len(ids) and not cancelled:
+        return chunk
+    mine = set(
+        Delivery.objects.filter(id__in=ids, claimed_by=worker, status=S.SENDING).values_list(
+            "id", flat=True
+        )
+    )
+    return [row for row in chunk if row["id"] in mine]
+
+
+class Outcomes:
+    """What happened to each row of a chunk, recorded in a few queries."""
+
+    def __init__(self):
+        self.sent: list[tuple[int, str]] = []
+        self.failed: list[tuple[int, str]] = []
+        self.retry: list[tuple[int, int, str]] = []
+        self.unknown: list[tuple[int, str]] = []
+        self.untouched: list[int] = []
+
+    def record(self, worker: str) -> None:
+        now = timezone.now()
+        mine = Q(claimed_by=worker)
+        if self.sent:
+            _record_sent(self.sent, worker=worker, now=now)
+        for status, items in ((S.FAILED, self.failed), (S.UNKNOWN, self.unknown)):
+            for pk, reason in items:
+                Delivery.objects.filter(mine, id=pk).update(
+                    status=status, error=reason[:2000], lease_until=None
+                )
+        max_attempts = _setting("MAIL_MAX_ATTEMPTS", 5)
+        for pk, attempts, reason in self.retry:  # `attempts` counts this one (claims count)
+            if attempts >= max_attempts:
+                Delivery.objects.filter(mine, id=pk).update(
+                    status=S.FAILED,
+                    error=_("Abandon après %(n)s tentatives : %(reason)s")
+                    % {"n": attempts, "reason": reason[:1900]},
+                )
+            else:
+                backoff = _setting("MAIL_RETRY_BACKOFF", 30) * 2 ** (attempts - 1)
+                Delivery.objects.filter(mine, id=pk).update(
+                    status=S.PENDING,
+                    not_before=now + dt.timedelta(seconds=backoff),
+                    claimed_by="",
+                    lease_until=None,
+                    error=reason[:2000],
+                )
+        if self.untouched:
+            Delivery.objects.filter(mine, id__in=self.untouched, status=S.SENDING).update(
+                status=S.PENDING, claimed_by="", lease_until=None
+            )
+
+
+def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
+    """One UPDATE for a whole chunk, each row with its own ESP message id
+    (a VALUES list joined on id: Django's bulk_update builds a CASE per row, far slower)."""
+    table = Delivery._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(sent))
+    statement = (
+        f"WITH v(id, esp) AS (VALUES {values}) "  # noqa: S608 — only placeholders are interpolated
+        f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, "
+        f"esp_message_id = (SELECT esp FROM v WHERE v.id = {table}.id) "
+        f"WHERE id IN (SELECT id FROM v) AND claimed_by = %s"
+    )
+    params = [item for pair in sent for item in pair]
+    with db_connection.cursor() as cursor:
+        cursor.execute(statement, [*params, S.SENT, now, worker])
+
+
+def _values(row, date=None) -> dict:
+    return rendering.recipient_values(
+        delivery_id=row["id"],
+        email=row["contact__email"],
+        first_name=row["contact__first_name"],
+        subscription_id=row["subscription_id"],
+        contact_id=row["contact_id"],
+        list_slug=row["subscription__mailing_list__slug"],
+        list_name=row["subscription__mailing_list__name"],
+        date=date,
+    )
+
+
+def _send_rows(rows, *, worker: str) -> None:
+    messages = _messages(rows)
+    backend = get_connection(fail_silently=False)
+    smtp = (
+        hasattr(backend, "open")
+        and backend.__class__.__module__ == "django.core.mail.backends.smtp"
+    )
+    esp_batch = _setting("MAIL_ESP_BATCH", False) and hasattr(backend, "esp_name")
+    try:
+        for chunk in _chunks(rows, _chunk_size()):
+            throttle(len(chunk))
+            chunk = _mark_sending(chunk, worker)
+            if not chunk:
+                continue
+            outcomes = Outcomes()
+            if smtp:
+                _send_smtp(backend, chunk, messages, outcomes)
+            elif esp_batch:
+                _send_esp_batch(backend, chunk, messages, outcomes)
+            else:
+                _send_django(backend, chunk, messages, outcomes)
+            outcomes.record(worker)
+            cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+    finally:
+        try:
+            backend.close()
+        except Exception:  # closing a dead connection must not hide the real error
+            logger.warning("closing the mail connection failed", exc_info=True)
+
+
+def _smtp_code(exc) -> int:
+    return getattr(exc, "smtp_code", 0) or 0
+
+
+def _send_smtp(backend, chunk, messages, outcomes: Outcomes) -> None:
+    """One SMTP connection, prebuilt bytes per recipient."""
+    try:
+        backend.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in chunk:
+            outcomes.retry.append((row["id"], row["attempts"], f"SMTP : {exc}"))
+        return
+    sender = backend.connection
+    date = formatdate(usegmt=True)
+    envelope = {key: parseaddr(rendered.from_email)[1] for key, rendered in messages.items()}
+    for index, row in enumerate(chunk):
+        key = _key(row)
+        rendered = messages[key]
+        values = _values(row, date)
+        envelope_from = envelope[key]
+        try:
+            sender.sendmail(envelope_from, [values["TO"]], rendered.personal_bytes(values))
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            reason = (
+                f"{code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}"
+            )
+            (
+                outcomes.retry.append((row["id"], row["attempts"], reason))
+                if 400 <= code < 500
+                else outcomes.failed.append((row["id"], reason))
+            )
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            reason = f"{_smtp_code(exc)} {exc}"
+            if 400 <= _smtp_code(exc) < 500:
+                outcomes.retry.append((row["id"], row["attempts"], reason))
+            else:
+                outcomes.failed.append((row["id"], reason))
+        except (OSError, smtplib.SMTPException) as exc:
+            # The connection broke while this message was on the wire: it may have
+            # been accepted. The rest of the chunk was never handed over.
+            outcomes.unknown.append((row["id"], f"SMTP : {exc}"))
+            outcomes.untouched.extend(r["id"] for r in chunk[index + 1 :])
+            backend.connection = None
+            return
+        else:
+            outcomes.sent.append((row["id"], values["MSGID"].strip("<>")))
+
+
+def _transient(exc) -> bool:
+    status = getattr(exc, "status_code", None)
+    return status is None or status == 429 or status >= 500
+
+
+def _send_django(backend, chunk, messages, outcomes: Outcomes) -> None:
+    """Backends that take message objects (anymail one by one, files, tests)."""
+    from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+
+    for index, row in enumerate(chunk):
+        values = _values(row)
+        message = messages[_key(row)].personal_message(values, connection=backend)
+        try:
+            backend.send_messages([message])
+        except AnymailRecipientsRefused as exc:
+            outcomes.failed.append((row["id"], str(exc)))
+        except AnymailError as exc:
+            if _transient(exc):
+                outcomes.retry.append((row["id"], row["attempts"], str(exc)))
+            else:
+                outcomes.failed.append((row["id"], str(exc)))
+        except (OSError, smtplib.SMTPException) as exc:
+            outcomes.unknown.append((row["id"], str(exc)))
+            outcomes.untouched.extend(r["id"] for r in chunk[index + 1 :])
+            return
+        else:
+            status = getattr(message, "anymail_status", None)
+            esp_id = (status.message_id if status else None) or values["MSGID"]
+            outcomes.sent.append((row["id"], str(esp_id).strip("<>")))
+
+
+def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
+    """One ESP API call per message and chunk (anymail batch sending with merge data)."""
+    from anymail.exceptions import AnymailError
+    from anymail.message import AnymailMessage
+
+    merge_field = _setting("MAIL_ESP_MERGE_FIELD", "%recipient.{}%")
+    by_key = defaultdict(list)
+    for row in chunk:
+        by_key[_key(row)].append(row)
+    for key, rows in by_key.items():
+        rendered = messages[key]
+
+        def esp_fields(text: str) -> str:
+            return rendering.PLACEHOLDER.sub(lambda m: merge_field.format(m.group(1).lower()), text)
+
+        recipients = {row["contact__email"]: (row, _values(row)) for row in rows}
+        message = AnymailMessage(
+            subject=rendered.subject,
+            body=esp_fields(rendered.text),
+            from_email=rendered.from_email,
+            to=list(recipients),
+            connection=backend,
+        )
+        message.attach_alternative(esp_fields(rendered.html), "text/html")
+        message.tags = [key]
+        message.metadata = rendered.metadata
+        message.track_opens = settings.MAIL_TRACK_OPENS
+        message.merge_data = {
+            email: {name.lower(): value for name, value in values.items()}
+            for email, (_row, values) in recipients.items()
+        }
+        message.merge_metadata = {
+            email: {"delivery_id": values["DID"]} for email, (_r, values) in recipients.items()
+        }
+        headers = {name: value for name, value in rendered.headers().items() if name != "Date"}
+        message.extra_headers = {
+            name: value
+            for name, value in headers.items()
+            if not rendering.PLACEHOLDER.search(value)
+        }
+        message.merge_headers = {
+            email: {
+                name: rendering.PLACEHOLDER.sub(lambda m, v=values: v[m.group(1)], value)
+                for name, value in headers.items()
+                if name not in message.extra_headers
+            }
+            for email, (_row, values) in recipients.items()
+        }
+        try:
+            backend.send_messages([message])
+        except AnymailError as exc:
+            for row, _unused in recipients.values():
+                if _transient(exc) and getattr(exc, "status_code", None):
+                    outcomes.retry.append((row["id"], row["attempts"], str(exc)))
+                elif getattr(exc, "status_code", None):
+                    outcomes.failed.append((row["id"], str(exc)))
+                else:  # no answer from the ESP: it may have accepted the batch
+                    outcomes.unknown.append((row["id"], str(exc)))
+            continue
+        for email, (row, _unused) in recipients.items():
+            status = message.anymail_status.recipients.get(email)
+            if status is None or status.status in ("rejected", "failed", "invalid"):
+                outcomes.failed.append((row["id"], str(status.status if status else "inconnu")))
+            else:
+                outcomes.sent.append((row["id"], str(status.message_id or "").strip("<>")))
+
+
+# --- preview and test sends ----------------------------------------------------
+
+
+def message_preview(*, message, contact: Contact) -> tuple[str, str]:
+    """HTML and text of `message` (a Mailing or a Step) as `contact` would see it."""
+    subscription = contact.subscriptions.select_related("mailing_list").order_by("pk").first()
+    values = rendering.recipient_values(
+        delivery_id=None,
+        email=contact.email or "",
+        first_name=contact.first_name,
+        subscription_id=subscription.pk if subscription else 0,
+        contact_id=contact.pk,
+        list_slug=subscription.mailing_list.slug if subscription else "preview",
+        list_name=subscription.mailing_list.name if subscription else "",
+    )
+    return rendering.render_message(message).preview(values)
+
+
+def message_send_test(*, message, email: str, first_name: str = "") -> None:
+    """Send `message` to the editor, marked as a test; no delivery row is written."""
+    rendered = rendering.render_message(message)
+    values = rendering.recipient_values(
+        delivery_id=None,
+        email=email,
+        first_name=first_name,
+        subscription_id=0,
+        contact_id=0,
+        list_slug="test",
+        list_name=_("Envoi de test"),
+    )
+    personal = rendered.personal_message(values)
+    personal.subject = _("[TEST] %(subject)s") % {"subject": rendered.subject}
+    personal.send()
+
+
+# --- ESP events ----------------------------------------------------------------
+
+
+def esp_event_record(*, event, esp_name: str) -> Event | None:
+    """Record one anymail tracking event once; act on bounces, complaints, unsubscribes, clicks."""
+    from anymail.signals import EventType
+
+    kinds = {
+        EventType.DELIVERED: "delivered",
+        EventType.BOUNCED: "bounced",
+        EventType.REJECTED: "bounced",
+        EventType.COMPLAINED: "complained",
+        EventType.UNSUBSCRIBED: "unsubscribed",
+        EventType.OPENED: "opened",
+        EventType.CLICKED: "clicked",
+        EventType.DEFERRED: "deferred",
+    }
+    kind = kinds.get(event.event_type, str(event.event_type))
+    delivery = _delivery_for(event)
+    event_id = event.event_id or "{}:{}:{}:{}".format(
+        esp_name,
+        event.message_id,
+        event.event_type,
+        event.timestamp.isoformat() if event.timestamp else "",
+    )
+    track_reader = kind != "opened" or settings.MAIL_TRACK_OPENS
+    with transaction.atomic():
+        record, created = Event.objects.get_or_create(
+            event_id=f"{esp_name}:{event_id}"[:200],
+            defaults={
+                "kind": kind,
+                "delivery": delivery if track_reader else None,
+                "mailing_id": delivery.mailing_id if delivery else None,
+                "step_id": delivery.step_id if delivery else None,
+                "occurred_at": event.timestamp or timezone.now(),
+                "detail": str(event.description or event.mta_response or "")[:300],
+            },
+        )
+        if not created or delivery is None:
+            return record if created else None
+        contact = delivery.contact
+        if kind == "bounced" and _is_hard_bounce(event):
+            signups_services.contact_suppress(contact=contact, reason="hard_bounce")
+        elif kind == "complained":
+            signups_services.contact_suppress(contact=contact, reason="complaint")
+        elif kind == "unsubscribed":
+            signups_services.subscription_unsubscribe(
+                subscription=delivery.subscription, reason="esp_unsubscribe"
+            )
+        elif kind == "clicked":
+            Contact.objects.filter(pk=contact.pk).update(last_activity_at=timezone.now())
+    return record
+
+
+def _is_hard_bounce(event) -> bool:
+    """Anymail reports soft bounces as `deferred`; some ESPs still say soft in the payload."""
+    raw = str(event.esp_event).lower()
+    return (
+        "softbounce" not in raw
+        and "soft bounce" not in raw
+        and "'severity': 'temporary'" not in raw
+    )
+
+
+def _delivery_for(event) -> Delivery | None:
+    metadata = event.metadata or {}
+    delivery_id = metadata.get("delivery_id")
+    deliveries = Delivery.objects.select_related("contact", "subscription")
+    if delivery_id and str(delivery_id).isdigit():
+        found = deliveries.filter(pk=int(delivery_id)).first()
+        if found:
+            return found
+    if event.message_id:
+        found = deliveries.filter(esp_message_id=str(event.message_id).strip("<>")).first()
+        if found:
+            return found
+    return None
+
+
+# --- from an article -------------------------------------------------------------
+
+
+def mailing_create_from_article(*, article) -> Mailing:
+    """A draft mailing from an article: its title, description and Markdown body,
+    with a link back to it on the site. Uses only `title`, `description`, `body`
+    and `get_absolute_url()`."""
+    from signups.models import MailingList
+
+    url = rendering.absolute(article.get_absolute_url())
+    label = _("Lire l’article sur le site")
+    body = f"{article.body.strip()}\n\n[{label}]({url})\n"
+    mailing = Mailing.objects.create(
+        subject=article.title[:200],
+        preheader=(article.description or "")[:200],
+        body=body,
+    )
+    newsletter = MailingList.objects.filter(slug="newsletter").first()
+    if newsletter:
+        mailing.lists.add(newsletter)
+    return mailing
+
+
+def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "bounced")) -> dict:
+    """Cumulative counts per hour since the first event, per kind (for the chart)."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncHour
+
+    rows = (
+        mailing.events.filter(kind__in=kinds)
+        .annotate(hour=TruncHour("occurred_at"))
+        .values_list("hour", "kind")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
+    per_hour = defaultdict(lambda: defaultdict(int))
+    for hour, kind, n in rows:
+        per_hour[hour][kind] += n
+    hours = sorted(per_hour)
+    series = {kind: [] for kind in kinds}
+    totals = dict.fromkeys(kinds, 0)
+    for hour in hours:
+        for kind in kinds:
+            totals[kind] += per_hour[hour][kind]
+            series[kind].append(totals[kind])
+    return {"hours": hours, "series": series}
+
+
+def mailto_unsubscribe(*, subject: str) -> Subscription | None:
+    """An email to the List-Unsubscribe mailbox (arriving through anymail's inbound
+    webhook): the subject carries the same signed token as the one-click link."""
+    from signups import tokens
+
+    match = re.search(rf"{re.escape(rendering.MAILTO_SUBJECT_PREFIX)}(\S+)", subject or "")
+    if not match:
+        return None
+    try:
+        pk = tokens.read_token("unsubscribe", match.group(1))
+    except tokens.InvalidToken:
+        return None
+    subscription = Subscription.objects.filter(pk=pk).first()
+    if subscription is None:
+        return None
+    return signups_services.subscription_unsubscribe(subscription=subscription, reason="mailto")

@@ -1,0 +1,73 @@
+"""The editor schedules a mailing, sends herself a test, watches it go out and cancels it."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from mailings import services
+from mailings.models import Delivery, Mailing
+from tests.mailings.factories import MailingFactory, subscribers
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _mail(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def login(page, live_server):
+    get_user_model().objects.create_superuser(
+        "editrice", "editrice@pouls.example", "mot-de-passe-solide"
+    )
+    page.goto(live_server.url + "/admin/")
+    page.get_by_label("Nom d’utilisateur").fill("editrice")
+    page.get_by_label("Mot de passe").fill("mot-de-passe-solide")
+    page.get_by_role("button", name="Connexion").click()
+
+
+def test_schedule_test_send_progress_and_cancel(page, live_server, monkeypatch):
+    # The test plays the workers itself, one small batch at a time.
+    monkeypatch.setattr(services, "outbox_wake", lambda *args: None)
+    subs = subscribers(3)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    mailing = MailingFactory(
+        lists=[subs[0].mailing_list], send_date=tomorrow, send_time=dt.time(9, 0)
+    )
+    login(page, live_server)
+    page.goto(f"{live_server.url}/admin/mailings/mailing/{mailing.pk}/change/")
+    expect(page.locator("#audience-count")).to_have_text("3")
+
+    page.get_by_role("link", name="Programmer…").click()
+    expect(page.locator("#schedule-count")).to_have_text("3")
+    expect(page.locator("#schedule-departure")).to_contain_text("09:00 (Europe/Paris)")
+    page.get_by_role("button", name="Confirmer la programmation").click()
+    expect(page.locator(".messagelist")).to_contain_text("Mailing programmé.")
+    expect(page.locator("#mailing-status")).to_have_text("programmé")
+
+    page.get_by_role("button", name="M’envoyer un test").click()
+    expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
+    assert [m.to for m in mail.outbox] == [["editrice@pouls.example"]]
+
+    # Departure time: the rows are written and one batch of one goes out.
+    Mailing.objects.filter(pk=mailing.pk).update(scheduled_at=timezone.now())
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch(size=1)
+    page.reload()
+    expect(page.locator("#mailing-status")).to_have_text("envoi en cours")
+    expect(page.locator("#progress-sent")).to_have_text("1")
+    expect(page.locator("#progress-total")).to_have_text("3")
+    services.outbox_send_batch(size=1)  # the bar follows without reloading
+    expect(page.locator("#progress-sent")).to_have_text("2", timeout=10_000)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Annuler ce mailing").click()
+    expect(page.locator(".messagelist")).to_contain_text(re.compile("1 envois? n’auront pas lieu"))
+    expect(page.locator("#mailing-status")).to_have_text("annulé")
+    assert Delivery.objects.filter(status=Delivery.Status.CANCELLED).count() == 1
+    assert len(mail.outbox) == 3  # the test + two readers; the third was cancelled

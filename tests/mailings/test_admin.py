@@ -1,0 +1,242 @@
+"""The editor's admin: audience count, schedule, cancel, test send, preview, progress, stats."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
+
+from mailings import services
+from mailings.admin import create_mailing_from_article
+from mailings.models import Delivery, Event, Mailing
+from signups.models import Profile
+
+from .factories import (
+    ContactFactory,
+    MailingFactory,
+    MailingListFactory,
+    SubscriptionFactory,
+    subscribers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor(client):
+    user = get_user_model().objects.create_superuser(
+        "editrice", "editrice@pouls.example", "x", first_name="Inès"
+    )
+    client.force_login(user)
+    return user
+
+
+def test_compose_see_the_audience_then_schedule_at_a_paris_time(client, editor):
+    newsletter = MailingListFactory()
+    subscribers(3, newsletter, profile=Profile.HR)
+    subscribers(2, newsletter, profile=Profile.IT)
+    response = client.post(
+        "/admin/mailings/mailing/add/",
+        {
+            "subject": "Trois questions à poser à vos clients",
+            "preheader": "Et une à ne jamais poser",
+            "body": "Bonjour {prénom},\n\nVoici les trois questions.",
+            "lists": [newsletter.pk],
+            "profiles": [Profile.HR],
+            "send_date": "2026-05-04",
+            "send_time": "09:30",
+            "time_zone": "Europe/Paris",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    mailing = Mailing.objects.get()
+    page = client.get(f"/admin/mailings/mailing/{mailing.pk}/change/").content.decode()
+    assert 'id="audience-count">3<' in page
+    assert "Europe/Paris" in page
+
+    confirm = client.get(f"/admin/mailings/mailing/{mailing.pk}/programmer/").content.decode()
+    assert 'id="schedule-count">3<' in confirm
+    assert "04/05/2026 09:30 (Europe/Paris)" in confirm
+    client.post(f"/admin/mailings/mailing/{mailing.pk}/programmer/")
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SCHEDULED
+    assert mailing.scheduled_at == dt.datetime(2026, 5, 4, 7, 30, tzinfo=dt.UTC)
+
+
+def test_schedule_without_a_date_is_refused_in_french(client, editor):
+    mailing = MailingFactory(send_date=None)
+    response = client.post(f"/admin/mailings/mailing/{mailing.pk}/programmer/", follow=True)
+    assert "Indiquez la date et l’heure d’envoi" in response.content.decode()
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.DRAFT
+
+
+def test_test_send_goes_to_the_editor_only_and_writes_no_delivery(client, editor):
+    mailing = MailingFactory()
+    response = client.post(f"/admin/mailings/mailing/{mailing.pk}/test/", follow=True)
+    assert "Test envoyé à editrice@pouls.example" in response.content.decode()
+    (message,) = mail.outbox
+    assert message.to == ["editrice@pouls.example"]
+    assert message.subject.startswith("[TEST] ")
+    assert "Bonjour Inès," in message.body
+    assert Delivery.objects.count() == 0
+
+
+def test_preview_as_a_given_contact_in_html_and_text(client, editor):
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Koffi"))
+    mailing = MailingFactory(lists=[subscription.mailing_list])
+    url = f"/admin/mailings/mailing/{mailing.pk}/apercu/?contact={subscription.contact_id}"
+    html = client.get(url).content.decode()
+    text = client.get(url + "&format=text").content.decode()
+    assert "Bonjour Koffi," in html and "<html" in html
+    assert "Bonjour Koffi," in text and "<p>" not in text
+    assert "/desinscription/" in html and "/desinscription/" in text
+
+
+def test_progress_cancel_and_stats_chart(client, editor):
+    subs = subscribers(6)
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch(size=2)
+    progress = client.get(f"/admin/mailings/mailing/{mailing.pk}/progression/").json()
+    assert progress["total"] == 6 and progress["sent"] == 2 and progress["remaining"] == 4
+    page = client.get(f"/admin/mailings/mailing/{mailing.pk}/change/").content.decode()
+    assert '<progress id="progress-bar" max="6" value="2">' in page
+
+    response = client.post(f"/admin/mailings/mailing/{mailing.pk}/annuler/", follow=True)
+    assert "4 envois n’auront pas lieu" in response.content.decode()
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.CANCELLED
+
+    start = timezone.now() - dt.timedelta(hours=3)
+    for i, delivery in enumerate(Delivery.objects.filter(status=Delivery.Status.SENT)):
+        Event.objects.create(
+            event_id=f"d{i}",
+            kind="delivered",
+            delivery=delivery,
+            mailing=mailing,
+            occurred_at=start,
+        )
+        Event.objects.create(
+            event_id=f"c{i}",
+            kind="clicked",
+            delivery=delivery,
+            mailing=mailing,
+            occurred_at=start + dt.timedelta(hours=i + 1),
+        )
+    page = client.get(f"/admin/mailings/mailing/{mailing.pk}/change/").content.decode()
+    assert 'id="stat-delivered">2<' in page and 'id="stat-clicked">2<' in page
+    assert "<svg" in page and 'class="series-clicked"' in page
+
+
+def test_article_action_creates_a_draft_mailing(rf, editor, settings):
+    settings.SITE_URL = "https://pouls.example"
+    MailingListFactory()
+    article = SimpleNamespace(
+        title="Oubliez votre produit, cherchez d’abord vos clients",
+        slug="oubliez-votre-produit",
+        description="Le dénominateur commun de la réussite et de l’échec.",
+        body="## Il était une fois\n\nTony rêvait d’un empire.",
+        body_html="<h2>Il était une fois</h2>",
+        published_at=timezone.now(),
+        get_absolute_url=lambda: "/articles/oubliez-votre-produit/",
+    )
+    mailing = services.mailing_create_from_article(article=article)
+    assert mailing.status == Mailing.Status.DRAFT
+    assert mailing.subject == article.title and mailing.preheader == article.description
+    assert "Tony rêvait d’un empire." in mailing.body
+    assert "(https://pouls.example/articles/oubliez-votre-produit/)" in mailing.body
+    assert list(mailing.lists.values_list("slug", flat=True)) == ["newsletter"]
+
+    class FakeAdmin:
+        def message_user(self, request, message, level):
+            self.message = message
+
+    request = rf.post("/admin/articles/article/")
+    request.user = editor
+    response = create_mailing_from_article(FakeAdmin(), request, [article])
+    assert response.status_code == 302
+    assert response.url == f"/admin/mailings/mailing/{Mailing.objects.latest('pk').pk}/change/"
+
+
+def test_a_step_added_in_the_admin_reaches_readers_who_finished_the_sequence(client, editor):
+    from mailings.models import Enrolment, Step
+
+    from .factories import SequenceFactory, StepFactory
+
+    sequence = SequenceFactory(name="Atelier", slug="atelier-test")
+    first = StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Leçon 1")
+    subscription = SubscriptionFactory(mailing_list=sequence.mailing_list)
+    sent_at = timezone.now()
+    enrolment = Enrolment.objects.create(
+        sequence=sequence,
+        contact=subscription.contact,
+        subscription=subscription,
+        position=1,
+        last_sent_at=sent_at,
+        next_due_at=None,
+    )
+    step_fields = (
+        "position",
+        "delay",
+        "subject",
+        "preheader",
+        "body",
+        "window_start",
+        "window_end",
+    )
+    data = {
+        "mailing_list": sequence.mailing_list_id,
+        "slug": sequence.slug,
+        "name": sequence.name,
+        "is_active": "on",
+        "steps-TOTAL_FORMS": "2",
+        "steps-INITIAL_FORMS": "1",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-id": first.pk,
+        "steps-0-sequence": sequence.pk,
+        **{f"steps-0-{name}": getattr(first, name) or "" for name in step_fields},
+        "steps-0-delay": "00:00:00",
+        "steps-1-sequence": sequence.pk,
+        "steps-1-position": "2",
+        "steps-1-delay": "2 00:00:00",
+        "steps-1-subject": "Leçon 2",
+        "steps-1-preheader": "",
+        "steps-1-body": "La suite.",
+        "steps-1-window_start": "",
+        "steps-1-window_end": "",
+    }
+    response = client.post(f"/admin/mailings/sequence/{sequence.pk}/change/", data)
+    errors = response.context["errors"] if response.status_code == 200 else None
+    assert response.status_code == 302, errors
+    assert Step.objects.filter(sequence=sequence).count() == 2
+    enrolment.refresh_from_db()
+    assert enrolment.next_due_at == sent_at + dt.timedelta(days=2)
+
+
+def test_editing_a_scheduled_mailing_moves_its_departure(client, editor):
+    newsletter = MailingListFactory()
+    mailing = services.mailing_schedule(
+        mailing=MailingFactory(
+            lists=[newsletter], send_date=dt.date(2026, 5, 4), send_time=dt.time(9, 30)
+        )
+    )
+    response = client.post(
+        f"/admin/mailings/mailing/{mailing.pk}/change/",
+        {
+            "subject": mailing.subject,
+            "preheader": mailing.preheader,
+            "body": mailing.body,
+            "lists": [newsletter.pk],
+            "send_date": "2026-05-05",
+            "send_time": "08:00",
+            "time_zone": "America/Montreal",
+        },
+    )
+    assert response.status_code == 302
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SCHEDULED
+    assert mailing.scheduled_at == dt.datetime(2026, 5, 5, 12, 0, tzinfo=dt.UTC)

@@ -1,0 +1,85 @@
+"""ESP batch sending: one Mailgun API call per chunk, personalised by merge data.
+
+A local HTTP server stands in for Mailgun's API (the edge); anymail's real Mailgun
+backend builds and posts the requests."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from mailings import services
+from mailings.models import Delivery
+
+from .factories import MailingFactory, subscribers
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeMailgun(BaseHTTPRequestHandler):
+    requests: list = []
+
+    def do_POST(self):  # noqa: N802 — http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        FakeMailgun.requests.append((self.path, self.headers["Content-Type"], body))
+        answer = json.dumps(
+            {"id": "<20260427.1@mg.pouls.example>", "message": "Queued. Thank you."}
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mailgun(settings):
+    FakeMailgun.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMailgun)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {
+        "MAILGUN_API_KEY": "key-test",
+        "MAILGUN_API_URL": f"http://127.0.0.1:{server.server_port}/v3",
+    }
+    settings.MAIL_ESP_BATCH = True
+    settings.MAIL_CHUNK_SIZE = 3
+    yield FakeMailgun.requests
+    server.shutdown()
+
+
+def form_fields(content_type: str, body: bytes) -> dict:
+    assert content_type == "application/x-www-form-urlencoded"
+    return parse_qs(body.decode(), keep_blank_values=True)
+
+
+def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
+    subs = subscribers(5)
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch()
+
+    assert len(mailgun) == 2  # 5 recipients, chunks of 3
+    path, content_type, body = mailgun[0]
+    assert path == "/v3/pouls.example/messages"
+    fields = form_fields(content_type, body)
+    assert len(fields["to"]) == 3
+    variables = json.loads(fields["recipient-variables"][0])
+    first = subs[0].contact
+    mine = variables[first.email]
+    assert mine["fnt"] == first.first_name
+    assert mine["unsub"].startswith("https://pouls.example/desinscription/")
+    assert "%recipient.unsub%" in fields["html"][0] and "%recipient.fnt%" not in fields["html"][0]
+    assert "%recipient.hit%" in fields["text"][0]
+    assert fields["o:tag"] == [f"mailing-{mailing.pk}"]
+    assert fields["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
+    assert mine["h:List-Unsubscribe"] == f"<{mine['unsub']}>, <mailto:{mine['mailto']}>"
+    assert mine["v:delivery_id"] == str(Delivery.objects.get(contact=first).pk)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+    assert set(Delivery.objects.values_list("esp_message_id", flat=True)) == {
+        "20260427.1@mg.pouls.example"
+    }

@@ -1,0 +1,190 @@
+"""The email as a mail client sees it, through both sending paths (SMTP bytes, message objects)."""
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from mailings.models import Delivery
+from mailings.services import mailing_dispatch, mailing_schedule, outbox_send_batch
+from signups.models import Subscription
+from signups.tokens import preferences_url, unsubscribe_url
+
+from .factories import ContactFactory, MailingFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+LONG_SUBJECT = (
+    "Écoutez vos clients « avant » de construire : ce que Tony aurait dû faire "
+    "pendant les six mois où personne ne s’intéressait à son produit"
+)
+
+
+def send_one(subject=LONG_SUBJECT):
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé <script>"))
+    mailing = MailingFactory(subject=subject, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    assert mailing_dispatch(mailing_id=mailing.pk) == 1
+    assert outbox_send_batch() == 1
+    return mailing, subscription
+
+
+def parsed_messages(smtp_server):
+    if smtp_server is not None:
+        return [
+            message_from_bytes(raw, policy=policy.default) for _rcpt, raw in smtp_server.messages
+        ]
+    return [message_from_bytes(m.message().as_bytes(), policy=policy.default) for m in mail.outbox]
+
+
+@pytest.fixture(params=["smtp", "objects"])
+def sent(request):
+    server = request.getfixturevalue("smtp_server") if request.param == "smtp" else None
+    mailing, subscription = send_one()
+    (message,) = parsed_messages(server)
+    return message, mailing, subscription
+
+
+def all_defects(message):
+    found = list(message.defects)
+    for part in message.walk():
+        found.extend(part.defects)
+    return found
+
+
+def test_headers_are_exact_and_the_message_has_no_defects(sent, client):
+    message, mailing, subscription = sent
+    delivery = Delivery.objects.get()
+    assert all_defects(message) == []
+    assert message["Subject"] == LONG_SUBJECT
+    assert message["To"] == subscription.contact.email
+    assert message["From"] == "Pouls <bonjour@pouls.example>"
+    one_click = unsubscribe_url(subscription)
+    assert one_click.startswith("https://pouls.example/")
+    assert message["List-Unsubscribe"] == (
+        f"<{one_click}>, <mailto:bonjour@pouls.example?subject=unsubscribe-{one_click.split('/')[-2]}>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == '"Newsletter" <newsletter.pouls.example>'
+    assert message["Message-ID"] == f"<delivery-{delivery.pk}@pouls.example>"
+    assert delivery.status == Delivery.Status.SENT
+
+
+def test_both_parts_links_and_identity(sent):
+    message, mailing, subscription = sent
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Bonjour Zoé <script>," in text
+    assert "Zoé &lt;script&gt;" in html and "<script>" not in html
+    assert "Lisez notre atelier (https://pouls.example/atelier/)" in text
+    for links in (re.findall(r'href="([^"]+)"', html), re.findall(r"https?://\S+", text)):
+        assert links
+        assert all(link.startswith("https://pouls.example/") for link in links), links
+    for part in (text, html):
+        assert unsubscribe_url(subscription) in part
+        assert preferences_url(subscription.contact) in part
+        assert "Pouls, 12 rue des Lecteurs, 75011 Paris" in part
+    assert "style=" in html and "<style" not in html  # CSS inlined
+    assert "Trois questions pour commencer" in html  # preheader
+
+
+def test_the_one_click_url_in_the_header_unsubscribes_when_posted(sent, client):
+    message, mailing, subscription = sent
+    url = re.match(r"<([^>]+)>", message["List-Unsubscribe"]).group(1)
+    response = client.post(
+        url.removeprefix("https://pouls.example"), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_anymail_tags_and_metadata_name_the_mailing_and_the_delivery():
+    mailing, subscription = send_one()
+    (message,) = mail.outbox
+    delivery = Delivery.objects.get()
+    assert message.tags == [f"mailing-{mailing.pk}"]
+    assert message.metadata == {"mailing_id": str(mailing.pk), "delivery_id": str(delivery.pk)}
+    assert message.track_opens is False and message.track_clicks is True
+
+
+def test_bootstrap_sequences_render_without_defects():
+    from mailings.models import Step
+    from mailings.rendering import recipient_values, render_message
+
+    call_command("bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    values = recipient_values(
+        delivery_id=1,
+        email="a@example.org",
+        first_name="Awa",
+        subscription_id=1,
+        contact_id=1,
+        list_slug="atelier",
+        list_name="Atelier",
+    )
+    for step in Step.objects.all():
+        raw = render_message(step).personal_bytes(values)
+        message = message_from_bytes(raw, policy=policy.default)
+        assert all_defects(message) == []
+        assert message["Subject"] == step.subject
+
+
+def test_a_line_too_long_for_8bit_still_sends_exactly(smtp_server):
+    long_link = "https://pouls.example/ressources/" + "x" * 1200
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
+    mailing = MailingFactory(lists=[subscription.mailing_list], body=f"Voir {long_link}")
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+    (message,) = parsed_messages(smtp_server)
+    assert all_defects(message) == []
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert long_link in text and "Bonjour Zoé," in text
+    assert message["List-Unsubscribe"] == (
+        f"<{unsubscribe_url(subscription)}>, "
+        f"<mailto:bonjour@pouls.example?subject=unsubscribe-{unsubscribe_url(subscription).split('/')[-2]}>"
+    )
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_the_mailto_in_the_header_unsubscribes_through_the_inbound_webhook(sent, client, settings):
+    """A mail client that uses the mailto: its email reaches the ESP, whose inbound
+    webhook (here Postmark's payload shape) posts it to us."""
+    import base64
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    message, mailing, subscription = sent
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "pouls:secret-entrant"}
+    mailto = re.search(r"<mailto:([^>]+)>", message["List-Unsubscribe"]).group(1)
+    address, subject = (
+        urlsplit(f"mailto:{mailto}").path,
+        parse_qs(urlsplit(f"mailto:{mailto}").query)["subject"][0],
+    )
+    payload = {
+        "FromFull": {"Email": subscription.contact.email, "Name": ""},
+        "ToFull": [{"Email": address, "Name": ""}],
+        "Subject": subject,
+        "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "TextBody": "",
+        "HtmlBody": "",
+        "Headers": [],
+        "Attachments": [],
+    }
+    forged = {**payload, "Subject": f"unsubscribe-{subscription.pk}"}
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"pouls:secret-entrant").decode()}
+    url = "/webhooks/anymail/postmark/inbound/"
+    assert (
+        client.post(url, json.dumps(forged), content_type="application/json", **auth).status_code
+        == 200
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE  # an unsigned id does nothing
+    assert (
+        client.post(url, json.dumps(payload), content_type="application/json", **auth).status_code
+        == 200
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
