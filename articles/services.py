@@ -1,0 +1,257 @@
+"""Writes about articles: importing documents, publishing, moderating comments, the page cache."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .importer import DocumentError, ParsedDocument, parse_document
+from .models import Article, Category, Comment, CommentStatus, Redirect, Status
+
+# --- page cache ------------------------------------------------------------------
+
+CACHE_VERSION_KEY = "articles:pages:version"
+
+
+def cache_version() -> str:
+    version = cache.get(CACHE_VERSION_KEY)
+    if version is None:
+        version = str(time.time_ns())
+        cache.add(CACHE_VERSION_KEY, version, timeout=None)
+        version = cache.get(CACHE_VERSION_KEY, version)
+    return version
+
+
+def pages_invalidate() -> None:
+    """Every cached reading page is stale from now on (keys carry the version)."""
+    cache.set(CACHE_VERSION_KEY, str(time.time_ns()), timeout=None)
+
+
+LAST_GO_LIVE_KEY = "articles:pages:last-go-live"
+
+
+def pages_refresh_scheduled() -> None:
+    """Tick handler: when a scheduled article's time has come, drop the cached pages at once
+    (cached pages also expire by themselves at the next scheduled time; this is the backstop)."""
+    now = timezone.now()
+    latest = (
+        Article.objects.published(now=now)
+        .order_by("-published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    if latest is None:
+        return
+    stamp = latest.isoformat()
+    if cache.get(LAST_GO_LIVE_KEY) != stamp:
+        cache.set(LAST_GO_LIVE_KEY, stamp, timeout=None)
+        pages_invalidate()
+
+
+# --- publishing ------------------------------------------------------------------
+
+
+def article_publish(*, article: Article, at=None) -> Article:
+    """Publish now, or at `at` (a future date schedules it)."""
+    article.status = Status.PUBLISHED
+    article.published_at = at or article.published_at or timezone.now()
+    article.save()
+    return article
+
+
+def article_unpublish(*, article: Article) -> Article:
+    article.status = Status.DRAFT
+    article.save()
+    return article
+
+
+# --- comments --------------------------------------------------------------------
+
+
+def comments_set_status(*, comments, status: str) -> int:
+    count = Comment.objects.filter(pk__in=[c.pk for c in comments]).update(status=status)
+    pages_invalidate()
+    return count
+
+
+def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
+    """The editor answers a reader: the reply is published at once, under the comment."""
+    last = (
+        parent.article.comments.order_by("-position").values_list("position", flat=True).first()
+        or 0
+    )
+    reply = Comment.objects.create(
+        article=parent.article,
+        parent=parent,
+        author=author,
+        body=body,
+        status=CommentStatus.APPROVED,
+        position=last + 1,
+    )
+    pages_invalidate()
+    return reply
+
+
+# --- import ----------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    path: str
+    outcome: str  # created, updated, unchanged, failed
+    article: Article | None = None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def source_key(path: Path) -> str:
+    """The file's identity: relative to the project when inside it, so it survives a move of the checkout."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def _unique_slug(base: str, *, exclude_pk=None) -> str:
+    base = (base or "article")[:190].strip("-") or "article"
+    slug, counter = base, 2
+    while Article.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+def _categories(names: list[str]) -> list[Category]:
+    result = []
+    for name in names:
+        category = Category.objects.filter(name=name).first()
+        if category is None:
+            slug = slugify(name) or "categorie"
+            candidate, counter = slug, 2
+            while Category.objects.filter(slug=candidate).exists():
+                candidate = f"{slug}-{counter}"
+                counter += 1
+            category = Category.objects.create(name=name, slug=candidate)
+        result.append(category)
+    return result
+
+
+def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
+    article.title = doc.title
+    article.body = doc.body
+    article.description = doc.description
+    article.author = doc.author
+    article.status = Status.PUBLISHED if doc.published else Status.DRAFT
+    warnings = list(doc.warnings)
+    if doc.published_at:
+        article.published_at = doc.published_at
+    elif article.published_at is None:
+        article.published_at = timezone.now()
+        warnings.append(_("Pas de date : l’article est daté du jour de l’import."))
+    article.permalink = doc.permalink
+    article.canonical_link = doc.canonical_link
+    article.image = doc.image
+    article.extra = doc.extra
+    article.source_path = key
+    article.source_hash = doc.content_hash
+    if doc.slug:
+        article.slug = _unique_slug(slugify(doc.slug), exclude_pk=article.pk)
+    elif doc.permalink and doc.permalink != "/":
+        article.slug = _unique_slug(
+            slugify(doc.permalink.rsplit("/", 1)[-1]), exclude_pk=article.pk
+        )
+    elif not article.slug:
+        article.slug = _unique_slug(slugify(doc.title), exclude_pk=article.pk)
+    if doc.image:
+        from .rendering import image_available
+
+        if not image_available(doc.image):
+            warnings.append(
+                _("Image absente : %(src)s (l’article s’affiche sans elle)") % {"src": doc.image}
+            )
+            article.image = ""
+            article.extra = {**article.extra, "image_missing": doc.image}
+    warnings += article.render()
+    article.import_warnings = warnings
+    article.save()
+    article.categories.set(_categories(doc.categories))
+    for old_path in doc.redirect_from:
+        if old_path != article.get_absolute_url():
+            Redirect.objects.update_or_create(old_path=old_path, defaults={"article": article})
+    _store_comments(article, doc)
+    return warnings
+
+
+def _store_comments(article: Article, doc: ParsedDocument) -> None:
+    """Imported comments keep their order and threading; re-importing replaces them in place."""
+    existing = {c.position: c for c in article.comments.filter(imported=True)}
+    saved: list[Comment] = []
+    for position, parsed in enumerate(doc.comments, start=1):
+        comment = existing.pop(position, None) or Comment(
+            article=article, imported=True, position=position
+        )
+        comment.author = parsed.author
+        comment.body = parsed.body
+        comment.parent = saved[parsed.parent_index] if parsed.parent_index is not None else None
+        if comment.pk is None:
+            comment.status = CommentStatus.APPROVED
+        comment.save()
+        saved.append(comment)
+    Comment.objects.filter(pk__in=[c.pk for c in existing.values()]).delete()
+
+
+def article_import_file(*, path: Path) -> ImportResult:
+    """Import one file in its own transaction: all of it, or nothing."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return ImportResult(
+            name, "failed", message=_("Lecture impossible : %(error)s") % {"error": exc.strerror}
+        )
+    key = source_key(path)
+    try:
+        doc = parse_document(raw)
+    except DocumentError as exc:
+        return ImportResult(name, "failed", message=str(exc))
+    existing = Article.objects.filter(source_path=key).first()
+    if existing and existing.source_hash == doc.content_hash:
+        return ImportResult(name, "unchanged", article=existing)
+    try:
+        with transaction.atomic():
+            if existing is None and doc.permalink:
+                # The same article imported from another place: update it rather than duplicate.
+                existing = Article.objects.filter(permalink=doc.permalink).first()
+            article = existing or Article()
+            warnings = _store(article, doc, key=key)
+    except Exception as exc:  # one bad file never stops the others
+        return ImportResult(
+            name,
+            "failed",
+            message=_("Erreur pendant l’enregistrement : %(error)s") % {"error": exc},
+        )
+    return ImportResult(
+        name, "updated" if existing else "created", article=article, warnings=warnings
+    )
+
+
+def collect_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
+    files, missing = [], []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(str(item))
+    return files, missing
