@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from .rendering import cut_at_word
+from .rendering import cut_at_word, squash
 
 KNOWN_KEYS = {
     "title",
@@ -106,6 +106,9 @@ def repair_text(text: str) -> tuple[str, list[str]]:
         if "\x00" in text:
             text = re.sub(r"[ \t\xa0]*\x00", "", text)
             warnings.append(_("Caractères irrécupérables supprimés (émojis abîmés)."))
+        # "”" is E2 80 9D and 0x9D has no Windows-1252 character: that byte was lost,
+        # leaving "â€" before ordinary text. Put it back so the sequence decodes.
+        text = re.sub(f"â€(?![{_CP1252_CONT}])", "â€\x9d", text)
     fixed = ftfy.fix_text(
         text,
         uncurl_quotes=False,
@@ -367,7 +370,7 @@ def plain_text_to_markdown(lines: list[str]) -> str:
 def _plain(text: str) -> str:
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"[*_`]+", "", text)
-    return " ".join(text.split())
+    return squash(text)
 
 
 def title_from_text(body: str) -> tuple[str, str]:
@@ -437,6 +440,8 @@ def parse_document(raw: bytes) -> ParsedDocument:
                 )
                 % {"announced": announced, "found": len(comments)}
             )
+    # A non-breaking space after "#" (word processors insert them) still makes a heading.
+    body = re.sub(r"(?m)^([ \t]{0,3}#{1,6})\xa0+", r"\1 ", body)
     title = str(meta.get("title") or "").strip()
     if not title:
         title, body = title_from_text(body)
@@ -456,10 +461,10 @@ def parse_document(raw: bytes) -> ParsedDocument:
     if permalink and not permalink.startswith("/"):
         permalink = "/" + permalink
     return ParsedDocument(
-        title=" ".join(title.split())[:200],
+        title=squash(title)[:200],
         body=body,
         content_hash=content_hash,
-        description=" ".join(str(meta.get("description") or "").split()),
+        description=squash(str(meta.get("description") or "")),
         published_at=parse_date_value(meta.get("date")),
         author=str(meta.get("author") or "").strip(),
         categories=as_list(meta.get("categories", meta.get("category"))),

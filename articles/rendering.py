@@ -97,9 +97,14 @@ def render_markdown(text: str) -> tuple[str, list[str]]:
     return clean, warnings
 
 
+def squash(text: str) -> str:
+    """Collapse ordinary whitespace, keeping non-breaking spaces (French typography)."""
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
+
+
 def cut_at_word(text: str, limit: int) -> str:
     """At most `limit` characters, cut between words, with an ellipsis when cut."""
-    text = " ".join(text.split())
+    text = squash(text)
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–—-")
