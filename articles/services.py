@@ -226,9 +226,23 @@ def article_import_file(*, path: Path) -> ImportResult:
         return ImportResult(name, "unchanged", article=existing)
     try:
         with transaction.atomic():
-            if existing is None and doc.permalink:
-                # The same article imported from another place: update it rather than duplicate.
-                existing = Article.objects.filter(permalink=doc.permalink).first()
+            if doc.permalink:
+                taken = Article.objects.filter(permalink=doc.permalink).exclude(
+                    pk=getattr(existing, "pk", None)
+                )
+                if owner := taken.first():
+                    return ImportResult(
+                        name,
+                        "failed",
+                        message=_(
+                            "L’adresse %(permalink)s est déjà celle de « %(title)s » (%(source)s)."
+                        )
+                        % {
+                            "permalink": doc.permalink,
+                            "title": owner.title,
+                            "source": owner.source_path or "admin",
+                        },
+                    )
             article = existing or Article()
             warnings = _store(article, doc, key=key)
     except Exception as exc:  # one bad file never stops the others
