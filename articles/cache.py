@@ -13,33 +13,12 @@ import re
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
-from django.utils import timezone
 from django.utils.translation import get_language
 
-from .models import Article
 from .services import cache_version
 
 PAGE_SECONDS = 600
 CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
-NEXT_KEY = "articles:pages:next:{}"
-
-
-def _timeout(version: str) -> int:
-    """Seconds until the next scheduled publication (at most PAGE_SECONDS)."""
-    key = NEXT_KEY.format(version)
-    next_at = cache.get(key)
-    if next_at is None:
-        upcoming = (
-            Article.objects.scheduled()
-            .order_by("published_at")
-            .values_list("published_at", flat=True)
-            .first()
-        )
-        next_at = upcoming.timestamp() if upcoming else 0.0
-        cache.set(key, next_at, PAGE_SECONDS)
-    if not next_at:
-        return PAGE_SECONDS
-    return int(max(1, min(PAGE_SECONDS, next_at - timezone.now().timestamp())))
 
 
 def cached_page(view):
@@ -82,7 +61,7 @@ def cached_page(view):
             cache.set(
                 key,
                 (response.status_code, response["Content-Type"], stored, headers),
-                _timeout(version),
+                PAGE_SECONDS,
             )
             response["X-Page-Cache"] = "miss"
         return response

@@ -16,42 +16,40 @@ from .models import Article, Category, Comment, CommentStatus, Redirect, Status
 
 # --- page cache ------------------------------------------------------------------
 
-CACHE_VERSION_KEY = "articles:pages:version"
+# One cache entry holds the page-cache state: the version that every cached page key
+# carries, and when the next scheduled article goes live (0: none scheduled).
+CACHE_STATE_KEY = "articles:pages:state"
 
 
-def cache_version() -> str:
-    version = cache.get(CACHE_VERSION_KEY)
-    if version is None:
-        version = str(time.time_ns())
-        cache.add(CACHE_VERSION_KEY, version, timeout=None)
-        version = cache.get(CACHE_VERSION_KEY, version)
-    return version
-
-
-def pages_invalidate() -> None:
-    """Every cached reading page is stale from now on (keys carry the version)."""
-    cache.set(CACHE_VERSION_KEY, str(time.time_ns()), timeout=None)
-
-
-LAST_GO_LIVE_KEY = "articles:pages:last-go-live"
-
-
-def pages_refresh_scheduled() -> None:
-    """Tick handler: when a scheduled article's time has come, drop the cached pages at once
-    (cached pages also expire by themselves at the next scheduled time; this is the backstop)."""
-    now = timezone.now()
-    latest = (
-        Article.objects.published(now=now)
-        .order_by("-published_at")
+def _next_publication() -> float:
+    upcoming = (
+        Article.objects.scheduled()
+        .order_by("published_at")
         .values_list("published_at", flat=True)
         .first()
     )
-    if latest is None:
-        return
-    stamp = latest.isoformat()
-    if cache.get(LAST_GO_LIVE_KEY) != stamp:
-        cache.set(LAST_GO_LIVE_KEY, stamp, timeout=None)
-        pages_invalidate()
+    return upcoming.timestamp() if upcoming else 0.0
+
+
+def cache_version() -> str:
+    """The current version; moves on by itself once a scheduled article's time has come."""
+    state = cache.get(CACHE_STATE_KEY)
+    if state is None or (state["next"] and time.time() >= state["next"]):
+        return pages_invalidate()
+    return state["version"]
+
+
+def pages_invalidate() -> str:
+    """Every cached reading page is stale from now on (their keys carry the old version)."""
+    version = str(time.time_ns())
+    cache.set(CACHE_STATE_KEY, {"version": version, "next": _next_publication()}, timeout=None)
+    return version
+
+
+def pages_refresh_scheduled() -> None:
+    """Tick handler: makes sure a page request is not needed for the version to move on
+    when a scheduled article goes live (e.g. for pages cached by a proxy later)."""
+    cache_version()
 
 
 # --- publishing ------------------------------------------------------------------

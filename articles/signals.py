@@ -1,5 +1,6 @@
 """Cache invalidation: any change to what readers see makes the cached pages stale."""
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -19,3 +20,6 @@ def invalidate_pages(**kwargs):
     from .services import pages_invalidate
 
     pages_invalidate()
+    # Again after commit: a page rendered meanwhile from the not-yet-committed state
+    # would otherwise stay cached under the new version.
+    transaction.on_commit(pages_invalidate)
