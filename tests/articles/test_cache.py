@@ -1,0 +1,78 @@
+"""The page cache: served from cache, invalidated on save, never sharing a CSRF token."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from articles.models import Status
+
+from .helpers import make_article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_are_cached_and_invalidated_on_save(db, client, django_assert_num_queries):
+    article = make_article(title="Premier titre")
+    first = client.get("/")
+    assert first["X-Page-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        again = client.get("/")
+    assert again["X-Page-Cache"] == "hit"
+    assert without_tokens(again.content) == without_tokens(first.content)
+    article.title = "Titre corrigé"
+    article.save()
+    updated = client.get("/")
+    assert updated["X-Page-Cache"] == "miss"
+    assert "Titre corrigé" in updated.content.decode()
+
+
+def test_article_page_cached_then_unpublished(db, client):
+    article = make_article()
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
+    article.status = Status.DRAFT
+    article.save()
+    assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_invalidation_after_commit(db, client, django_capture_on_commit_callbacks):
+    article = make_article(title="Avant")
+    client.get("/")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        article.title = "Après"
+        article.save()
+    assert callbacks  # a second invalidation runs once the transaction is committed
+    assert "Après" in client.get("/").content.decode()
+
+
+def without_tokens(content: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_cached_page_gives_each_visitor_a_working_csrf_token(db):
+    make_article()
+    alice, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first = alice.get("/")
+    second = bob.get("/")
+    assert second["X-Page-Cache"] == "hit"
+    assert "__POULS_CSRF_TOKEN__" not in second.content.decode()
+    assert token_of(first.content.decode()) != token_of(second.content.decode())
+    assert "csrftoken" in second.cookies  # Bob's own token, set on the cached page
+    # Bob's token is accepted with Bob's cookie: the language switcher posts with it.
+    response = bob.post(
+        "/i18n/setlang/",
+        {"language": "fr", "next": "/", "csrfmiddlewaretoken": token_of(second.content.decode())},
+    )
+    assert response.status_code == 302
+
+
+def test_staff_are_never_served_cached_pages(db, client, admin_user):
+    make_article()
+    client.get("/")
+    client.force_login(admin_user)
+    assert "X-Page-Cache" not in client.get("/")
