@@ -50,6 +50,11 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_comments=Count("comments"))
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "canonical_link":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description=_("En ligne"), boolean=True)
     def is_online(self, obj):
         return obj.is_live
