@@ -1,24 +1,130 @@
-"""Whole-page cache for the reading site.
+"""Whole-page cache for the reading site, in two tiers.
 
-Keys carry a version that every article/comment save bumps (see `signals.py`), and
-a cached page never outlives the next scheduled publication, so an article whose
-time has come appears without anyone touching it. The CSRF token of the signup
-forms is swapped in per request: a cached page never hands out someone else's token.
+Every cached page key carries a *version*, held in the shared cache (Redis in
+production) together with the time the next scheduled article goes live. Saving an
+article or a comment moves the version on (`signals.py`), and so does the moment a
+scheduled article's time comes: nobody has to touch anything for it to appear.
+
+In front of Redis, each web process keeps the pages it served recently and the
+version it last read, which it re-reads at most every VERSION_TTL seconds: a cache
+hit then costs no network round trip. Another process's save therefore shows after
+at most VERSION_TTL seconds; a save in this process shows at once.
+
+The CSRF token of the signup forms is swapped in per request: a cached page never
+hands out someone else's token.
 """
 
+import contextlib
 import functools
 import hashlib
 import re
+import threading
+import time
+from collections import OrderedDict
 
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
-from .services import cache_version
-
 PAGE_SECONDS = 600
+VERSION_TTL = 1.0
+LOCAL_PAGES = 200
+STATE_KEY = "articles:pages:state"
 CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
+_TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+_lock = threading.Lock()
+_memo: dict = {"state": None, "read_at": 0.0}
+_pages: OrderedDict = OrderedDict()
+
+
+def _next_publication() -> float:
+    from .models import Article
+
+    upcoming = (
+        Article.objects.scheduled()
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    return upcoming.timestamp() if upcoming else 0.0
+
+
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def invalidation_deferred():
+    """Many saves (an import), one invalidation at the end."""
+    _deferred.depth = getattr(_deferred, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _deferred.depth -= 1
+        if not _deferred.depth and getattr(_deferred, "pending", False):
+            _deferred.pending = False
+            pages_invalidate()
+
+
+def pages_invalidate() -> str | None:
+    """Every cached reading page is stale from now on (their keys carry the old version)."""
+    if getattr(_deferred, "depth", 0):
+        _deferred.pending = True
+        return None
+    return _new_version()
+
+
+def _new_version() -> str:
+    state = {"version": str(time.time_ns()), "next": None}  # next: computed by the next reader
+    cache.set(STATE_KEY, state, timeout=None)
+    with _lock:
+        _memo.update(state=state, read_at=time.time())
+        _pages.clear()
+    return state["version"]
+
+
+def forget_local() -> None:
+    """Drop this process's copies (tests clear the shared cache between cases)."""
+    with _lock:
+        _memo.update(state=None, read_at=0.0)
+        _pages.clear()
+
+
+def cache_version() -> str:
+    now = time.time()
+    state = _memo["state"]
+    if state is None or now - _memo["read_at"] > VERSION_TTL or now < _memo["read_at"]:
+        state = cache.get(STATE_KEY)
+        if state is None:
+            return _new_version()
+        with _lock:
+            _memo.update(state=state, read_at=now)
+    if state["next"] is None:
+        state = {**state, "next": _next_publication()}
+        cache.set(STATE_KEY, state, timeout=None)
+        with _lock:
+            _memo.update(state=state)
+    if state["next"] and now >= state["next"]:
+        return _new_version()  # a scheduled article has just gone live
+    return state["version"]
+
+
+def _get(key):
+    page = _pages.get(key)
+    if page is None:
+        page = cache.get(key)
+        if page is not None:
+            _remember(key, page)
+    return page
+
+
+def _remember(key, page):
+    with _lock:
+        _pages[key] = page
+        _pages.move_to_end(key)
+        while len(_pages) > LOCAL_PAGES:
+            _pages.popitem(last=False)
 
 
 def cached_page(view):
@@ -30,48 +136,32 @@ def cached_page(view):
             or ("sessionid" in request.COOKIES and request.user.is_authenticated)
         ):
             return view(request, *args, **kwargs)
-        version = cache_version()
         digest = hashlib.md5(request.get_full_path().encode(), usedforsecurity=False).hexdigest()
-        key = f"articles:page:{version}:{get_language()}:{digest}"
-        hit = cache.get(key)
+        key = f"articles:page:{cache_version()}:{get_language()}:{digest}"
+        hit = _get(key)
         if hit is not None:
             status, content_type, content, headers = hit
-            response = HttpResponse(
-                content.replace(CSRF_MARKER, get_token(request).encode())
-                if CSRF_MARKER in content
-                else content,
-                status=status,
-                content_type=content_type,
-            )
+            if CSRF_MARKER in content:
+                content = content.replace(CSRF_MARKER, get_token(request).encode())
+            response = HttpResponse(content, status=status, content_type=content_type)
             for name, value in headers:
                 response[name] = value
             response["X-Page-Cache"] = "hit"
             return response
         response = view(request, *args, **kwargs)
-        if (
-            response.status_code in (200, 301, 404)
-            and not response.cookies.get("sessionid")
-            and not getattr(response, "streaming", False)
-        ):
-            if hasattr(response, "render") and callable(response.render):
+        if response.status_code in (200, 301) and not getattr(response, "streaming", False):
+            if callable(getattr(response, "render", None)):
                 response.render()
-            content = response.content
             headers = [(n, v) for n, v in response.items() if n in ("Location", "Content-Language")]
-            stored = _strip_tokens(request, content)
-            cache.set(
-                key,
-                (response.status_code, response["Content-Type"], stored, headers),
-                PAGE_SECONDS,
+            page = (
+                response.status_code,
+                response["Content-Type"],
+                _TOKEN_INPUT.sub(rb"\1" + CSRF_MARKER + rb"\2", response.content),
+                headers,
             )
+            cache.set(key, page, PAGE_SECONDS)
+            _remember(key, page)
             response["X-Page-Cache"] = "miss"
         return response
 
     return wrapper
-
-
-_TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
-
-
-def _strip_tokens(request, content: bytes) -> bytes:
-    """Replace the masked CSRF tokens rendered in this page by a marker."""
-    return _TOKEN_INPUT.sub(rb"\1" + CSRF_MARKER + rb"\2", content)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from ftfy.badness import is_bad
 
 from .rendering import cut_at_word, squash
 
@@ -101,6 +102,8 @@ def _fix_emoji(match: re.Match) -> str:
 def repair_text(text: str) -> tuple[str, list[str]]:
     """Undo mojibake, keeping French typography (’ « » and non-breaking spaces)."""
     warnings = []
+    if not is_bad(text):  # ftfy's own quick test: most documents need no repair
+        return text, warnings
     if _EMOJI_MOJIBAKE.search(text) and ("Ã" in text or "â€" in text):
         text = _EMOJI_MOJIBAKE.sub(_fix_emoji, text)
         if "\x00" in text:

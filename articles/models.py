@@ -183,7 +183,7 @@ class Article(models.Model):
         if old_url and old_url != new_url:
             # The old address keeps working: readers' bookmarks and search engines follow it.
             Redirect.objects.update_or_create(old_path=old_url, defaults={"article": self})
-        Redirect.objects.filter(old_path=new_url).delete()
+            Redirect.objects.filter(old_path=new_url).delete()  # back to a former address
         self.update_search_vector()
 
     def get_absolute_url(self):

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from .cache import pages_invalidate
 from .models import Article, Category, Comment, Redirect
 
 
@@ -16,9 +17,9 @@ from .models import Article, Category, Comment, Redirect
 @receiver(post_save, sender=Redirect)
 @receiver(post_delete, sender=Redirect)
 @receiver(m2m_changed, sender=Article.categories.through)
-def invalidate_pages(**kwargs):
-    from .services import pages_invalidate
-
+def invalidate_pages(action=None, **kwargs):
+    if action and not action.startswith("post_"):
+        return
     pages_invalidate()
     # Again after commit: a page rendered meanwhile from the not-yet-committed state
     # would otherwise stay cached under the new version.

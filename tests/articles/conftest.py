@@ -18,3 +18,12 @@ def import_paths(*paths) -> str:
 def seeds(db):
     """The five seed articles, imported through the command."""
     return import_paths(SEEDS)
+
+
+@pytest.fixture(autouse=True)
+def _forget_local_pages():
+    from articles.cache import forget_local
+
+    forget_local()
+    yield
+    forget_local()

@@ -158,7 +158,7 @@ def test_a_failure_while_saving_leaves_no_half_imported_article(db, tmp_path, mo
     source = tmp_path / "a.md"
     source.write_text("---\ntitle: Premier\ncategories: [A, B]\n---\nTexte.\n", encoding="utf-8")
 
-    def explode(article, doc):
+    def explode(article, doc, **kwargs):
         raise RuntimeError("disque plein")
 
     monkeypatch.setattr(services, "_store_comments", explode)

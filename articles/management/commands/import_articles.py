@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from articles.cache import invalidation_deferred
 from articles.services import article_import_file, collect_files
 
 PROGRESS_FROM = 20
@@ -38,26 +39,9 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
             % {"label": labels["failed"], "path": path},
             "failed",
         )
-    for path in files:
-        result = article_import_file(path=path)
-        counts[result.outcome] += 1
-        if progress:
-            progress.update(1)
-        if result.outcome == "unchanged" and quiet_unchanged:
-            continue
-        if result.outcome == "failed":
-            say(
-                _("%(label)s : %(path)s — %(message)s")
-                % {"label": labels["failed"], "path": path, "message": result.message},
-                "failed",
-            )
-            continue
-        say(
-            _("%(label)s : %(path)s → « %(title)s »")
-            % {"label": labels[result.outcome], "path": path, "title": result.article.title}
-        )
-        for warning in result.warnings:
-            say("    " + _("avertissement : %(warning)s") % {"warning": warning}, "warning")
+    with invalidation_deferred():
+        for path in files:
+            _import_one(path, counts, labels, say, progress, quiet_unchanged)
     if progress:
         progress.close()
     if quiet_unchanged and not (counts["created"] or counts["updated"] or counts["failed"]):
@@ -72,6 +56,28 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
         % counts
     )
     return counts["failed"]
+
+
+def _import_one(path, counts, labels, say, progress, quiet_unchanged):
+    result = article_import_file(path=path)
+    counts[result.outcome] += 1
+    if progress:
+        progress.update(1)
+    if result.outcome == "unchanged" and quiet_unchanged:
+        return
+    if result.outcome == "failed":
+        say(
+            _("%(label)s : %(path)s — %(message)s")
+            % {"label": labels["failed"], "path": path, "message": result.message},
+            "failed",
+        )
+        return
+    say(
+        _("%(label)s : %(path)s → « %(title)s »")
+        % {"label": labels[result.outcome], "path": path, "title": result.article.title}
+    )
+    for warning in result.warnings:
+        say("    " + _("avertissement : %(warning)s") % {"warning": warning}, "warning")
 
 
 class Command(BaseCommand):
