@@ -419,8 +419,11 @@ def link_invitations(body: str) -> str:
 # --- the whole document -----------------------------------------------------------
 
 
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
 def parse_document(raw: bytes) -> ParsedDocument:
-    content_hash = hashlib.sha256(raw).hexdigest()
     text, warnings = repair_text(decode(raw))
     block, body = split_front_matter(text)
     meta = load_front_matter(block) if block is not None else {}
@@ -466,7 +469,7 @@ def parse_document(raw: bytes) -> ParsedDocument:
     return ParsedDocument(
         title=squash(title)[:200],
         body=body,
-        content_hash=content_hash,
+        content_hash=content_hash(raw),
         description=squash(str(meta.get("description") or "")),
         published_at=parse_date_value(meta.get("date")),
         author=str(meta.get("author") or "").strip(),

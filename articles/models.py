@@ -4,7 +4,7 @@ import math
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -178,13 +178,14 @@ class Article(models.Model):
             previous = Article.objects.filter(pk=self.pk).only("slug", "permalink").first()
             if previous:
                 old_url = previous.get_absolute_url()
+        self.search_vector = self.search_document()
         super().save(*args, **kwargs)
+        self.search_vector = None  # the expression was computed by the database
         new_url = self.get_absolute_url()
         if old_url and old_url != new_url:
             # The old address keeps working: readers' bookmarks and search engines follow it.
             Redirect.objects.update_or_create(old_path=old_url, defaults={"article": self})
             Redirect.objects.filter(old_path=new_url).delete()  # back to a former address
-        self.update_search_vector()
 
     def get_absolute_url(self):
         return self.permalink or reverse("articles:detail", args=[self.slug])
@@ -213,18 +214,20 @@ class Article(models.Model):
             self.description = excerpt(self.body_html)
         return warnings
 
-    def update_search_vector(self):
+    def search_document(self):
+        """The French full-text vector, computed by PostgreSQL in the same INSERT/UPDATE."""
         from django.db import connection
 
         if connection.vendor != "postgresql":
-            return
+            return None
         from django.contrib.postgres.search import SearchVector
 
-        Article.objects.filter(pk=self.pk).update(
-            search_vector=SearchVector("title", weight="A", config="french")
-            + SearchVector("description", weight="B", config="french")
-            + SearchVector("body", weight="C", config="french")
-        )
+        def part(text, weight):
+            return SearchVector(
+                Value(text, output_field=models.TextField()), weight=weight, config="french"
+            )
+
+        return part(self.title, "A") + part(self.description, "B") + part(self.body, "C")
 
 
 class Redirect(models.Model):

@@ -1,5 +1,6 @@
 """Writes about articles: importing documents, publishing, moderating comments, the page cache."""
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .cache import cache_version, pages_invalidate
-from .importer import DocumentError, ParsedDocument, parse_document
+from .importer import DocumentError, ParsedDocument, content_hash, parse_document
 from .models import Article, Category, Comment, CommentStatus, Redirect, Status
 
 # --- page cache ------------------------------------------------------------------
@@ -154,7 +155,8 @@ def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
     article.save()
     categories = _categories(doc.categories)
     if is_new:
-        article.categories.add(*categories)
+        through = Article.categories.through
+        through.objects.bulk_create([through(article=article, category=c) for c in categories])
     else:
         article.categories.set(categories)
     for old_path in doc.redirect_from:
@@ -194,20 +196,20 @@ def article_import_file(*, path: Path) -> ImportResult:
             name, "failed", message=_("Lecture impossible : %(error)s") % {"error": exc.strerror}
         )
     key = source_key(path)
+    known = Article.objects.filter(source_path=key).values_list("pk", "source_hash").first()
+    if known and known[1] == content_hash(raw):
+        return ImportResult(
+            name, "unchanged", article=Article.objects.only("title").get(pk=known[0])
+        )
     try:
         doc = parse_document(raw)
     except DocumentError as exc:
         return ImportResult(name, "failed", message=str(exc))
-    existing = Article.objects.filter(source_path=key).first()
-    if existing and existing.source_hash == doc.content_hash:
-        return ImportResult(name, "unchanged", article=existing)
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Imports are idempotent and re-runnable: no need to wait for the disk on
-                # each file's commit (a crash can only lose the last imports, never corrupt).
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            existing = (
+                Article.objects.select_for_update().filter(pk=known[0]).first() if known else None
+            )
             if doc.permalink:
                 taken = Article.objects.filter(permalink=doc.permalink).exclude(
                     pk=getattr(existing, "pk", None)
@@ -236,6 +238,22 @@ def article_import_file(*, path: Path) -> ImportResult:
     return ImportResult(
         name, "updated" if existing else "created", article=article, warnings=warnings
     )
+
+
+@contextlib.contextmanager
+def import_session():
+    """Imports are idempotent and re-runnable: on PostgreSQL, commits need not wait for
+    the disk (a crash can only lose the last files imported, never corrupt anything)."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
 
 
 def collect_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from articles.cache import invalidation_deferred
-from articles.services import article_import_file, collect_files
+from articles.services import article_import_file, collect_files, import_session
 
 PROGRESS_FROM = 20
 
@@ -39,7 +39,7 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
             % {"label": labels["failed"], "path": path},
             "failed",
         )
-    with invalidation_deferred():
+    with invalidation_deferred(), import_session():
         for path in files:
             _import_one(path, counts, labels, say, progress, quiet_unchanged)
     if progress:
