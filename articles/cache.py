@@ -18,13 +18,14 @@ import contextlib
 import functools
 import hashlib
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
 
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.utils.translation import get_language
 
 PAGE_SECONDS = 600
@@ -34,6 +35,7 @@ STATE_KEY = "articles:pages:state"
 CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
 _TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
 
+_ALLOWED = frozenset(CSRF_ALLOWED_CHARS)
 _lock = threading.Lock()
 _memo: dict = {"state": None, "read_at": 0.0}
 _pages: OrderedDict = OrderedDict()
@@ -127,6 +129,36 @@ def _remember(key, page):
             _pages.popitem(last=False)
 
 
+def _random_chars(length: int) -> str:
+    """Unbiased random CSRF characters from one urandom read (get_random_string draws
+    them one by one, which is most of the cost of serving a cached page)."""
+    chars, size = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
+    limit = 256 - 256 % size
+    out: list[str] = []
+    while len(out) < length:
+        out.extend(chars[b % size] for b in secrets.token_bytes(length * 2) if b < limit)
+    return "".join(out[:length])
+
+
+def csrf_token(request) -> str:
+    """The same masked token as `django.middleware.csrf.get_token`, made faster.
+
+    Like get_token, it creates the visitor's secret when there is none and asks
+    CsrfViewMiddleware to send the cookie (the request.META keys get_token uses)."""
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret or len(secret) != CSRF_SECRET_LENGTH or set(secret) - _ALLOWED:
+        secret = _random_chars(CSRF_SECRET_LENGTH)
+        request.META["CSRF_COOKIE"] = secret
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+    mask = _random_chars(CSRF_SECRET_LENGTH)
+    index = CSRF_ALLOWED_CHARS.index
+    size = len(CSRF_ALLOWED_CHARS)
+    cipher = "".join(
+        CSRF_ALLOWED_CHARS[(index(x) + index(y)) % size] for x, y in zip(secret, mask, strict=True)
+    )
+    return mask + cipher
+
+
 def cached_page(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -142,7 +174,7 @@ def cached_page(view):
         if hit is not None:
             status, content_type, content, headers = hit
             if CSRF_MARKER in content:
-                content = content.replace(CSRF_MARKER, get_token(request).encode())
+                content = content.replace(CSRF_MARKER, csrf_token(request).encode())
             response = HttpResponse(content, status=status, content_type=content_type)
             for name, value in headers:
                 response[name] = value

@@ -69,6 +69,23 @@ def test_cached_page_gives_each_visitor_a_working_csrf_token(db):
         {"language": "fr", "next": "/", "csrfmiddlewaretoken": token_of(second.content.decode())},
     )
     assert response.status_code == 302
+    # Alice comes back with her cookie: the cached page carries a token for her secret.
+    back = alice.get("/")
+    assert back["X-Page-Cache"] == "hit"
+    assert (
+        "csrftoken" not in back.cookies
+        or back.cookies["csrftoken"].value == alice.cookies["csrftoken"].value
+    )
+    response = alice.post(
+        "/i18n/setlang/",
+        {"language": "fr", "next": "/", "csrfmiddlewaretoken": token_of(back.content.decode())},
+    )
+    assert response.status_code == 302
+    # A token made up by someone else is refused: the check is real.
+    forged = alice.post(
+        "/i18n/setlang/", {"language": "fr", "next": "/", "csrfmiddlewaretoken": "x" * 64}
+    )
+    assert forged.status_code == 403
 
 
 def test_staff_are_never_served_cached_pages(db, client, admin_user):
