@@ -186,8 +186,23 @@ def _store_comments(article: Article, doc: ParsedDocument, *, is_new: bool) -> N
     Comment.objects.filter(pk__in=[c.pk for c in existing.values()]).delete()
 
 
-def article_import_file(*, path: Path) -> ImportResult:
-    """Import one file in its own transaction: all of it, or nothing."""
+_LOOK_UP = object()
+
+
+def imported_sources(paths: list[Path]) -> dict[str, tuple[int, str]]:
+    """{source key: (article id, content hash)} for these files, in one query."""
+    keys = [source_key(p) for p in paths]
+    rows = Article.objects.filter(source_path__in=keys).values_list(
+        "source_path", "pk", "source_hash"
+    )
+    return {key: (pk, digest) for key, pk, digest in rows}
+
+
+def article_import_file(*, path: Path, known=_LOOK_UP) -> ImportResult:
+    """Import one file in its own transaction: all of it, or nothing.
+
+    `known` is what `imported_sources` says of this file (None: never imported);
+    by default it is looked up."""
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -196,7 +211,8 @@ def article_import_file(*, path: Path) -> ImportResult:
             name, "failed", message=_("Lecture impossible : %(error)s") % {"error": exc.strerror}
         )
     key = source_key(path)
-    known = Article.objects.filter(source_path=key).values_list("pk", "source_hash").first()
+    if known is _LOOK_UP:
+        known = Article.objects.filter(source_path=key).values_list("pk", "source_hash").first()
     if known and known[1] == content_hash(raw):
         return ImportResult(
             name, "unchanged", article=Article.objects.only("title").get(pk=known[0])

@@ -35,7 +35,9 @@ def _worker(host, port, path, deadline, counts, index):
     counts[index] = (done, errors)
 
 
-def _process(host, port, path, seconds, threads, queue):
+def _process(host, port, path, start_at, seconds, threads, queue):
+    # All processes measure the same window, after they have started (spawning is not measured).
+    time.sleep(max(0.0, start_at - time.time()))
     deadline = time.monotonic() + seconds
     counts = [(0, 0)] * threads
     pool = [
@@ -51,9 +53,11 @@ def _process(host, port, path, seconds, threads, queue):
 
 def run(host, port, path, seconds, processes=2, threads=4):
     queue = multiprocessing.Queue()
-    started = time.monotonic()
+    start_at = time.time() + 0.5
     pool = [
-        multiprocessing.Process(target=_process, args=(host, port, path, seconds, threads, queue))
+        multiprocessing.Process(
+            target=_process, args=(host, port, path, start_at, seconds, threads, queue)
+        )
         for _ in range(processes)
     ]
     for process in pool:
@@ -61,9 +65,13 @@ def run(host, port, path, seconds, processes=2, threads=4):
     results = [queue.get() for _ in pool]
     for process in pool:
         process.join()
-    elapsed = time.monotonic() - started
     done = sum(r[0] for r in results)
-    return {"rps": done / elapsed, "requests": done, "errors": sum(r[1] for r in results)}
+    return {
+        "rps": done / seconds,
+        "requests": done,
+        "errors": sum(r[1] for r in results),
+        "seconds": seconds,
+    }
 
 
 if __name__ == "__main__":

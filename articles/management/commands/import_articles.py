@@ -5,7 +5,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from articles.cache import invalidation_deferred
-from articles.services import article_import_file, collect_files, import_session
+from articles.services import (
+    article_import_file,
+    collect_files,
+    import_session,
+    imported_sources,
+    source_key,
+)
 
 PROGRESS_FROM = 20
 
@@ -40,8 +46,11 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
             "failed",
         )
     with invalidation_deferred(), import_session():
+        known = imported_sources(files)
         for path in files:
-            _import_one(path, counts, labels, say, progress, quiet_unchanged)
+            _import_one(
+                path, known.get(source_key(path)), counts, labels, say, progress, quiet_unchanged
+            )
     if progress:
         progress.close()
     if quiet_unchanged and not (counts["created"] or counts["updated"] or counts["failed"]):
@@ -58,8 +67,8 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
     return counts["failed"]
 
 
-def _import_one(path, counts, labels, say, progress, quiet_unchanged):
-    result = article_import_file(path=path)
+def _import_one(path, known, counts, labels, say, progress, quiet_unchanged):
+    result = article_import_file(path=path, known=known)
     counts[result.outcome] += 1
     if progress:
         progress.update(1)
