@@ -30,7 +30,7 @@ class ArticleAdmin(admin.ModelAdmin):
     exclude = ("body_html",)
     readonly_fields = ("warnings", "source", "reading_minutes", "updated_at")
     inlines = (RedirectInline,)
-    actions = ("publish_now", "unpublish")
+    actions = ["publish_now", "unpublish"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "body")}),
         (_("Publication"), {"fields": ("status", "published_at", "author", "categories")}),
@@ -169,7 +169,7 @@ class CommentAdmin(admin.ModelAdmin):
     list_select_related = ("article", "parent")
     autocomplete_fields = ("article",)
     raw_id_fields = ("parent",)
-    actions = ("approve", "hide")
+    actions = ["approve", "hide"]
 
     @admin.display(description=_("Commentaire"))
     def excerpt(self, obj):

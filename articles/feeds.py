@@ -38,9 +38,13 @@ class LatestArticlesRss(Feed):
     title = settings.SITE_NAME
     description = _("Les derniers articles de Pouls : écouter ses clients pour entreprendre juste.")
     language = "fr"
+    url_name = "articles:feed_rss"
 
     def link(self):
-        return reverse("articles:home")
+        return settings.SITE_URL + reverse("articles:home")
+
+    def feed_url(self):
+        return settings.SITE_URL + reverse(self.url_name)
 
     def items(self):
         return Article.objects.published().prefetch_related("categories")[:FEED_SIZE]
@@ -67,7 +71,7 @@ class LatestArticlesRss(Feed):
         return f"{settings.SITE_URL}{item.get_absolute_url()}"
 
     def item_link(self, item):
-        return item.get_absolute_url()
+        return settings.SITE_URL + item.get_absolute_url()
 
     def item_extra_kwargs(self, item):
         return {"content": item.body_html}
@@ -75,4 +79,5 @@ class LatestArticlesRss(Feed):
 
 class LatestArticlesAtom(LatestArticlesRss):
     feed_type = AtomWithContent
+    url_name = "articles:feed_atom"
     subtitle = LatestArticlesRss.description

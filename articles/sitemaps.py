@@ -1,10 +1,24 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from .models import Article, Category
 
 
-class ArticleSitemap(Sitemap):
+class SiteUrlSitemap(Sitemap):
+    """Addresses on SITE_URL, whatever host the request came through."""
+
+    @property
+    def protocol(self):
+        return urlsplit(settings.SITE_URL).scheme
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.SITE_URL).netloc
+
+
+class ArticleSitemap(SiteUrlSitemap):
     changefreq = "monthly"
     priority = 0.8
 
@@ -15,7 +29,7 @@ class ArticleSitemap(Sitemap):
         return item.updated_at
 
 
-class CategorySitemap(Sitemap):
+class CategorySitemap(SiteUrlSitemap):
     changefreq = "weekly"
     priority = 0.4
 
@@ -23,7 +37,7 @@ class CategorySitemap(Sitemap):
         return Category.objects.filter(articles__in=Article.objects.published()).distinct()
 
 
-class PagesSitemap(Sitemap):
+class PagesSitemap(SiteUrlSitemap):
     changefreq = "daily"
     priority = 1.0
 

@@ -6,11 +6,11 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .cache import cached_page
 from .models import Article, Category, Redirect
@@ -32,14 +32,14 @@ class SearchForm(forms.Form):
     q = forms.CharField(label=_("Rechercher"), max_length=200, required=False)
 
 
-@require_GET
+@require_safe
 @cached_page
 def home(request):
     articles = list(_listing()[:HOME_COUNT])
     return render(request, "articles/home.html", {"articles": articles})
 
 
-@require_GET
+@require_safe
 @cached_page
 def index(request):
     form = SearchForm(request.GET)
@@ -49,7 +49,7 @@ def index(request):
     return render(request, "articles/index.html", {"page": page, "form": form, "query": query})
 
 
-@require_GET
+@require_safe
 @cached_page
 def category(request, slug):
     category = get_object_or_404(Category, slug=slug)
@@ -59,7 +59,7 @@ def category(request, slug):
     return render(request, "articles/category.html", {"category": category, "page": page})
 
 
-@require_GET
+@require_safe
 @cached_page
 def detail(request, slug):
     article = Article.objects.published().filter(slug=slug).first()
@@ -73,7 +73,7 @@ def detail(request, slug):
     return _render_article(request, article)
 
 
-@require_GET
+@require_safe
 @cached_page
 def by_path(request, path):
     """Catch-all, matched after every other app: custom permalinks and old addresses."""
@@ -90,6 +90,18 @@ def by_path(request, path):
     )
     if old and old.article.is_live:
         return HttpResponsePermanentRedirect(old.article.get_absolute_url())
+    if settings.APPEND_SLASH and not request.path.endswith("/"):
+        # This route matches everything, so CommonMiddleware's APPEND_SLASH never
+        # triggers: do its job for the other pages (/newsletter -> /newsletter/).
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match and match.func is not by_path:
+            query = request.META.get("QUERY_STRING")
+            return HttpResponsePermanentRedirect(
+                request.path + "/" + (f"?{query}" if query else "")
+            )
     raise Http404(_("Page introuvable."))
 
 
@@ -167,7 +179,7 @@ def _render_article(request, article, *, preview=False, categories=None):
     )
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     lines = [
         "User-agent: *",

@@ -235,3 +235,26 @@ def test_comment_reply_by_editor_appears_under_the_comment(seeds, client):
     html = client.get(article.get_absolute_url()).content.decode()
     assert "Merci Evelyne, à bientôt !" in html
     assert Comment.objects.get(body="Merci Evelyne, à bientôt !").parent == parent
+
+
+def test_other_pages_still_get_their_trailing_slash(db, client):
+    # The catch-all route must not swallow CommonMiddleware's APPEND_SLASH redirects.
+    response = client.get("/newsletter", {"source": "x"})
+    assert response.status_code == 301 and response["Location"] == "/newsletter/?source=x"
+    assert client.get("/articles")["Location"] == "/articles/"
+    assert client.get("/rien-du-tout").status_code == 404
+
+
+def test_head_requests_are_answered(seeds, client):
+    assert client.head("/").status_code == 200
+    assert client.head("/ce-serait-bien-si").status_code == 200
+
+
+def test_feeds_and_sitemap_use_site_url(seeds, client, settings):
+    settings.SITE_URL = "https://pouls.example.org"
+    sitemap = client.get("/sitemap.xml", HTTP_HOST="127.0.0.1").content.decode()
+    assert "<loc>https://pouls.example.org/ce-serait-bien-si</loc>" in sitemap
+    atom = client.get("/flux/atom/", HTTP_HOST="127.0.0.1").content.decode()
+    assert 'href="https://pouls.example.org/ce-serait-bien-si"' in atom
+    assert '<link href="https://pouls.example.org/flux/atom/" rel="self"/>' in atom
+    assert "127.0.0.1" not in atom and "127.0.0.1" not in sitemap
