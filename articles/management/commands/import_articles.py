@@ -1,5 +1,7 @@
 """`manage.py import_articles PATH...`: import Markdown/front-matter documents (files or folders)."""
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -67,6 +69,14 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
     return counts["failed"]
 
 
+def _shown(path) -> str:
+    """Paths under the current directory are shown relative to it, as typed."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _import_one(path, known, counts, labels, say, progress, quiet_unchanged):
     result = article_import_file(path=path, known=known)
     counts[result.outcome] += 1
@@ -77,13 +87,13 @@ def _import_one(path, known, counts, labels, say, progress, quiet_unchanged):
     if result.outcome == "failed":
         say(
             _("%(label)s : %(path)s — %(message)s")
-            % {"label": labels["failed"], "path": path, "message": result.message},
+            % {"label": labels["failed"], "path": _shown(path), "message": result.message},
             "failed",
         )
         return
     say(
         _("%(label)s : %(path)s → « %(title)s »")
-        % {"label": labels[result.outcome], "path": path, "title": result.article.title}
+        % {"label": labels[result.outcome], "path": _shown(path), "title": result.article.title}
     )
     for warning in result.warnings:
         say("    " + _("avertissement : %(warning)s") % {"warning": warning}, "warning")
