@@ -93,3 +93,25 @@ def test_staff_are_never_served_cached_pages(db, client, admin_user):
     client.get("/")
     client.force_login(admin_user)
     assert "X-Page-Cache" not in client.get("/")
+
+
+def test_tick_handler_moves_the_version_on_when_a_scheduled_article_goes_live(db, client):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from articles.cache import cache_version
+    from articles.services import pages_refresh_scheduled
+
+    make_article(
+        title="Plus tard", slug="plus-tard", published_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    client.get("/")
+    before = cache_version()
+    pages_refresh_scheduled()
+    assert cache_version() == before  # nothing due yet
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        pages_refresh_scheduled()
+        assert cache_version() != before
+        assert "Plus tard" in client.get("/").content.decode()
