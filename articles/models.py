@@ -190,6 +190,12 @@ class Article(models.Model):
     def get_absolute_url(self):
         return self.permalink or reverse("articles:detail", args=[self.slug])
 
+    def publish(self, at=None):
+        """Publish now, or at `at`; the rules live in `services.article_publish`."""
+        from .services import article_publish
+
+        return article_publish(article=self, at=at)
+
     @property
     def is_live(self) -> bool:
         return (

@@ -1,7 +1,9 @@
 """Writes about articles: importing documents, publishing, moderating comments, the page cache."""
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -26,7 +28,7 @@ def pages_refresh_scheduled() -> None:
 # --- publishing ------------------------------------------------------------------
 
 
-def article_publish(*, article: Article, at=None) -> Article:
+def article_publish(*, article: Article, at: datetime | None = None) -> Article:
     """Publish now, or at `at` (a future date schedules it)."""
     article.status = Status.PUBLISHED
     article.published_at = at or article.published_at or timezone.now()
@@ -43,7 +45,7 @@ def article_unpublish(*, article: Article) -> Article:
 # --- comments --------------------------------------------------------------------
 
 
-def comments_set_status(*, comments, status: str) -> int:
+def comments_set_status(*, comments: Iterable[Comment], status: str) -> int:
     count = Comment.objects.filter(pk__in=[c.pk for c in comments]).update(status=status)
     pages_invalidate()
     return count
@@ -115,6 +117,7 @@ def _categories(names: list[str]) -> list[Category]:
 
 
 def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
+    """Write the parsed document onto the article (and its categories, redirects, comments)."""
     article.title = doc.title
     article.body = doc.body
     article.description = doc.description

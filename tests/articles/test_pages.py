@@ -258,3 +258,9 @@ def test_feeds_and_sitemap_use_site_url(seeds, client, settings):
     assert 'href="https://pouls.example.org/ce-serait-bien-si"' in atom
     assert '<link href="https://pouls.example.org/flux/atom/" rel="self"/>' in atom
     assert "127.0.0.1" not in atom and "127.0.0.1" not in sitemap
+
+
+def test_article_without_comments_says_so(db, client):
+    article = make_article()
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert '<h2 id="comments-title">Aucun commentaire</h2>' in html
