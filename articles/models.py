@@ -172,6 +172,8 @@ class Article(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        if self.status == Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()  # "Publié" without a date: published now
         self.render()
         old_url = None
         if self.pk:

@@ -191,3 +191,11 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def media(request, path):
+    """Article images under MEDIA_ROOT, when no reverse proxy serves them (development)."""
+    from django.views.static import serve
+
+    return serve(request, path, document_root=settings.MEDIA_ROOT)

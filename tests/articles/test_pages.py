@@ -264,3 +264,16 @@ def test_article_without_comments_says_so(db, client):
     article = make_article()
     html = client.get(article.get_absolute_url()).content.decode()
     assert '<h2 id="comments-title">Aucun commentaire</h2>' in html
+
+
+def test_an_image_that_is_there_is_shown(db, client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+    article = make_article(
+        slug="photo", body="![Une photo](uploads/photo.png)\n\n![Absente](uploads/absente.png)"
+    )
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert '<img src="/media/uploads/photo.png" alt="Une photo" loading="lazy">' in html
+    assert '<span class="image-missing">Absente</span>' in html
+    assert client.get("/media/uploads/photo.png").status_code == 200
