@@ -207,18 +207,20 @@ class Article(models.Model):
         )
 
     def render(self) -> list[str]:
-        """Refresh the derived fields from the Markdown source; returns rendering warnings."""
-        from .rendering import render_markdown
+        """Refresh the derived fields from the Markdown source; returns rendering warnings.
+
+        A standfirst that was derived from the text follows the text when it changes;
+        one written by the editor stays."""
+        from .rendering import excerpt, render_markdown
 
         if getattr(self, "_rendered_source", None) == self.body:
             return self._render_warnings
+        derived = bool(self.body_html) and self.description == excerpt(self.body_html)
         self.body_html, warnings = render_markdown(self.body)
         self._rendered_source, self._render_warnings = self.body, warnings
         words = len(strip_tags(self.body_html).split())
         self.reading_minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
-        if not self.description.strip():
-            from .rendering import excerpt
-
+        if derived or not self.description.strip():
             self.description = excerpt(self.body_html)
         return warnings
 

@@ -178,3 +178,15 @@ def test_comment_moderation_approve_hide_reply(editor, client, seeds):
     assert reply.position == 25  # after the imported ones
     html = type(client)().get(article.get_absolute_url()).content.decode()
     assert "Merci Evelyne !" in html
+
+
+def test_derived_standfirst_follows_the_text_but_a_written_one_stays(db):
+    article = make_article(body="Premier texte de l’article.", description="")
+    assert article.description == "Premier texte de l’article."
+    article.body = "Texte réécrit par l’éditrice."
+    article.save()
+    assert article.description == "Texte réécrit par l’éditrice."
+    article.description = "Un chapeau écrit à la main."
+    article.body = "Encore un autre texte."
+    article.save()
+    assert article.description == "Un chapeau écrit à la main."
