@@ -40,7 +40,7 @@ def image_available(src: str) -> bool:
     return candidate.is_relative_to(media_root) and candidate.is_file()
 
 
-def _media_src(src: str) -> str:
+def media_src(src: str) -> str:
     parts = urlsplit(src)
     if parts.scheme or src.startswith("/"):
         return src
@@ -60,7 +60,7 @@ def _build_parser() -> MarkdownIt:
                 return ""
             return f'<span class="image-missing">{caption}</span>'
         alt = html.escape(self.renderInlineAsText(token.children or [], options, env))
-        return f'<img src="{html.escape(_media_src(src))}" alt="{alt}" loading="lazy">'
+        return f'<img src="{html.escape(media_src(src))}" alt="{alt}" loading="lazy">'
 
     md.add_render_rule("image", render_image)
     return md

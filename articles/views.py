@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from .cache import cached_page
 from .models import Article, Category, Redirect
-from .rendering import image_available
+from .rendering import image_available, media_src
 
 PER_PAGE = 10
 HOME_COUNT = 6
@@ -134,7 +134,7 @@ def _render_article(request, article, *, preview=False, categories=None):
     url = _absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
     canonical = article.canonical_link or url
     image = (
-        _absolute(settings.MEDIA_URL + article.image.lstrip("./"))
+        _absolute(media_src(article.image))
         if article.image and image_available(article.image)
         else ""
     )

@@ -271,3 +271,29 @@ def test_title_from_heading_and_long_first_line(db, tmp_path):
     assert Article.objects.filter(title="Un titre en titre").exists()
     derived = Article.objects.exclude(title="Un titre en titre").get()
     assert len(derived.title) <= 120 and derived.title.endswith("Mot…")
+
+
+def test_invitation_links_in_markdown_point_to_our_pages(db, tmp_path):
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: Liens\n---\n"
+        "Recevez [l’atelier « Comment lire dans les pensées de ses clients »](https://ancien.example/atelier).\n\n"
+        "Pour les entretiens, inscrivez-vous juste ici.\n\n"
+        "Un [autre lien](https://exemple.org/) reste tel quel.\n",
+        encoding="utf-8",
+    )
+    import_paths(tmp_path)
+    article = Article.objects.get()
+    assert "](/atelier/)" in article.body and "ancien.example" not in article.body
+    assert "inscrivez-vous juste [ici](/entretiens/)" in article.body
+    assert '<a href="https://exemple.org/"' in article.body_html
+
+
+def test_windows_line_endings_and_byte_order_mark(db, tmp_path):
+    (tmp_path / "a.md").write_bytes(
+        "\ufeff---\r\ntitle: Fin de ligne Windows\r\ncategories: Une\r\n---\r\nTexte\r\n\r\n- point\r\n".encode()
+    )
+    import_paths(tmp_path)
+    article = Article.objects.get()
+    assert article.title == "Fin de ligne Windows"
+    assert "\r" not in article.body and "<li>point</li>" in article.body_html
+    assert list(article.categories.values_list("name", flat=True)) == ["Une"]

@@ -277,3 +277,15 @@ def test_an_image_that_is_there_is_shown(db, client, settings, tmp_path):
     assert '<img src="/media/uploads/photo.png" alt="Une photo" loading="lazy">' in html
     assert '<span class="image-missing">Absente</span>' in html
     assert client.get("/media/uploads/photo.png").status_code == 200
+
+
+def test_share_image_remote_or_local(db, client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "une.jpg").write_bytes(b"\xff\xd8\xff")
+    remote = make_article(slug="distante", image="https://images.example.org/a.jpg")
+    local = make_article(slug="locale", title="Locale", image="une.jpg")
+    html = client.get(remote.get_absolute_url()).content.decode()
+    assert '<meta property="og:image" content="https://images.example.org/a.jpg">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    html = client.get(local.get_absolute_url()).content.decode()
+    assert f'<meta property="og:image" content="{settings.SITE_URL}/media/une.jpg">' in html
