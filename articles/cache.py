@@ -35,7 +35,6 @@ STATE_KEY = "articles:pages:state"
 CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
 _TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
 
-_ALLOWED = frozenset(CSRF_ALLOWED_CHARS)
 _lock = threading.Lock()
 _memo: dict = {"state": None, "read_at": 0.0}
 _pages: OrderedDict = OrderedDict()
@@ -129,15 +128,18 @@ def _remember(key, page):
             _pages.popitem(last=False)
 
 
-def _random_chars(length: int) -> str:
-    """Unbiased random CSRF characters from one urandom read (get_random_string draws
-    them one by one, which is most of the cost of serving a cached page)."""
-    chars, size = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
-    limit = 256 - 256 % size
-    out: list[str] = []
+_CHARS = CSRF_ALLOWED_CHARS
+_INDEX = {char: index for index, char in enumerate(_CHARS)}
+_LIMIT = 256 - 256 % len(_CHARS)  # bytes at or above it are dropped: no modulo bias
+
+
+def _random_indexes(length: int) -> list[int]:
+    """Unbiased random indexes into the CSRF alphabet, from one urandom read
+    (get_random_string draws characters one by one: most of a cache hit's cost)."""
+    out: list[int] = []
     while len(out) < length:
-        out.extend(chars[b % size] for b in secrets.token_bytes(length * 2) if b < limit)
-    return "".join(out[:length])
+        out.extend(b % len(_CHARS) for b in secrets.token_bytes(length + 8) if b < _LIMIT)
+    return out[:length]
 
 
 def csrf_token(request) -> str:
@@ -146,17 +148,15 @@ def csrf_token(request) -> str:
     Like get_token, it creates the visitor's secret when there is none and asks
     CsrfViewMiddleware to send the cookie (the request.META keys get_token uses)."""
     secret = request.META.get("CSRF_COOKIE")
-    if not secret or len(secret) != CSRF_SECRET_LENGTH or set(secret) - _ALLOWED:
-        secret = _random_chars(CSRF_SECRET_LENGTH)
+    if not secret or len(secret) != CSRF_SECRET_LENGTH or not all(c in _INDEX for c in secret):
+        secret = "".join(_CHARS[i] for i in _random_indexes(CSRF_SECRET_LENGTH))
         request.META["CSRF_COOKIE"] = secret
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask = _random_chars(CSRF_SECRET_LENGTH)
-    index = CSRF_ALLOWED_CHARS.index
-    size = len(CSRF_ALLOWED_CHARS)
-    cipher = "".join(
-        CSRF_ALLOWED_CHARS[(index(x) + index(y)) % size] for x, y in zip(secret, mask, strict=True)
+    mask = _random_indexes(CSRF_SECRET_LENGTH)
+    size = len(_CHARS)
+    return "".join(_CHARS[i] for i in mask) + "".join(
+        _CHARS[(_INDEX[c] + m) % size] for c, m in zip(secret, mask, strict=True)
     )
-    return mask + cipher
 
 
 def cached_page(view):

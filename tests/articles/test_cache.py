@@ -115,3 +115,23 @@ def test_tick_handler_moves_the_version_on_when_a_scheduled_article_goes_live(db
         pages_refresh_scheduled()
         assert cache_version() != before
         assert "Plus tard" in client.get("/").content.decode()
+
+
+def test_fast_csrf_token_is_what_django_expects():
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.test import RequestFactory
+
+    from articles.cache import csrf_token
+
+    tokens = set()
+    for _ in range(500):
+        request = RequestFactory().get("/")
+        token = csrf_token(request)
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+        assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+        tokens.add(token)
+    assert len(tokens) == 500
+    returning = RequestFactory().get("/")
+    returning.META["CSRF_COOKIE"] = "a" * 32
+    assert _unmask_cipher_token(csrf_token(returning)) == "a" * 32

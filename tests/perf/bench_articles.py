@@ -1,6 +1,7 @@
 """Benchmarks for the reading site and the importer (run with `make bench`, or pytest -s).
 
-Pages: gunicorn (platform/gunicorn.conf.py, the same settings for all three) serves the
+Pages: gunicorn (platform/gunicorn.conf.py without worker recycling, the same settings
+for all three) serves the
 home page, an article page and a bare Django view returning a constant string; the
 same load generator (tests/perf/loadgen.py) hits each in turn. The issue asks for the
 two pages to reach 80% of the bare view's requests per second; the figures and the
@@ -74,6 +75,10 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             f"127.0.0.1:{port}",
             "--access-logfile",
             "/dev/null",
+            # Steady state: no worker recycling (max_requests) in the middle of a window,
+            # which would charge a Django start-up to whichever page is being measured.
+            "--max-requests",
+            "0",
         ],
         cwd=ROOT,
         env=env,
