@@ -22,8 +22,8 @@ from tests.helpers import BIN, ROOT, free_port, process_env, stop, wait_for
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 
-SECONDS = 3
-ROUNDS = 3  # the three targets take turns, so a load spike on the machine hits them alike
+SECONDS = 2
+ROUNDS = 5  # the three targets take turns, so a load spike on the machine hits them alike
 WARMUP = 1.5
 
 
