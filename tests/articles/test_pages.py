@@ -289,3 +289,19 @@ def test_share_image_remote_or_local(db, client, settings, tmp_path):
     assert '<meta name="twitter:card" content="summary_large_image">' in html
     html = client.get(local.get_absolute_url()).content.decode()
     assert f'<meta property="og:image" content="{settings.SITE_URL}/media/une.jpg">' in html
+
+
+def test_article_list_is_paginated(db, client):
+    now = timezone.now()
+    for number in range(12):
+        make_article(
+            title=f"Article {number:02}",
+            slug=f"article-{number}",
+            published_at=now - dt.timedelta(days=number),
+        )
+    first = client.get("/articles/").content.decode()
+    assert_well_formed(first)
+    assert "Article 00" in first and "Article 09" in first and "Article 10" not in first
+    assert "Page 1 sur 2" in first and 'rel="next"' in first
+    second = client.get("/articles/", {"page": 2}).content.decode()
+    assert "Article 10" in second and "Article 11" in second and "Article 00" not in second
