@@ -177,7 +177,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("En réponse à"))
     def in_reply_to(self, obj):
-        return obj.parent.author or _("Un lecteur") if obj.parent else "—"
+        return obj.parent.author or _("Anonyme") if obj.parent else "—"
 
     @admin.display(description=_("Répondre"))
     def reply_link(self, obj):
