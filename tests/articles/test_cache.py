@@ -135,3 +135,29 @@ def test_fast_csrf_token_is_what_django_expects():
     returning = RequestFactory().get("/")
     returning.META["CSRF_COOKIE"] = "a" * 32
     assert _unmask_cipher_token(csrf_token(returning)) == "a" * 32
+
+
+def test_processes_share_pages_through_the_shared_cache(db, client):
+    from articles.cache import forget_local
+
+    make_article(title="Partagé")
+    assert client.get("/")["X-Page-Cache"] == "miss"
+    forget_local()  # what another web process knows: nothing but the shared cache
+    response = client.get("/")
+    assert response["X-Page-Cache"] == "hit" and "Partagé" in response.content.decode()
+
+
+def test_shared_cache_is_redis_when_configured(db, client, redis_url):
+    import redis
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    assert isinstance(caches["default"], RedisCache)
+    make_article()
+    client.get("/")
+    server = redis.Redis.from_url(redis_url)
+    try:
+        assert server.keys("*articles:page:*")
+        assert server.keys("*articles:pages:state*")
+    finally:
+        server.close()
