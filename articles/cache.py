@@ -32,6 +32,7 @@ PAGE_SECONDS = 600
 VERSION_TTL = 1.0
 LOCAL_PAGES = 200
 STATE_KEY = "articles:pages:state"
+NEXT_KEY = "articles:pages:next:{}"
 CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
 _TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
 
@@ -77,12 +78,13 @@ def pages_invalidate() -> str | None:
 
 
 def _new_version() -> str:
-    state = {"version": str(time.time_ns()), "next": None}  # next: computed by the next reader
-    cache.set(STATE_KEY, state, timeout=None)
+    version = str(time.time_ns())
+    cache.set(STATE_KEY, version, timeout=None)
     with _lock:
-        _memo.update(state=state, read_at=time.time())
+        # "next" (the next scheduled publication) is computed by the next reader.
+        _memo.update(state={"version": version, "next": None}, read_at=time.time())
         _pages.clear()
-    return state["version"]
+    return version
 
 
 def forget_local() -> None:
@@ -96,14 +98,17 @@ def cache_version() -> str:
     now = time.time()
     state = _memo["state"]
     if state is None or now - _memo["read_at"] > VERSION_TTL or now < _memo["read_at"]:
-        state = cache.get(STATE_KEY)
-        if state is None:
+        version = cache.get(STATE_KEY)
+        if version is None:
             return _new_version()
+        state = {"version": version, "next": cache.get(NEXT_KEY.format(version))}
         with _lock:
             _memo.update(state=state, read_at=now)
     if state["next"] is None:
+        # Stored under its own key, tied to the version: writing it can never bring
+        # back an older version that another process has just replaced.
         state = {**state, "next": _next_publication()}
-        cache.set(STATE_KEY, state, timeout=None)
+        cache.set(NEXT_KEY.format(state["version"]), state["next"], timeout=86_400)
         with _lock:
             _memo.update(state=state)
     if state["next"] and now >= state["next"]:

@@ -161,3 +161,19 @@ def test_shared_cache_is_redis_when_configured(db, client, redis_url):
         assert server.keys("*articles:pages:state*")
     finally:
         server.close()
+
+
+def test_computing_the_next_publication_never_brings_back_an_old_version(db):
+    import time
+
+    from django.core.cache import cache
+
+    from articles import cache as page_cache
+
+    old = page_cache.cache_version()
+    # This process read the old version, not yet its next publication time...
+    page_cache._memo.update(state={"version": old, "next": None}, read_at=time.time())
+    # ...while another process saved an article.
+    cache.set(page_cache.STATE_KEY, "newer", timeout=None)
+    page_cache.cache_version()
+    assert cache.get(page_cache.STATE_KEY) == "newer"
