@@ -9,6 +9,8 @@ ratios are printed, not asserted (no wall-clock assertion in tests).
 """
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -23,11 +25,44 @@ from tests.helpers import BIN, ROOT, free_port, process_env, stop, wait_for
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 
 SECONDS = 2
-ROUNDS = 5  # the three targets take turns, so a load spike on the machine hits them alike
-WARMUP = 1.5
+ROUNDS = 8  # the three targets take turns, so a load spike on the machine hits them alike
+WARMUP = 2
+
+
+WRK = shutil.which("wrk")
 
 
 def _load(port, path, seconds):
+    """wrk when installed (C, light on the shared CPUs), else tests/perf/loadgen.py."""
+    if WRK:
+        result = subprocess.run(
+            [
+                WRK,
+                "-t2",
+                "-c8",
+                f"-d{seconds}s",
+                "-H",
+                "Accept-Language: fr",
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+        socket_errors = re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", result.stdout
+        )
+        errors = (int(bad.group(1)) if bad else 0) + (
+            sum(map(int, socket_errors.groups())) if socket_errors else 0
+        )
+        return {
+            "rps": requests / seconds,
+            "requests": requests,
+            "errors": errors,
+            "seconds": seconds,
+        }
     result = subprocess.run(
         [
             sys.executable,
@@ -107,8 +142,11 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:  # noqa: S310
                 assert response.status == 200
             _load(port, path, WARMUP)
-        for _round in range(ROUNDS):
-            for label, path in paths.items():
+        order = list(paths.items())
+        for round_number in range(ROUNDS):
+            # Each round starts with a different target: no position favours one of them.
+            shift = round_number % len(order)
+            for label, path in order[shift:] + order[:shift]:
                 result = _load(port, path, SECONDS)
                 for name in ("requests", "errors", "seconds"):
                     results[label][name] += result[name]
@@ -121,7 +159,12 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
     print()
     print(
         f"gunicorn ({env['WEB_CONCURRENCY']} workers x {env['GUNICORN_THREADS']} threads), "
-        f"{ROUNDS} rounds of {SECONDS} s per page, taking turns; 2 processes x 4 keep-alive connections:"
+        f"{ROUNDS} rounds of {SECONDS} s per page, taking turns; "
+        + (
+            "wrk, 2 threads x 4 connections:"
+            if WRK
+            else "loadgen.py, 2 processes x 4 keep-alive connections:"
+        )
     )
     for label, result in results.items():
         print(
