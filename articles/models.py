@@ -1,0 +1,299 @@
+"""Articles, their categories, reader comments and the old addresses that redirect to them."""
+
+import math
+
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q, Value
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy as _
+
+WORDS_PER_MINUTE = 200
+
+
+class Category(models.Model):
+    name = models.CharField(_("nom"), max_length=100, unique=True)
+    slug = models.SlugField(_("identifiant"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("catégorie")
+        verbose_name_plural = _("catégories")
+        ordering = ("name",)
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:category", args=[self.slug])
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    PUBLISHED = "published", _("Publié")
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self, now=None):
+        """Visible to readers: published, and its publication date has come."""
+        return self.filter(
+            status=Status.PUBLISHED,
+            published_at__isnull=False,
+            published_at__lte=now or timezone.now(),
+        )
+
+    def scheduled(self, now=None):
+        return self.filter(status=Status.PUBLISHED, published_at__gt=now or timezone.now())
+
+    def search(self, query: str):
+        """French full-text search on PostgreSQL, a plain substring match elsewhere."""
+        from django.db import connection
+
+        query = query.strip()
+        if not query:
+            return self.none()
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchRank
+
+            search_query = SearchQuery(query, config="french", search_type="websearch")
+            return (
+                self.filter(search_vector=search_query)
+                .annotate(rank=SearchRank("search_vector", search_query))
+                .order_by("-rank", "-published_at")
+            )
+        return self.filter(
+            Q(title__icontains=query) | Q(description__icontains=query) | Q(body__icontains=query)
+        )
+
+
+class Article(models.Model):
+    title = models.CharField(_("titre"), max_length=200)
+    slug = models.SlugField(
+        _("identifiant dans l’adresse"),
+        max_length=200,
+        unique=True,
+        help_text=_(
+            "Apparaît dans l’adresse de l’article (/articles/identifiant/). Si vous le changez, "
+            "l’ancienne adresse redirige vers la nouvelle."
+        ),
+    )
+    description = models.TextField(
+        _("chapeau"),
+        blank=True,
+        help_text=_(
+            "Une ou deux phrases qui résument l’article : affichées sur l’accueil, dans les "
+            "flux et les partages. Laissée vide, elle est tirée du début du texte."
+        ),
+    )
+    body = models.TextField(
+        _("texte (Markdown)"),
+        help_text=_(
+            "Le texte en Markdown (CommonMark). L’aperçu montre la page telle qu’elle sera publiée."
+        ),
+    )
+    body_html = models.TextField(_("texte mis en page"), blank=True, editable=False)
+    author = models.CharField(_("auteur"), max_length=120, blank=True)
+    categories = models.ManyToManyField(
+        Category, verbose_name=_("catégories"), blank=True, related_name="articles"
+    )
+    status = models.CharField(
+        _("état"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text=_(
+            "Choisissez « Publié » pour mettre l’article en ligne à sa date de publication."
+        ),
+    )
+    published_at = models.DateTimeField(
+        _("date de publication"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Un article publié n’apparaît qu’à partir de cette date : mettez une date future "
+            "pour programmer sa publication."
+        ),
+    )
+    permalink = models.CharField(
+        _("adresse personnalisée"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Facultatif : une adresse comme /ce-serait-bien-si remplace /articles/identifiant/."
+        ),
+    )
+    canonical_link = models.URLField(
+        _("lien canonique"),
+        max_length=500,
+        blank=True,
+        help_text=_("Si l’article a d’abord paru ailleurs, l’adresse de l’original."),
+    )
+    image = models.CharField(_("image"), max_length=500, blank=True)
+    reading_minutes = models.PositiveIntegerField(
+        _("temps de lecture (minutes)"), default=1, editable=False
+    )
+    extra = models.JSONField(
+        _("autres informations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Les clés d’en-tête importées que le site n’utilise pas, conservées telles quelles."
+        ),
+    )
+    import_warnings = models.JSONField(
+        _("avertissements d’import"), default=list, blank=True, editable=False
+    )
+    source_path = models.CharField(_("fichier source"), max_length=500, blank=True, editable=False)
+    source_hash = models.CharField(
+        _("empreinte du fichier"), max_length=64, blank=True, editable=False
+    )
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ("-published_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["permalink"], condition=~Q(permalink=""), name="article_unique_permalink"
+            ),
+            models.UniqueConstraint(
+                fields=["source_path"], condition=~Q(source_path=""), name="article_unique_source"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()  # "Publié" without a date: published now
+        self.render()
+        old_url = None
+        if self.pk:
+            previous = Article.objects.filter(pk=self.pk).only("slug", "permalink").first()
+            if previous:
+                old_url = previous.get_absolute_url()
+        self.search_vector = self.search_document()
+        super().save(*args, **kwargs)
+        self.search_vector = None  # the expression was computed by the database
+        new_url = self.get_absolute_url()
+        if old_url and old_url != new_url:
+            # The old address keeps working: readers' bookmarks and search engines follow it.
+            Redirect.objects.update_or_create(old_path=old_url, defaults={"article": self})
+            Redirect.objects.filter(old_path=new_url).delete()  # back to a former address
+
+    def get_absolute_url(self):
+        return self.permalink or reverse("articles:detail", args=[self.slug])
+
+    def publish(self, at=None):
+        """Publish now, or at `at`; the rules live in `services.article_publish`."""
+        from .services import article_publish
+
+        return article_publish(article=self, at=at)
+
+    @property
+    def is_live(self) -> bool:
+        return (
+            self.status == Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    def render(self) -> list[str]:
+        """Refresh the derived fields from the Markdown source; returns rendering warnings.
+
+        A standfirst that was derived from the text follows the text when it changes;
+        one written by the editor stays."""
+        from .rendering import excerpt, render_markdown
+
+        if getattr(self, "_rendered_source", None) == self.body:
+            return self._render_warnings
+        derived = bool(self.body_html) and self.description == excerpt(self.body_html)
+        self.body_html, warnings = render_markdown(self.body)
+        self._rendered_source, self._render_warnings = self.body, warnings
+        words = len(strip_tags(self.body_html).split())
+        self.reading_minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
+        if derived or not self.description.strip():
+            self.description = excerpt(self.body_html)
+        return warnings
+
+    def search_document(self):
+        """The French full-text vector, computed by PostgreSQL in the same INSERT/UPDATE."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return None
+        from django.contrib.postgres.search import SearchVector
+
+        def part(text, weight):
+            return SearchVector(
+                Value(text, output_field=models.TextField()), weight=weight, config="french"
+            )
+
+        return part(self.title, "A") + part(self.description, "B") + part(self.body, "C")
+
+
+class Redirect(models.Model):
+    """An old address of an article (a `redirect_from` path or a former slug): answers 301."""
+
+    old_path = models.CharField(_("ancienne adresse"), max_length=300, unique=True)
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="redirects"
+    )
+
+    class Meta:
+        verbose_name = _("redirection")
+        verbose_name_plural = _("redirections")
+
+    def __str__(self):
+        return self.old_path
+
+
+class CommentStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    APPROVED = "approved", _("Approuvé")
+    HIDDEN = "hidden", _("Masqué")
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(status=CommentStatus.APPROVED)
+
+
+class Comment(models.Model):
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("en réponse à"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="replies",
+    )
+    author = models.CharField(_("auteur"), max_length=120, blank=True)
+    body = models.TextField(_("commentaire"))
+    status = models.CharField(
+        _("état"), max_length=10, choices=CommentStatus.choices, default=CommentStatus.PENDING
+    )
+    position = models.PositiveIntegerField(_("ordre"), default=0)
+    imported = models.BooleanField(_("importé"), default=False, editable=False)
+    created_at = models.DateTimeField(_("écrit le"), default=timezone.now)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("commentaire")
+        verbose_name_plural = _("commentaires")
+        ordering = ("article", "position", "pk")
+
+    def __str__(self):
+        return f"{self.author or _('Anonyme')} : {self.body[:60]}"

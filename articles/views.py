@@ -1,5 +1,201 @@
-from django.shortcuts import render
+import json
+
+from django import forms
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.html import strip_tags
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from .cache import cached_page
+from .models import Article, Category, Redirect
+from .rendering import image_available, media_src
+
+PER_PAGE = 10
+HOME_COUNT = 6
 
 
+def _listing():
+    return (
+        Article.objects.published()
+        .defer("body", "body_html", "search_vector")
+        .prefetch_related(Prefetch("categories", queryset=Category.objects.order_by("name")))
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Rechercher"), max_length=200, required=False)
+
+
+@require_safe
+@cached_page
 def home(request):
-    return render(request, "articles/home.html")
+    articles = list(_listing()[:HOME_COUNT])
+    return render(request, "articles/home.html", {"articles": articles})
+
+
+@require_safe
+@cached_page
+def index(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    articles = _listing().search(query) if query else _listing()
+    page = Paginator(articles, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "articles/index.html", {"page": page, "form": form, "query": query})
+
+
+@require_safe
+@cached_page
+def category(request, slug):
+    category = get_object_or_404(Category, slug=slug)
+    page = Paginator(_listing().filter(categories=category), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "articles/category.html", {"category": category, "page": page})
+
+
+@require_safe
+@cached_page
+def detail(request, slug):
+    article = Article.objects.published().filter(slug=slug).first()
+    if article is None:
+        old = Redirect.objects.select_related("article").filter(old_path=request.path).first()
+        if old and old.article.is_live:
+            return HttpResponsePermanentRedirect(old.article.get_absolute_url())
+        raise Http404(_("Cet article n’existe pas ou n’est pas encore publié."))
+    if article.permalink:
+        return HttpResponsePermanentRedirect(article.permalink)
+    return _render_article(request, article)
+
+
+@require_safe
+@cached_page
+def by_path(request, path):
+    """Catch-all, matched after every other app: custom permalinks and old addresses."""
+    wanted = "/" + path.strip("/")
+    article = Article.objects.published().filter(permalink__in=[wanted, wanted + "/"]).first()
+    if article:
+        if request.path != article.permalink:
+            return HttpResponsePermanentRedirect(article.permalink)
+        return _render_article(request, article)
+    old = (
+        Redirect.objects.select_related("article")
+        .filter(old_path__in=[wanted, wanted + "/"])
+        .first()
+    )
+    if old and old.article.is_live:
+        return HttpResponsePermanentRedirect(old.article.get_absolute_url())
+    if settings.APPEND_SLASH and not request.path.endswith("/"):
+        # This route matches everything, so CommonMiddleware's APPEND_SLASH never
+        # triggers: do its job for the other pages (/newsletter -> /newsletter/).
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match and match.func is not by_path:
+            query = request.META.get("QUERY_STRING")
+            return HttpResponsePermanentRedirect(
+                request.path + "/" + (f"?{query}" if query else "")
+            )
+    raise Http404(_("Page introuvable."))
+
+
+def _comment_tree(article):
+    """Approved comments, replies nested under their parent, in their original order."""
+    comments = list(article.comments.visible().order_by("position", "pk"))
+    children: dict = {}
+    for comment in comments:
+        children.setdefault(comment.parent_id, []).append(comment)
+    visible_ids = {c.pk for c in comments}
+    for comment in comments:
+        comment.children = children.get(comment.pk, [])
+    roots = [c for c in comments if c.parent_id is None or c.parent_id not in visible_ids]
+    return roots, len(comments)
+
+
+def _absolute(url: str) -> str:
+    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
+
+
+def _json_ld(data: dict) -> str:
+    text = json.dumps(data, ensure_ascii=False)
+    return mark_safe(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))  # noqa: S308
+
+
+def _render_article(request, article, *, preview=False, categories=None):
+    if categories is None:
+        categories = list(article.categories.order_by("name"))
+    roots, comment_count = _comment_tree(article) if article.pk else ([], 0)
+    url = _absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
+    canonical = article.canonical_link or url
+    image = (
+        _absolute(media_src(article.image))
+        if article.image and image_available(article.image)
+        else ""
+    )
+    json_ld = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": article.title,
+        "description": article.description,
+        "inLanguage": "fr",
+        "url": url,
+        "mainEntityOfPage": canonical,
+        "wordCount": len(strip_tags(article.body_html).split()),
+        "articleSection": [c.name for c in categories],
+        "publisher": {
+            "@type": "Organization",
+            "name": settings.SITE_NAME,
+            "url": settings.SITE_URL,
+        },
+        "commentCount": comment_count,
+    }
+    if article.published_at:
+        json_ld["datePublished"] = article.published_at.isoformat()
+        json_ld["dateModified"] = (article.updated_at or article.published_at).isoformat()
+    if article.author:
+        json_ld["author"] = {"@type": "Person", "name": article.author}
+    if image:
+        json_ld["image"] = image
+    return render(
+        request,
+        "articles/detail.html",
+        {
+            "article": article,
+            "categories": categories,
+            "comments": roots,
+            "comment_count": comment_count,
+            "canonical": canonical,
+            "page_url": url,
+            "og_image": image,
+            "json_ld": _json_ld(json_ld),
+            "preview": preview,
+        },
+    )
+
+
+@require_safe
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /confirmer/",
+        "Disallow: /desinscription/",
+        "Disallow: /preferences/",
+        f"Sitemap: {settings.SITE_URL}{reverse('articles:sitemap')}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def media(request, path):
+    """Article images under MEDIA_ROOT, when no reverse proxy serves them (development)."""
+    from django.views.static import serve
+
+    return serve(request, path, document_root=settings.MEDIA_ROOT)

@@ -367,7 +367,7 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.action(description=gettext_lazy("Créer un mailing à partir de l’article"))
 def create_mailing_from_article(modeladmin, request, queryset):
-    """To attach to articles.admin.ArticleAdmin: `actions = (..., create_mailing_from_article)`."""
+    """An action of the article list (articles.admin.ArticleAdmin): one draft per article."""
     created = [services.mailing_create_from_article(article=article) for article in queryset]
     if len(created) == 1:
         modeladmin.message_user(request, _("Mailing créé en brouillon."), messages.SUCCESS)

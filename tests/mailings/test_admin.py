@@ -1,7 +1,6 @@
 """The editor's admin: audience count, schedule, cancel, test send, preview, progress, stats."""
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,7 +8,6 @@ from django.core import mail
 from django.utils import timezone
 
 from mailings import services
-from mailings.admin import create_mailing_from_article
 from mailings.models import Delivery, Event, Mailing
 from signups.models import Profile
 
@@ -131,34 +129,30 @@ def test_progress_cancel_and_stats_chart(client, editor):
     assert "<svg" in page and 'class="series-clicked"' in page
 
 
-def test_article_action_creates_a_draft_mailing(rf, editor, settings):
+def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settings):
+    from articles.models import Article
+
     settings.SITE_URL = "https://pouls.example"
     MailingListFactory()
-    article = SimpleNamespace(
+    article = Article.objects.create(
         title="Oubliez votre produit, cherchez d’abord vos clients",
         slug="oubliez-votre-produit",
         description="Le dénominateur commun de la réussite et de l’échec.",
         body="## Il était une fois\n\nTony rêvait d’un empire.",
-        body_html="<h2>Il était une fois</h2>",
         published_at=timezone.now(),
-        get_absolute_url=lambda: "/articles/oubliez-votre-produit/",
     )
-    mailing = services.mailing_create_from_article(article=article)
+    response = client.post(
+        "/admin/articles/article/",
+        {"action": "create_mailing_from_article", "_selected_action": [article.pk]},
+    )
+    mailing = Mailing.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/admin/mailings/mailing/{mailing.pk}/change/"
     assert mailing.status == Mailing.Status.DRAFT
     assert mailing.subject == article.title and mailing.preheader == article.description
     assert "Tony rêvait d’un empire." in mailing.body
-    assert "(https://pouls.example/articles/oubliez-votre-produit/)" in mailing.body
+    assert f"(https://pouls.example{article.get_absolute_url()})" in mailing.body
     assert list(mailing.lists.values_list("slug", flat=True)) == ["newsletter"]
-
-    class FakeAdmin:
-        def message_user(self, request, message, level):
-            self.message = message
-
-    request = rf.post("/admin/articles/article/")
-    request.user = editor
-    response = create_mailing_from_article(FakeAdmin(), request, [article])
-    assert response.status_code == 302
-    assert response.url == f"/admin/mailings/mailing/{Mailing.objects.latest('pk').pk}/change/"
 
 
 def test_a_step_added_in_the_admin_reaches_readers_who_finished_the_sequence(client, editor):

@@ -48,18 +48,23 @@ def _get_csrf(port):
 
 
 def _load(port, path, total, prefix, cookie, token):
+    form = (
+        f"email={prefix}-{{n}}%40example.org&consent=on&time_zone=Europe%2FParis"
+        f"&csrfmiddlewaretoken={token}"
+    )
     out = subprocess.run(
         [
             sys.executable,
             str(Path(__file__).with_name("loadgen.py")),
-            "127.0.0.1",
-            str(port),
-            path,
-            str(total),
-            str(CONCURRENCY),
-            prefix,
-            cookie,
-            token,
+            f"--port={port}",
+            f"--path={path}",
+            f"--requests={total}",
+            "--processes=2",
+            f"--threads={CONCURRENCY // 2}",
+            f"--form={form}",
+            f"--header=Cookie: csrftoken={cookie}",
+            f"--header=Referer: http://127.0.0.1:{port}/newsletter/",
+            f"--header=Origin: http://127.0.0.1:{port}",
         ],
         capture_output=True,
         text=True,

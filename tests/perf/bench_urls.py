@@ -1,21 +1,29 @@
-"""The real URLs plus the baseline: a bare view that inserts one row."""
+"""Test-only URLconf: the site's URLs plus the benchmarks' bare baselines."""
 
 from django.db import connection
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
-
-from config.urls import urlpatterns as real_urlpatterns
 
 BASELINE_TABLE = "bench_baseline_row"
 
 
+def constant(request):
+    """The pages' baseline: Django at its cheapest."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 @csrf_exempt
 def bare_insert(request):
+    """The signup's baseline: one row inserted into the same database."""
     with connection.cursor() as cursor:
         sql = f"INSERT INTO {BASELINE_TABLE} (email) VALUES (%s)"  # noqa: S608
         cursor.execute(sql, [request.POST.get("email", "")])
     return HttpResponse("ok")
 
 
-urlpatterns = [path("bench/bare/", bare_insert), *real_urlpatterns]
+urlpatterns = [
+    path("bench/constant/", constant),
+    path("bench/bare/", bare_insert),
+    path("", include("config.urls")),
+]

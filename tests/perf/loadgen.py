@@ -1,83 +1,126 @@
-"""A small closed-loop HTTP/1.1 load generator: N keep-alive connections, each
-sending POSTs back to back. Prints one JSON line: requests, statuses, seconds,
-latencies' p50 and p99. Used identically for the signup view and the baseline."""
+"""The benchmarks' load generator: keep-alive HTTP/1.1 connections in several
+processes (Python clients are GIL-bound), each with a few threads, hammering one
+path for a number of seconds or a number of requests. Every benchmark uses it
+for its baseline and its subject alike.
 
+    python loadgen.py --port 8000 --path /x [--seconds 3 | --requests 600]
+                      [--processes 2] [--threads 4]
+                      [--form 'email=u-{n}%40example.org&consent=on'] [--header 'K: V' ...]
+
+With --form it POSTs that urlencoded body, `{n}` replaced by a number unique
+across the whole run. Prints one JSON line: requests, statuses, errors,
+seconds, rps (2xx/3xx responses per second), p50_ms, p99_ms.
+"""
+
+import argparse
 import http.client
 import json
-import sys
+import multiprocessing
 import threading
 import time
 
 
-def main(host, port, path, total, concurrency, prefix, cookie, token):
-    lock = threading.Lock()
-    counter = iter(range(total))
-    statuses: dict[int, int] = {}
-    latencies: list[float] = []
+def _thread(args, slot, deadline, quota, sink):
+    connection = http.client.HTTPConnection(args.host, args.port, timeout=30)
+    headers = dict(h.split(": ", 1) for h in args.header)
+    headers.setdefault("Accept-Language", "fr")
+    method, body = ("POST", None) if args.form else ("GET", None)
+    if args.form:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    statuses, latencies, errors, sent = {}, [], 0, 0
+    while (quota is None or sent < quota) and (deadline is None or time.monotonic() < deadline):
+        if args.form:
+            body = args.form.replace("{n}", f"{slot}x{sent}")
+        sent += 1
+        started = time.perf_counter()
+        try:
+            connection.request(method, args.path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+            connection = http.client.HTTPConnection(args.host, args.port, timeout=30)
+            continue
+        latencies.append(time.perf_counter() - started)
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        if (response.getheader("Connection") or "").lower() == "close":
+            connection.close()
+    connection.close()
+    sink.append((statuses, latencies, errors))
 
-    def worker():
-        conn = http.client.HTTPConnection(host, port, timeout=30)
-        local = []
-        local_status: dict[int, int] = {}
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                break
-            body = (
-                f"email={prefix}-{i}%40example.org&consent=on&time_zone=Europe%2FParis"
-                f"&csrfmiddlewaretoken={token}"
-            )
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={cookie}",
-                "Referer": f"http://{host}:{port}/newsletter/",
-                "Origin": f"http://{host}:{port}",
-            }
-            start = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=30)
-                status = 0
-            local.append(time.perf_counter() - start)
-            local_status[status] = local_status.get(status, 0) + 1
-        conn.close()
-        with lock:
-            latencies.extend(local)
-            for key, value in local_status.items():
-                statuses[key] = statuses.get(key, 0) + value
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+def _process(args, index, start_at, queue):
+    # Every process measures the same window, once all have started.
+    time.sleep(max(0.0, start_at - time.time()))
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    workers = args.processes * args.threads
+    sink, threads = [], []
+    for t in range(args.threads):
+        slot = index * args.threads + t
+        quota = None
+        if args.requests:
+            quota = args.requests // workers + (1 if slot < args.requests % workers else 0)
+        threads.append(threading.Thread(target=_thread, args=(args, slot, deadline, quota, sink)))
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
+    queue.put((sink, time.perf_counter() - began))
+
+
+def run(args) -> dict:
+    queue = multiprocessing.Queue()
+    start_at = time.time() + 0.5
+    processes = [
+        multiprocessing.Process(target=_process, args=(args, i, start_at, queue))
+        for i in range(args.processes)
+    ]
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    statuses, latencies, errors = {}, [], 0
+    for sink, _elapsed in results:
+        for part_statuses, part_latencies, part_errors in sink:
+            for status, count in part_statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+            latencies.extend(part_latencies)
+            errors += part_errors
+    seconds = max(elapsed for _sink, elapsed in results)
     latencies.sort()
 
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+    def percentile(p):
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
 
-    print(
-        json.dumps(
-            {
-                "requests": len(latencies),
-                "statuses": statuses,
-                "seconds": elapsed,
-                "rps": len(latencies) / elapsed,
-                "p50_ms": pct(0.50),
-                "p99_ms": pct(0.99),
-            }
-        )
-    )
+    ok = sum(count for status, count in statuses.items() if 200 <= status < 400)
+    return {
+        "requests": len(latencies),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "errors": errors,
+        "seconds": round(seconds, 3),
+        "rps": round(ok / seconds, 1) if seconds else 0.0,
+        "p50_ms": percentile(0.50) if latencies else None,
+        "p99_ms": percentile(0.99) if latencies else None,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    bound = parser.add_mutually_exclusive_group(required=True)
+    bound.add_argument("--seconds", type=float)
+    bound.add_argument("--requests", type=int)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--form", help="POST this urlencoded body; {n} is unique per request")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value'")
+    print(json.dumps(run(parser.parse_args())))
 
 
 if __name__ == "__main__":
-    host, port, path, total, concurrency, prefix, cookie, token = sys.argv[1:9]
-    main(host, int(port), path, int(total), int(concurrency), prefix, cookie, token)
+    main()

@@ -1,0 +1,51 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from .models import Article, Category
+
+
+class SiteUrlSitemap(Sitemap):
+    """Addresses on SITE_URL, whatever host the request came through."""
+
+    @property
+    def protocol(self):
+        return urlsplit(settings.SITE_URL).scheme
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.SITE_URL).netloc
+
+
+class ArticleSitemap(SiteUrlSitemap):
+    changefreq = "monthly"
+    priority = 0.8
+
+    def items(self):
+        return Article.objects.published().only("slug", "permalink", "updated_at")
+
+    def lastmod(self, item):
+        return item.updated_at
+
+
+class CategorySitemap(SiteUrlSitemap):
+    changefreq = "weekly"
+    priority = 0.4
+
+    def items(self):
+        return Category.objects.filter(articles__in=Article.objects.published()).distinct()
+
+
+class PagesSitemap(SiteUrlSitemap):
+    changefreq = "daily"
+    priority = 1.0
+
+    def items(self):
+        return ["articles:home", "articles:index"]
+
+    def location(self, item):
+        return reverse(item)
+
+
+SITEMAPS = {"pages": PagesSitemap, "articles": ArticleSitemap, "categories": CategorySitemap}

@@ -1,0 +1,179 @@
+"""The page cache: served from cache, invalidated on save, never sharing a CSRF token."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from articles.models import Status
+
+from .helpers import make_article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_are_cached_and_invalidated_on_save(db, client, django_assert_num_queries):
+    article = make_article(title="Premier titre")
+    first = client.get("/")
+    assert first["X-Page-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        again = client.get("/")
+    assert again["X-Page-Cache"] == "hit"
+    assert without_tokens(again.content) == without_tokens(first.content)
+    article.title = "Titre corrigé"
+    article.save()
+    updated = client.get("/")
+    assert updated["X-Page-Cache"] == "miss"
+    assert "Titre corrigé" in updated.content.decode()
+
+
+def test_article_page_cached_then_unpublished(db, client):
+    article = make_article()
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
+    article.status = Status.DRAFT
+    article.save()
+    assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_invalidation_after_commit(db, client, django_capture_on_commit_callbacks):
+    article = make_article(title="Avant")
+    client.get("/")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        article.title = "Après"
+        article.save()
+    assert callbacks  # a second invalidation runs once the transaction is committed
+    assert "Après" in client.get("/").content.decode()
+
+
+def without_tokens(content: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_cached_page_gives_each_visitor_a_working_csrf_token(db):
+    make_article()
+    alice, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first = alice.get("/")
+    second = bob.get("/")
+    assert second["X-Page-Cache"] == "hit"
+    assert "__POULS_CSRF_TOKEN__" not in second.content.decode()
+    assert token_of(first.content.decode()) != token_of(second.content.decode())
+    assert "csrftoken" in second.cookies  # Bob's own token, set on the cached page
+    # Bob's token is accepted with Bob's cookie: the language switcher posts with it.
+    response = bob.post(
+        "/i18n/setlang/",
+        {"language": "fr", "next": "/", "csrfmiddlewaretoken": token_of(second.content.decode())},
+    )
+    assert response.status_code == 302
+    # Alice comes back with her cookie: the cached page carries a token for her secret.
+    back = alice.get("/")
+    assert back["X-Page-Cache"] == "hit"
+    assert (
+        "csrftoken" not in back.cookies
+        or back.cookies["csrftoken"].value == alice.cookies["csrftoken"].value
+    )
+    response = alice.post(
+        "/i18n/setlang/",
+        {"language": "fr", "next": "/", "csrfmiddlewaretoken": token_of(back.content.decode())},
+    )
+    assert response.status_code == 302
+    # A token made up by someone else is refused: the check is real.
+    forged = alice.post(
+        "/i18n/setlang/", {"language": "fr", "next": "/", "csrfmiddlewaretoken": "x" * 64}
+    )
+    assert forged.status_code == 403
+
+
+def test_staff_are_never_served_cached_pages(db, client, admin_user):
+    make_article()
+    client.get("/")
+    client.force_login(admin_user)
+    assert "X-Page-Cache" not in client.get("/")
+
+
+def test_tick_handler_moves_the_version_on_when_a_scheduled_article_goes_live(db, client):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from articles.cache import cache_version
+    from articles.services import pages_refresh_scheduled
+
+    make_article(
+        title="Plus tard", slug="plus-tard", published_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    client.get("/")
+    before = cache_version()
+    pages_refresh_scheduled()
+    assert cache_version() == before  # nothing due yet
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        pages_refresh_scheduled()
+        assert cache_version() != before
+        assert "Plus tard" in client.get("/").content.decode()
+
+
+def test_fast_csrf_token_is_what_django_expects():
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.test import RequestFactory
+
+    from articles.cache import csrf_token
+
+    tokens = set()
+    for _ in range(500):
+        request = RequestFactory().get("/")
+        token = csrf_token(request)
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+        assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+        tokens.add(token)
+    assert len(tokens) == 500
+    returning = RequestFactory().get("/")
+    returning.META["CSRF_COOKIE"] = "a" * 32
+    assert _unmask_cipher_token(csrf_token(returning)) == "a" * 32
+
+
+def test_processes_share_pages_through_the_shared_cache(db, client):
+    from articles.cache import forget_local
+
+    make_article(title="Partagé")
+    assert client.get("/")["X-Page-Cache"] == "miss"
+    forget_local()  # what another web process knows: nothing but the shared cache
+    response = client.get("/")
+    assert response["X-Page-Cache"] == "hit" and "Partagé" in response.content.decode()
+
+
+def test_shared_cache_is_redis_when_configured(db, client, redis_url):
+    import redis
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    assert isinstance(caches["default"], RedisCache)
+    make_article()
+    client.get("/")
+    server = redis.Redis.from_url(redis_url)
+    try:
+        assert server.keys("*articles:page:*")
+        assert server.keys("*articles:pages:state*")
+    finally:
+        server.close()
+
+
+def test_computing_the_next_publication_never_brings_back_an_old_version(db):
+    import time
+
+    from django.core.cache import cache
+
+    from articles import cache as page_cache
+
+    old = page_cache.cache_version()
+    # This process read the old version, not yet its next publication time...
+    page_cache._memo.update(state={"version": old, "next": None}, read_at=time.time())
+    # ...while another process saved an article.
+    cache.set(page_cache.STATE_KEY, "newer", timeout=None)
+    page_cache.cache_version()
+    assert cache.get(page_cache.STATE_KEY) == "newer"
