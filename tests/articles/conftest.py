@@ -16,7 +16,11 @@ def import_paths(*paths) -> str:
 
 @pytest.fixture
 def seeds(db):
-    """The five seed articles, imported through the command."""
+    """The five seed articles, imported through the command, and the starting lists
+    (pages carry their compact signup forms)."""
+    from signups.bootstrap import create_lists
+
+    create_lists(stdout=io.StringIO())
     return import_paths(SEEDS)
 
 
