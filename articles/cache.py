@@ -8,10 +8,13 @@ scheduled article's time comes: nobody has to touch anything for it to appear.
 In front of Redis, each web process keeps the pages it served recently and the
 version it last read, which it re-reads at most every VERSION_TTL seconds: a cache
 hit then costs no network round trip. Another process's save therefore shows after
-at most VERSION_TTL seconds; a save in this process shows at once.
+at most VERSION_TTL seconds; a save in this process shows at once. Those pages are
+served by `CachedPagesMiddleware`, last in MIDDLEWARE, before the URL is resolved
+(the articles catch-all comes last in the URLconf: resolving `/` walked every other
+app's routes first); the other tiers are read by the `cached_page` view decorator.
 
-The CSRF token of the signup forms is swapped in per request: a cached page never
-hands out someone else's token.
+Pages are stored cut at their CSRF inputs and joined with a token made for each
+request: a cached page never hands out someone else's token.
 """
 
 import contextlib
