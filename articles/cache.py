@@ -8,21 +8,26 @@ scheduled article's time comes: nobody has to touch anything for it to appear.
 In front of Redis, each web process keeps the pages it served recently and the
 version it last read, which it re-reads at most every VERSION_TTL seconds: a cache
 hit then costs no network round trip. Another process's save therefore shows after
-at most VERSION_TTL seconds; a save in this process shows at once.
+at most VERSION_TTL seconds; a save in this process shows at once. Those pages are
+served by `CachedPagesMiddleware`, last in MIDDLEWARE, before the URL is resolved
+(the articles catch-all comes last in the URLconf: resolving `/` walked every other
+app's routes first); the other tiers are read by the `cached_page` view decorator.
 
-The CSRF token of the signup forms is swapped in per request: a cached page never
-hands out someone else's token.
+Pages are stored cut at their CSRF inputs and joined with a token made for each
+request: a cached page never hands out someone else's token.
 """
 
 import contextlib
 import functools
 import hashlib
+import operator
+import os
 import re
-import secrets
 import threading
 import time
 from collections import OrderedDict
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
@@ -33,8 +38,13 @@ VERSION_TTL = 1.0
 LOCAL_PAGES = 200
 STATE_KEY = "articles:pages:state"
 NEXT_KEY = "articles:pages:next:{}"
-CSRF_MARKER = b"__POULS_CSRF_TOKEN__"
-_TOKEN_INPUT = re.compile(rb'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(")')
+# Version, language, digest of the path and query; "p2": pages stored cut at their tokens.
+PAGE_KEY = "articles:page:p2:{}:{}:{}"
+# The value of each CSRF input: what re.split drops (no group) when a page is stored.
+_TOKEN_INPUT = re.compile(
+    rb'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(?=")'
+)
+_MESSAGES_COOKIE = "messages"  # django.contrib.messages' CookieStorage
 
 _lock = threading.Lock()
 _memo: dict = {"state": None, "read_at": 0.0}
@@ -116,12 +126,12 @@ def cache_version() -> str:
     return state["version"]
 
 
-def _get(key):
-    page = _pages.get(key)
+def _get(local_key, key):
+    page = _pages.get(local_key)
     if page is None:
         page = cache.get(key)
         if page is not None:
-            _remember(key, page)
+            _remember(local_key, page)
     return page
 
 
@@ -133,17 +143,23 @@ def _remember(key, page):
             _pages.popitem(last=False)
 
 
-_CHARS = CSRF_ALLOWED_CHARS
-_INDEX = {char: index for index, char in enumerate(_CHARS)}
-_LIMIT = 256 - 256 % len(_CHARS)  # bytes at or above it are dropped: no modulo bias
+_ALPHABET = CSRF_ALLOWED_CHARS.encode()
+_BASE = len(_ALPHABET)
+# bytes.translate tables, so that making a token runs in C rather than char by char:
+# a random byte -> an index into the alphabet (bytes >= _LIMIT are dropped: no modulo
+# bias), an index or a sum of two indexes -> its character, a character -> its index.
+_LIMIT = 256 - 256 % _BASE
+_REJECTED = bytes(range(_LIMIT, 256))
+_BYTE_TO_INDEX = bytes(b % _BASE for b in range(256))
+_INDEX_TO_CHAR = bytes(_ALPHABET[i % _BASE] for i in range(256))
+_CHAR_TO_INDEX = bytes(_ALPHABET.find(b) % 256 for b in range(256))
 
 
-def _random_indexes(length: int) -> list[int]:
-    """Unbiased random indexes into the CSRF alphabet, from one urandom read
-    (get_random_string draws characters one by one: most of a cache hit's cost)."""
-    out: list[int] = []
+def _random_indexes(length: int) -> bytes:
+    """Unbiased random indexes into the CSRF alphabet, from one urandom read."""
+    out = b""
     while len(out) < length:
-        out.extend(b % len(_CHARS) for b in secrets.token_bytes(length + 8) if b < _LIMIT)
+        out += os.urandom(length + 16).translate(_BYTE_TO_INDEX, _REJECTED)
     return out[:length]
 
 
@@ -153,38 +169,64 @@ def csrf_token(request) -> str:
     Like get_token, it creates the visitor's secret when there is none and asks
     CsrfViewMiddleware to send the cookie (the request.META keys get_token uses)."""
     secret = request.META.get("CSRF_COOKIE")
-    if not secret or len(secret) != CSRF_SECRET_LENGTH or not all(c in _INDEX for c in secret):
-        secret = "".join(_CHARS[i] for i in _random_indexes(CSRF_SECRET_LENGTH))
-        request.META["CSRF_COOKIE"] = secret
+    raw = secret.encode() if secret else b""
+    if len(raw) != CSRF_SECRET_LENGTH or raw.translate(None, _ALPHABET):
+        raw = _random_indexes(CSRF_SECRET_LENGTH).translate(_INDEX_TO_CHAR)
+        request.META["CSRF_COOKIE"] = raw.decode()
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask = _random_indexes(CSRF_SECRET_LENGTH)
-    size = len(_CHARS)
-    return "".join(_CHARS[i] for i in mask) + "".join(
-        _CHARS[(_INDEX[c] + m) % size] for c, m in zip(secret, mask, strict=True)
+    cipher = bytes(map(operator.add, raw.translate(_CHAR_TO_INDEX), mask))
+    return (mask.translate(_INDEX_TO_CHAR) + cipher.translate(_INDEX_TO_CHAR)).decode()
+
+
+def _cacheable(request) -> bool:
+    """Anonymous GET/HEAD without a pending message: the pages everybody sees alike."""
+    cookies = request.COOKIES
+    return (
+        request.method in ("GET", "HEAD")
+        and _MESSAGES_COOKIE not in cookies
+        and not (settings.SESSION_COOKIE_NAME in cookies and request.user.is_authenticated)
     )
+
+
+def _respond(page, request) -> HttpResponse:
+    status, content_type, parts, headers = page
+    # The page is stored cut at its CSRF tokens: joining with this visitor's token
+    # costs no search through the page.
+    content = csrf_token(request).encode().join(parts) if len(parts) > 1 else parts[0]
+    response = HttpResponse(content, status=status, content_type=content_type)
+    for name, value in headers:
+        response.headers[name] = value
+    response.headers["X-Page-Cache"] = "hit"
+    return response
+
+
+def served_from_memory(request) -> HttpResponse | None:
+    """This process's copy of the page asked for, if it has one (no network, no URL
+    resolution): see `CachedPagesMiddleware`."""
+    if not _pages or not _cacheable(request):
+        return None
+    page = _pages.get(
+        (cache_version(), get_language(), request.path, request.META.get("QUERY_STRING", ""))
+    )
+    return None if page is None else _respond(page, request)
 
 
 def cached_page(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if (
-            request.method not in ("GET", "HEAD")
-            or "messages" in request.COOKIES
-            or ("sessionid" in request.COOKIES and request.user.is_authenticated)
-        ):
+        if not _cacheable(request):
             return view(request, *args, **kwargs)
-        digest = hashlib.md5(request.get_full_path().encode(), usedforsecurity=False).hexdigest()
-        key = f"articles:page:{cache_version()}:{get_language()}:{digest}"
-        hit = _get(key)
+        version, language = cache_version(), get_language()
+        query = request.META.get("QUERY_STRING", "")
+        local_key = (version, language, request.path, query)
+        digest = hashlib.md5(  # noqa: S324 (a cache key, not security)
+            f"{request.path}?{query}".encode(), usedforsecurity=False
+        ).hexdigest()
+        key = PAGE_KEY.format(version, language, digest)
+        hit = _get(local_key, key)
         if hit is not None:
-            status, content_type, content, headers = hit
-            if CSRF_MARKER in content:
-                content = content.replace(CSRF_MARKER, csrf_token(request).encode())
-            response = HttpResponse(content, status=status, content_type=content_type)
-            for name, value in headers:
-                response[name] = value
-            response["X-Page-Cache"] = "hit"
-            return response
+            return _respond(hit, request)
         response = view(request, *args, **kwargs)
         if response.status_code in (200, 301) and not getattr(response, "streaming", False):
             if callable(getattr(response, "render", None)):
@@ -193,12 +235,29 @@ def cached_page(view):
             page = (
                 response.status_code,
                 response["Content-Type"],
-                _TOKEN_INPUT.sub(rb"\1" + CSRF_MARKER + rb"\2", response.content),
+                tuple(_TOKEN_INPUT.split(response.content)),
                 headers,
             )
             cache.set(key, page, PAGE_SECONDS)
-            _remember(key, page)
+            _remember(local_key, page)
             response["X-Page-Cache"] = "miss"
         return response
 
     return wrapper
+
+
+class CachedPagesMiddleware:
+    """Serves the pages this process holds before the URL is even resolved.
+
+    Last in MIDDLEWARE: every other middleware (security headers, locale, CSRF cookie,
+    clickjacking) still handles the request and the response; only the URL resolution
+    and the view are skipped. Pages it does not hold go on to the view, whose
+    `cached_page` decorator looks in the shared cache and fills this process's copy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = served_from_memory(request)
+        return self.get_response(request) if response is None else response

@@ -309,3 +309,8 @@ MAIL_RETRY_BACKOFF = env.int("MAIL_RETRY_BACKOFF", default=30)
 MAIL_ESP_BATCH = env.bool("MAIL_ESP_BATCH", default=False)
 MAIL_ESP_MERGE_FIELD = env("MAIL_ESP_MERGE_FIELD", default="%recipient.{}%")
 MAIL_UNSUBSCRIBE_MAILTO = env("MAIL_UNSUBSCRIBE_MAILTO", default="")
+
+# --- articles ------------------------------------------------------------------
+# Last, so every other middleware still sees the request and the response: serves the
+# reading pages this web process holds without resolving the URL (articles/cache.py).
+MIDDLEWARE += ["articles.cache.CachedPagesMiddleware"]

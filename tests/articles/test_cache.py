@@ -177,3 +177,67 @@ def test_computing_the_next_publication_never_brings_back_an_old_version(db):
     cache.set(page_cache.STATE_KEY, "newer", timeout=None)
     page_cache.cache_version()
     assert cache.get(page_cache.STATE_KEY) == "newer"
+
+
+def test_held_pages_are_served_before_url_resolution_with_every_middleware(db):
+    make_article(title="Servi vite")
+    visitor = Client(enforce_csrf_checks=True)
+    first = visitor.get("/")
+    assert first.wsgi_request.resolver_match is not None  # the view rendered it
+    stranger = Client(enforce_csrf_checks=True)
+    hit = stranger.get("/")
+    assert hit["X-Page-Cache"] == "hit"
+    assert hit.wsgi_request.resolver_match is None  # served by CachedPagesMiddleware
+    # The other middleware still ran: security, clickjacking, locale, CSRF cookie.
+    for name in ("X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+        assert hit[name] == first[name]
+    assert hit["Content-Language"] == "fr" and "Accept-Language" in hit["Vary"]
+    assert "Cookie" in hit["Vary"]
+    secret = hit.cookies["csrftoken"].value
+    from django.middleware.csrf import _unmask_cipher_token
+
+    assert _unmask_cipher_token(token_of(hit.content.decode())) == secret
+    assert "Servi vite" in hit.content.decode()
+
+
+def test_held_pages_are_per_language(db):
+    make_article()
+    french = Client().get("/")
+    english = Client().get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert french["Content-Language"] == "fr" and english["Content-Language"] == "en"
+    again_fr = Client().get("/")
+    again_en = Client().get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert again_fr["X-Page-Cache"] == again_en["X-Page-Cache"] == "hit"
+    assert '<html lang="fr">' in again_fr.content.decode()
+    assert '<html lang="en">' in again_en.content.decode()
+    assert without_tokens(again_en.content) == without_tokens(english.content)
+
+
+def test_held_page_gives_way_when_a_scheduled_article_goes_live(db, client):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    make_article(title="Tout de suite", slug="tout-de-suite")
+    make_article(
+        title="À l’heure dite",
+        slug="a-lheure-dite",
+        published_at=timezone.now() + dt.timedelta(minutes=5),
+    )
+    client.get("/")
+    held = client.get("/")
+    assert held["X-Page-Cache"] == "hit" and "À l’heure dite" not in held.content.decode()
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        assert "À l’heure dite" in client.get("/").content.decode()
+
+
+def test_staff_and_pending_messages_bypass_held_pages(db, client, admin_user):
+    make_article()
+    client.get("/")
+    assert client.get("/")["X-Page-Cache"] == "hit"
+    client.cookies["messages"] = "anything"
+    assert "X-Page-Cache" not in client.get("/")
+    del client.cookies["messages"]
+    client.force_login(admin_user)
+    assert "X-Page-Cache" not in client.get("/")

@@ -8,6 +8,7 @@ two pages to reach 80% of the bare view's requests per second; the figures and t
 ratios are printed, not asserted (no wall-clock assertion in tests).
 """
 
+import io
 import json
 import re
 import shutil
@@ -79,6 +80,11 @@ def _load(port, path, seconds):
 
 
 def test_pages_against_a_bare_django_view(tmp_path, settings):
+    from signups.bootstrap import create_lists
+
+    # As in production (bootstrap): the open lists, so the pages carry their compact
+    # signup forms, each with the visitor's CSRF token.
+    create_lists(stdout=io.StringIO())
     call_command(
         "import_articles",
         str(ROOT / "seeds" / "articles"),
@@ -137,9 +143,14 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             "article": article.get_absolute_url(),
         }
         results = {label: {"requests": 0, "errors": 0, "seconds": 0.0} for label in paths}
-        for path in paths.values():
+        sizes = {}
+        for label, path in paths.items():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:  # noqa: S310
                 assert response.status == 200
+                body = response.read()
+            sizes[label] = len(body)
+            if path != paths["vue Django nue"]:
+                assert b"signup-compact" in body  # the page as readers get it, forms included
             _load(port, path, WARMUP)
         order = list(paths.items())
         for round_number in range(ROUNDS):
@@ -168,7 +179,7 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
     for label, result in results.items():
         print(
             f"  {label:16} {result['rps']:8.0f} req/s  ({result['requests']} requests, {result['errors']} errors)"
-            f"  ratio {result['rps'] / baseline:.0%} of the bare view"
+            f"  ratio {result['rps'] / baseline:.0%} of the bare view, {sizes[label]:,} bytes"
         )
     for result in results.values():
         assert result["errors"] == 0 and result["requests"] > 0
