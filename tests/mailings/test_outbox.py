@@ -119,11 +119,12 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
     claimed = services.outbox_claim(worker="dead:1", size=6)
-    # The dead worker had handed the first two to the server when it was killed.
-    Delivery.objects.filter(id__in=claimed[:2]).update(status=S.SENDING)
+    # The dead worker had opened the hand-over of its first two rows when it was killed.
+    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
+    services._handover_open(rows, "dead:1")
 
     services.outbox_recover()  # leases still running: nothing moves
-    assert Delivery.objects.filter(status=S.CLAIMED).count() == 4
+    assert Delivery.objects.filter(status=S.CLAIMED).count() == 6
 
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=10), tick=False):
         result = services.outbox_recover()
