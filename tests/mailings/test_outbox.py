@@ -1,6 +1,7 @@
 """Dispatch, batch sending and the tick, through the outbox rows and the mail produced."""
 
 import datetime as dt
+from email import message_from_bytes, policy
 
 import pytest
 import time_machine
@@ -141,12 +142,14 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     assert mailing.progress()["unknown"] == 2
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["smtp", "pipelined"])
 def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded(
-    smtp_server, settings
+    smtp_server, settings, pipelining
 ):
     settings.MAIL_MAX_ATTEMPTS = 3
-    subs = subscribers(3)
-    later, bad = subs[0].contact.email, subs[1].contact.email
+    smtp_server.pipelining = pipelining
+    subs = subscribers(4)  # in id order: accepted, refused for now, refused, accepted
+    later, bad = subs[1].contact.email, subs[2].contact.email
     smtp_server.refuse = {later: "451 4.7.1 Réessayez plus tard", bad: "550 5.1.1 Adresse inconnue"}
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
@@ -156,7 +159,8 @@ def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded
     assert rows[bad].status == S.FAILED and "550" in rows[bad].error
     assert rows[later].status == S.PENDING and rows[later].attempts == 1
     assert rows[later].not_before > timezone.now() + dt.timedelta(seconds=20)
-    assert rows[subs[2].contact.email].status == S.SENT
+    assert rows[subs[0].contact.email].status == S.SENT
+    assert rows[subs[3].contact.email].status == S.SENT
     assert services.outbox_send_batch() == 0  # not before the backoff
 
     for minutes in (5, 15):
@@ -165,7 +169,12 @@ def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded
     rows[later].refresh_from_db()
     assert rows[later].status == S.FAILED and rows[later].attempts == 3
     assert "3 tentatives" in rows[later].error
-    assert [rcpt for rcpt, _raw in smtp_server.messages] == [[subs[2].contact.email]]
+    accepted = [subs[0].contact.email, subs[3].contact.email]
+    assert [rcpt for rcpt, _raw in smtp_server.messages] == [[email] for email in accepted]
+    for email, (_rcpt, raw) in zip(accepted, smtp_server.messages, strict=True):
+        received = message_from_bytes(raw, policy=policy.default)
+        assert received["To"] == email and not received.defects
+        assert received.get_body(("plain",)).get_content().strip()
 
 
 def test_cancel_before_sending_and_during_sending():
