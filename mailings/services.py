@@ -199,6 +199,11 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
         mailing.status = Mailing.Status.SENDING
         mailing.dispatched_at = now
         mailing.save(update_fields=["status", "dispatched_at", "updated_at"])
+        if written > 10_000 and db_connection.vendor == "postgresql":
+            # Fresh statistics before the workers' first claim: with the table's old
+            # ones the planner scans every delivery row to find a batch's 1,000.
+            with db_connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
         transaction.on_commit(outbox_wake)
     logger.info("mailing %s dispatched: %s deliveries", mailing_id, written)
     return written
@@ -421,9 +426,16 @@ def _lease_until() -> dt.datetime:
     return timezone.now() + dt.timedelta(seconds=_setting("MAIL_LEASE_SECONDS", 300))
 
 
+CLAIM_FIELDS = ("id", "mailing_id", "step_id", "attempts", "contact_id", "subscription_id")
+
+
 def outbox_claim(*, worker: str, size: int) -> list[int]:
+    return [row["id"] for row in _claim(worker=worker, size=size)]
+
+
+def _claim(*, worker: str, size: int) -> list[dict]:
     """Claim up to `size` sendable rows in id order: one statement on PostgreSQL
-    (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id)."""
+    (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …)."""
     now = timezone.now()
     sendable = (
         Delivery.objects.sendable_now(now)
@@ -441,36 +453,71 @@ def outbox_claim(*, worker: str, size: int) -> list[int]:
         with transaction.atomic():
             ids = list(sendable)
             Delivery.objects.filter(id__in=ids).update(attempts=F("attempts") + 1, **changes)
-        return ids
+            return list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
     table = Delivery._meta.db_table
     assignments = ", ".join(f"{name} = %s" for name in changes)
     with transaction.atomic(), db_connection.cursor() as cursor:
+        _asynchronous_commit(cursor)
         select, select_params = sendable.query.sql_with_params()
         # Only our own table and column names are interpolated; values are parameters.
         statement = (
             f"UPDATE {table} SET attempts = attempts + 1, {assignments} "  # noqa: S608
-            f"WHERE id IN ({select}) RETURNING id"
+            f"WHERE id IN ({select}) RETURNING {', '.join(CLAIM_FIELDS)}"
         )
         cursor.execute(statement, [*changes.values(), *select_params])
-        return sorted(row[0] for row in cursor.fetchall())
+        rows = [dict(zip(CLAIM_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return sorted(rows, key=lambda row: row["id"])
 
 
-ROW_FIELDS = (
-    "id",
-    "mailing_id",
-    "step_id",
-    "attempts",
-    "contact_id",
-    "subscription_id",
-    "contact__email",
-    "contact__first_name",
-    "contact__suppressed_at",
-    "contact__erased_at",
-    "subscription__status",
-    "subscription__mailing_list__slug",
-    "subscription__mailing_list__name",
-    "mailing__status",
-)
+def _asynchronous_commit(cursor) -> None:
+    """This transaction's commit does not wait for the disk. Safe for the claim and for
+    recording outcomes: a PostgreSQL crash can only lose them together with what
+    followed, and the hand-over journal (committed synchronously, which flushes all
+    earlier commits) still says which rows may have gone out: they become unknown,
+    never sent twice."""
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _with_recipients(rows: list[dict]) -> list[dict]:
+    """Add each claimed row's contact, subscription, list and message status, one
+    primary-key lookup per table (a join lets the planner hash whole tables)."""
+    contacts = {
+        c["id"]: c
+        for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
+            "id", "email", "first_name", "suppressed_at", "erased_at"
+        )
+    }
+    subscriptions = {
+        s["id"]: s
+        for s in Subscription.objects.filter(
+            id__in={row["subscription_id"] for row in rows}
+        ).values("id", "status", "mailing_list__slug", "mailing_list__name")
+    }
+    mailings = dict(
+        Mailing.objects.filter(
+            id__in={row["mailing_id"] for row in rows if row["mailing_id"]}
+        ).values_list("id", "status")
+    )
+    complete = []
+    for row in rows:
+        contact = contacts.get(row["contact_id"])
+        subscription = subscriptions.get(row["subscription_id"])
+        if contact is None or subscription is None:
+            continue
+        row.update(
+            {
+                "contact__email": contact["email"],
+                "contact__first_name": contact["first_name"],
+                "contact__suppressed_at": contact["suppressed_at"],
+                "contact__erased_at": contact["erased_at"],
+                "subscription__status": subscription["status"],
+                "subscription__mailing_list__slug": subscription["mailing_list__slug"],
+                "subscription__mailing_list__name": subscription["mailing_list__name"],
+                "mailing__status": mailings.get(row["mailing_id"]),
+            }
+        )
+        complete.append(row)
+    return complete
 
 
 def _skip_reason(row: dict) -> str:
@@ -499,12 +546,13 @@ def outbox_send_batch(*, size: int | None = None) -> int:
     """Claim up to `size` sendable rows, send them, record the outcomes. Returns rows claimed."""
     worker = _worker_id()
     size = size or _setting("MAIL_BATCH_SIZE", 500)
-    ids = outbox_claim(worker=worker, size=size)
-    if not ids:
+    claimed = _claim(worker=worker, size=size)
+    if not claimed:
         mailings_finish()  # the last batch to find the outbox empty closes the mailing
         return 0
     cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
-    rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*ROW_FIELDS))
+    ids = [row["id"] for row in claimed]
+    rows = _with_recipients(claimed)
     if len(rows) < len(ids):  # the contact or subscription row was deleted under us
         Delivery.objects.filter(id__in=set(ids) - {row["id"] for row in rows}).update(
             status=S.FAILED, error=_("contact ou abonnement supprimé")
@@ -657,7 +705,9 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int
         f"error = CASE WHEN status = %s THEN '' ELSE error END, esp_message_id = v.esp FROM v "
         f"WHERE {table}.id = v.id AND claimed_by = %s AND status IN (%s, %s)"
     )
-    with db_connection.cursor() as cursor:
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        if close:
+            _asynchronous_commit(cursor)
         cursor.execute(statement, [*params, S.SENT, now, S.UNKNOWN, worker, S.CLAIMED, S.UNKNOWN])
     return close
 
