@@ -194,6 +194,32 @@ def test_cancel_before_sending_and_during_sending():
     assert mailing.progress()["cancelled"] == 3
 
 
+def test_rows_being_handed_over_are_not_cancelled_and_a_late_outcome_still_counts():
+    subs = subscribers(4)
+    mailing = scheduled(lists=[subs[0].mailing_list])
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    claimed = services.outbox_claim(worker="slow:1", size=4)
+    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
+    chunk, handover = services._handover_open(rows, "slow:1")
+    assert [row["id"] for row in chunk] == claimed[:2]
+
+    # Cancelling cannot recall what is on the wire: only the rows not handed over stop.
+    assert services.mailing_cancel(mailing=mailing) == 2
+    status = dict(Delivery.objects.values_list("id", "status"))
+    assert [status[pk] for pk in claimed] == [S.CLAIMED, S.CLAIMED, S.CANCELLED, S.CANCELLED]
+
+    # The worker stalls past its lease: the tick cannot know, the rows become unknown…
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=10), tick=False):
+        assert services.outbox_recover()["unknown"] == 2
+    # …until the worker records what the server answered.
+    outcomes = services.Outcomes(handover)
+    outcomes.sent = [(pk, f"delivery-{pk}@pouls.example") for pk in claimed[:2]]
+    outcomes.record("slow:1")
+    sent = Delivery.objects.filter(id__in=claimed[:2])
+    assert {(d.status, d.error) for d in sent} == {(S.SENT, "")}
+    assert not services.Handover.objects.exists()
+
+
 def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(
     django_capture_on_commit_callbacks,
 ):
