@@ -376,9 +376,12 @@ class DeliveryQuerySet(models.QuerySet):
 class Delivery(models.Model):
     """The outbox: one row per (message, contact). Its status is the truth about a send.
 
-    pending → claimed (a worker holds it, lease running) → sending (handed to the
-    server) → sent / failed. A claimed row whose lease expired goes back to pending;
-    a sending row whose lease expired becomes unknown — never resent automatically.
+    pending → claimed (a worker holds it, lease running) → sent / failed. While a
+    chunk of claimed rows is being handed to the server, a `Handover` row says so
+    (one row per chunk, not one write per delivery). A claimed row whose lease
+    expired goes back to pending, unless an open hand-over covers it: then it becomes
+    unknown — never resent automatically. (`sending` is the per-row mark of earlier
+    versions; the tick still treats such rows as in flight.)
     """
 
     class Status(models.TextChoices):
@@ -489,6 +492,29 @@ class Delivery(models.Model):
     @property
     def message_key(self) -> str:
         return f"mailing-{self.mailing_id}" if self.mailing_id else f"step-{self.step_id}"
+
+
+class Handover(models.Model):
+    """The hand-over journal: « chunk [first_id, last_id] of worker W is being handed to
+    the mail server », written (committed) before the first byte goes out and deleted
+    once the outcomes are recorded. The worker's claimed rows in that id range are the
+    chunk (a worker's claim is sorted by id and sent in order). When the tick finds an
+    open entry whose lease expired, the worker died mid-hand-over: those rows may have
+    gone out and become unknown; its other claimed rows are simply released."""
+
+    worker = models.CharField(_("worker"), max_length=120)
+    first_id = models.BigIntegerField(_("premier envoi"))
+    last_id = models.BigIntegerField(_("dernier envoi"))
+    opened_at = models.DateTimeField(_("ouverte le"), default=timezone.now)
+    lease_until = models.DateTimeField(_("bail jusqu’au"))
+
+    class Meta:
+        verbose_name = _("remise en cours")
+        verbose_name_plural = _("remises en cours")
+        indexes = [models.Index(fields=("worker", "first_id"), name="handover_worker")]
+
+    def __str__(self):
+        return f"{self.worker} [{self.first_id}, {self.last_id}]"
 
 
 class Event(models.Model):

@@ -12,7 +12,14 @@ class Recorder:
     def __init__(self):
         self.messages = []
         self.refuse = {}  # address -> "550 ..." / "450 ..."
+        self.pipelining = False  # offer ESMTP PIPELINING (RFC 2920), as Postfix does
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:

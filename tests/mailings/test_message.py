@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
+from mailings import rendering
 from mailings.models import Delivery
 from mailings.services import mailing_dispatch, mailing_schedule, outbox_send_batch
 from signups.models import Subscription
@@ -188,3 +189,17 @@ def test_the_mailto_in_the_header_unsubscribes_through_the_inbound_webhook(sent,
     )
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_the_links_tokens_are_those_signups_reads():
+    """The mailing signs its links with a pre-keyed HMAC; signups must read them."""
+    from signups import tokens
+
+    for pk in (1, 42, 987_654_321):
+        for purpose in ("unsubscribe", "preferences"):
+            token = rendering.fast_token(purpose, pk)
+            assert token == tokens.make_token(purpose, pk)
+            assert tokens.read_token(purpose, token) == pk
+    assert tokens.read_token("preferences", rendering.fast_token("preferences", 5)) == 5
+    with pytest.raises(tokens.InvalidToken):
+        tokens.read_token("preferences", rendering.fast_token("unsubscribe", 5))

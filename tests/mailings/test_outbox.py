@@ -1,6 +1,7 @@
 """Dispatch, batch sending and the tick, through the outbox rows and the mail produced."""
 
 import datetime as dt
+from email import message_from_bytes, policy
 
 import pytest
 import time_machine
@@ -119,11 +120,12 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
     claimed = services.outbox_claim(worker="dead:1", size=6)
-    # The dead worker had handed the first two to the server when it was killed.
-    Delivery.objects.filter(id__in=claimed[:2]).update(status=S.SENDING)
+    # The dead worker had opened the hand-over of its first two rows when it was killed.
+    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
+    services._handover_open(rows, "dead:1")
 
     services.outbox_recover()  # leases still running: nothing moves
-    assert Delivery.objects.filter(status=S.CLAIMED).count() == 4
+    assert Delivery.objects.filter(status=S.CLAIMED).count() == 6
 
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=10), tick=False):
         result = services.outbox_recover()
@@ -140,12 +142,14 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     assert mailing.progress()["unknown"] == 2
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["smtp", "pipelined"])
 def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded(
-    smtp_server, settings
+    smtp_server, settings, pipelining
 ):
     settings.MAIL_MAX_ATTEMPTS = 3
-    subs = subscribers(3)
-    later, bad = subs[0].contact.email, subs[1].contact.email
+    smtp_server.pipelining = pipelining
+    subs = subscribers(4)  # in id order: accepted, refused for now, refused, accepted
+    later, bad = subs[1].contact.email, subs[2].contact.email
     smtp_server.refuse = {later: "451 4.7.1 Réessayez plus tard", bad: "550 5.1.1 Adresse inconnue"}
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
@@ -155,7 +159,8 @@ def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded
     assert rows[bad].status == S.FAILED and "550" in rows[bad].error
     assert rows[later].status == S.PENDING and rows[later].attempts == 1
     assert rows[later].not_before > timezone.now() + dt.timedelta(seconds=20)
-    assert rows[subs[2].contact.email].status == S.SENT
+    assert rows[subs[0].contact.email].status == S.SENT
+    assert rows[subs[3].contact.email].status == S.SENT
     assert services.outbox_send_batch() == 0  # not before the backoff
 
     for minutes in (5, 15):
@@ -164,7 +169,12 @@ def test_transient_refusals_are_retried_with_backoff_and_permanent_ones_recorded
     rows[later].refresh_from_db()
     assert rows[later].status == S.FAILED and rows[later].attempts == 3
     assert "3 tentatives" in rows[later].error
-    assert [rcpt for rcpt, _raw in smtp_server.messages] == [[subs[2].contact.email]]
+    accepted = [subs[0].contact.email, subs[3].contact.email]
+    assert [rcpt for rcpt, _raw in smtp_server.messages] == [[email] for email in accepted]
+    for email, (_rcpt, raw) in zip(accepted, smtp_server.messages, strict=True):
+        received = message_from_bytes(raw, policy=policy.default)
+        assert received["To"] == email and not received.defects
+        assert received.get_body(("plain",)).get_content().strip()
 
 
 def test_cancel_before_sending_and_during_sending():
@@ -182,6 +192,32 @@ def test_cancel_before_sending_and_during_sending():
     assert len(mail.outbox) == 2
     assert Delivery.objects.get(pk=claimed[0]).status == S.CANCELLED
     assert mailing.progress()["cancelled"] == 3
+
+
+def test_rows_being_handed_over_are_not_cancelled_and_a_late_outcome_still_counts():
+    subs = subscribers(4)
+    mailing = scheduled(lists=[subs[0].mailing_list])
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    claimed = services.outbox_claim(worker="slow:1", size=4)
+    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
+    chunk, handover = services._handover_open(rows, "slow:1")
+    assert [row["id"] for row in chunk] == claimed[:2]
+
+    # Cancelling cannot recall what is on the wire: only the rows not handed over stop.
+    assert services.mailing_cancel(mailing=mailing) == 2
+    status = dict(Delivery.objects.values_list("id", "status"))
+    assert [status[pk] for pk in claimed] == [S.CLAIMED, S.CLAIMED, S.CANCELLED, S.CANCELLED]
+
+    # The worker stalls past its lease: the tick cannot know, the rows become unknown…
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=10), tick=False):
+        assert services.outbox_recover()["unknown"] == 2
+    # …until the worker records what the server answered.
+    outcomes = services.Outcomes(handover)
+    outcomes.sent = [(pk, f"delivery-{pk}@pouls.example") for pk in claimed[:2]]
+    outcomes.record("slow:1")
+    sent = Delivery.objects.filter(id__in=claimed[:2])
+    assert {(d.status, d.error) for d in sent} == {(S.SENT, "")}
+    assert not services.Handover.objects.exists()
 
 
 def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(
