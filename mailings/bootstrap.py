@@ -59,4 +59,5 @@ def create_sequences(*, stdout) -> None:
             continue
         for position, path in enumerate(sorted((SEEDS / list_slug).glob("*.md")), start=1):
             Step.objects.create(sequence=sequence, position=position, **read_step(path))
-        stdout.write(f"  séquence créée : {name} ({sequence.steps.count()} e-mails)")
+        count = sequence.steps.count()
+        stdout.write(f"  séquence créée : {name} ({count} e-mail{'s' if count > 1 else ''})")
