@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
+from redis.commands.core import Script
 
 from . import services, tokens
 from .forms import (
@@ -109,18 +110,17 @@ def client_ip(request) -> str | None:
 def _count(hits: list[tuple[str, int]]) -> list[int]:
     """Count one request in each fixed window (key, seconds); returns the counts.
 
-    On Redis all counters move in one round trip (INCR, then EXPIRE NX); any other
-    cache backend goes through Django's API.
+    On Redis all counters move in one command (a script: INCR, then EXPIRE NX, for
+    each); any other cache backend goes through Django's API.
     """
     backend = caches["default"]
     client = services.redis_client()
     if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for key, window in hits:
-            full_key = backend.make_and_validate_key(key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, window, nx=True)
-        return pipe.execute()[0::2]
+        return _COUNT_SCRIPT(
+            keys=[backend.make_and_validate_key(key) for key, _window in hits],
+            args=[window for _key, window in hits],
+            client=client,
+        )
     counts = []
     for key, window in hits:
         backend.add(key, 0, timeout=window)
@@ -130,6 +130,20 @@ def _count(hits: list[tuple[str, int]]) -> list[int]:
             backend.set(key, 1, timeout=window)
             counts.append(1)
     return counts
+
+
+# EVALSHA, and EVAL once per Redis server (redis-py loads the script on NOSCRIPT).
+_COUNT_SCRIPT = Script(
+    None,  # no client bound: each call passes the thread's own
+    b"""
+    local counts = {}
+    for i, key in ipairs(KEYS) do
+        counts[i] = redis.call('INCR', key)
+        redis.call('EXPIRE', key, ARGV[i], 'NX')
+    end
+    return counts
+    """,
+)
 
 
 def rate_limited(request, email: str) -> bool:
