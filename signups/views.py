@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpRespo
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -171,14 +171,14 @@ def _too_many(request):
 def _thanks(request, mailing_list):
     """The one answer to every accepted submission, whatever the address: a redirect
     to the same page (so reloading it never submits the form again)."""
-    key = (get_script_prefix(), mailing_list.slug)
+    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), mailing_list.slug)
     url = _THANKS_URLS.get(key)
     if url is None:
         url = _THANKS_URLS[key] = reverse("signups:thanks", args=[mailing_list.slug])
     return HttpResponseRedirect(url, status=303)
 
 
-_THANKS_URLS: dict[tuple[str, str], str] = {}  # reversing costs as much as a Redis call
+_THANKS_URLS: dict[tuple[str, str, str], str] = {}  # reversing costs as much as a Redis call
 
 
 def thanks(request, slug: str):
