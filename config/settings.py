@@ -135,6 +135,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements where the code asks for one (the signup's statement, see
+    # signups/services.py; Django's own cursors never prepare). Set it to false
+    # behind a connection pooler in transaction mode (PgBouncer < 1.21).
+    if env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True):
+        _db.setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,7 +5,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -13,11 +12,12 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpRespo
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
+from redis.commands.core import Script
 
 from . import services, tokens
 from .forms import (
@@ -110,22 +110,17 @@ def client_ip(request) -> str | None:
 def _count(hits: list[tuple[str, int]]) -> list[int]:
     """Count one request in each fixed window (key, seconds); returns the counts.
 
-    On Redis all counters move in one round trip (INCR, then EXPIRE NX); any other
-    cache backend goes through Django's API.
+    On Redis all counters move in one command (a script: INCR, then EXPIRE NX, for
+    each); any other cache backend goes through Django's API.
     """
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        # One client per cache instance (instances are per thread): building a
-        # redis.Redis object costs more than the round trip itself.
-        client = backend.__dict__.get("_signups_client")
-        if client is None:
-            client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
-        pipe = client.pipeline(transaction=False)
-        for key, window in hits:
-            full_key = backend.make_and_validate_key(key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, window, nx=True)
-        return pipe.execute()[0::2]
+    client = services.redis_client()
+    if client is not None:
+        return _COUNT_SCRIPT(
+            keys=[backend.make_and_validate_key(key) for key, _window in hits],
+            args=[window for _key, window in hits],
+            client=client,
+        )
     counts = []
     for key, window in hits:
         backend.add(key, 0, timeout=window)
@@ -135,6 +130,20 @@ def _count(hits: list[tuple[str, int]]) -> list[int]:
             backend.set(key, 1, timeout=window)
             counts.append(1)
     return counts
+
+
+# EVALSHA, and EVAL once per Redis server (redis-py loads the script on NOSCRIPT).
+_COUNT_SCRIPT = Script(
+    None,  # no client bound: each call passes the thread's own
+    b"""
+    local counts = {}
+    for i, key in ipairs(KEYS) do
+        counts[i] = redis.call('INCR', key)
+        redis.call('EXPIRE', key, ARGV[i], 'NX')
+    end
+    return counts
+    """,
+)
 
 
 def rate_limited(request, email: str) -> bool:
@@ -162,7 +171,14 @@ def _too_many(request):
 def _thanks(request, mailing_list):
     """The one answer to every accepted submission, whatever the address: a redirect
     to the same page (so reloading it never submits the form again)."""
-    return HttpResponseRedirect(reverse("signups:thanks", args=[mailing_list.slug]), status=303)
+    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), mailing_list.slug)
+    url = _THANKS_URLS.get(key)
+    if url is None:
+        url = _THANKS_URLS[key] = reverse("signups:thanks", args=[mailing_list.slug])
+    return HttpResponseRedirect(url, status=303)
+
+
+_THANKS_URLS: dict[tuple[str, str, str], str] = {}  # reversing costs as much as a Redis call
 
 
 def thanks(request, slug: str):
@@ -237,7 +253,7 @@ def subscribe(request, slug: str):
         time_zone=data["time_zone"],
         language=_language(request),
         ip_address=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     return _thanks(request, mailing_list)
 

@@ -179,8 +179,14 @@ def test_rate_limits_use_the_shared_cache(
 
     settings.SIGNUPS_RATE_PER_IP = (1, 600)
     signup(client, lists["newsletter"], django_capture_on_commit_callbacks)
-    keys = redis.Redis.from_url(redis_url).keys("*signups:rate:ip:203.0.113.7*")
+    shared = redis.Redis.from_url(redis_url)
+    keys = shared.keys("*signups:rate:ip:203.0.113.7*")
     assert keys
+    assert 0 < shared.ttl(keys[0]) <= 600  # the window: the counter expires
+    assert shared.get(keys[0]) == b"1"
+    response = signup(client, lists["newsletter"], django_capture_on_commit_callbacks)
+    assert response.status_code == 429
+    assert shared.get(keys[0]) == b"2"
 
 
 def test_suppressed_address_at_signup_is_checked_by_hash(

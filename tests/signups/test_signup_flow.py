@@ -302,3 +302,26 @@ def test_a_list_added_by_the_editor_gets_a_page_and_form(client, lists):
     response = client.post("/inscription/podcast/", {"email": "not-an-address"})
     assert response.status_code == 200
     assert "J’accepte de recevoir le podcast." in response.content.decode()
+
+
+def test_the_signup_statement_is_planned_once_per_connection(
+    client, lists, postgres, django_capture_on_commit_callbacks
+):
+    """The hot path's one statement is prepared on the connection and then reused,
+    whatever the address (PostgreSQL only: SQLite runs the ORM path)."""
+
+    def uses():
+        with postgres.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(generic_plans + custom_plans), 0) "
+                "FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%INSERT INTO signups_consent%"],
+            )
+            return cursor.fetchone()[0]
+
+    for n in range(3):
+        signup(client, lists["newsletter"], django_capture_on_commit_callbacks, email=f"p{n}@ex.fr")
+    signup(client, lists["atelier"], django_capture_on_commit_callbacks, email="p0@ex.fr")
+    assert uses() == 4
+    assert Subscription.objects.filter(status="pending").count() == 4
+    assert Consent.objects.filter(contact__email="p0@ex.fr").count() == 2
