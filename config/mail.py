@@ -1,12 +1,49 @@
-"""The embedded email backend: each message becomes one .eml file under var/mail/."""
+"""Email plumbing shared by every app: well-formed messages, and the embedded
+backend that writes each message as one .eml file under var/mail/."""
 
+import email.message
 import os
 import uuid
+from email.header import Header
+from email.policy import Compat32
 from pathlib import Path
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
+
+
+class _Policy(Compat32):
+    """Python folds a long ASCII header (List-Unsubscribe with its token) right
+    after the colon, which parsers read back with a leading space; such headers
+    fit on one line (RFC 5322 allows 998 characters)."""
+
+    def _fold(self, name, value, sanitize):
+        if isinstance(value, str) and value.isascii() and len(name) + len(value) < 990:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+MESSAGE_POLICY = _Policy()
+
+
+class WellFormedEmail(EmailMultiAlternatives):
+    """The message class of every email Pouls sends.
+
+    Django folds a long encoded subject right after « Subject: », which parsers
+    read back with a leading space: encode it knowing the header's name instead."""
+
+    def message(self, *args, **kwargs):
+        msg = super().message(*args, **kwargs)
+        msg.policy = MESSAGE_POLICY
+        if not self.subject.isascii():
+            del msg["Subject"]
+            # Message.__setitem__, not Django's override that would re-encode it.
+            email.message.Message.__setitem__(
+                msg, "Subject", Header(self.subject, "utf-8", header_name="Subject")
+            )
+        return msg
 
 
 class EmlFileBackend(BaseEmailBackend):

@@ -8,15 +8,12 @@ in the strings (ESP, preview) or straight in the serialised bytes (SMTP).
 """
 
 import base64
-import email.message
 import hashlib
 import hmac
 import html
 import re
 import textwrap
 from dataclasses import dataclass, field
-from email.header import Header
-from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -24,13 +21,13 @@ from urllib.parse import urlsplit
 import css_inline
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
+from config.mail import WellFormedEmail
 from signups import tokens
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
@@ -124,36 +121,6 @@ def unsubscribe_mailbox() -> str:
     )
 
 
-class _Policy(Compat32):
-    """Python folds a long ASCII header (List-Unsubscribe with its token) right
-    after the colon, which parsers read back with a leading space; such headers
-    fit on one line (RFC 5322 allows 998 characters)."""
-
-    def _fold(self, name, value, sanitize):
-        if isinstance(value, str) and value.isascii() and len(name) + len(value) < 990:
-            return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
-
-
-MESSAGE_POLICY = _Policy()
-
-
-class PoulsEmail(EmailMultiAlternatives):
-    """Django folds a long encoded subject right after « Subject: », which parsers
-    read back with a leading space: encode it knowing the header's name instead."""
-
-    def message(self, *args, **kwargs):
-        msg = super().message(*args, **kwargs)
-        msg.policy = MESSAGE_POLICY
-        if not self.subject.isascii():
-            del msg["Subject"]
-            # Message.__setitem__, not Django's override that would re-encode it.
-            email.message.Message.__setitem__(
-                msg, "Subject", Header(self.subject, "utf-8", header_name="Subject")
-            )
-        return msg
-
-
 @dataclass
 class Rendered:
     """One message, rendered once; `personalise` fills in one recipient."""
@@ -178,8 +145,8 @@ class Rendered:
             "X-Pouls-Message": self.key,
         }
 
-    def template_message(self) -> PoulsEmail:
-        message = PoulsEmail(
+    def template_message(self) -> WellFormedEmail:
+        message = WellFormedEmail(
             subject=self.subject,
             body=self.text,
             from_email=self.from_email,
@@ -218,7 +185,7 @@ class Rendered:
             out.append(text)
         return b"".join(out)
 
-    def personal_message(self, values: dict, *, connection=None) -> PoulsEmail:
+    def personal_message(self, values: dict, *, connection=None) -> WellFormedEmail:
         """A Django message for backends that take message objects (anymail, files…)."""
 
         def fill(text: str) -> str:
@@ -226,7 +193,7 @@ class Rendered:
 
         headers = {name: fill(value) for name, value in self.headers().items()}
         headers.pop("Date")
-        message = PoulsEmail(
+        message = WellFormedEmail(
             subject=self.subject,
             body=fill(self.text),
             from_email=self.from_email,

@@ -5,9 +5,10 @@ Templates come in trios under templates/signups/email/: `<name>.subject.txt`,
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from config.mail import WellFormedEmail
 
 
 def send(*, name: str, to: str, context: dict, language: str = "fr") -> None:
@@ -17,6 +18,6 @@ def send(*, name: str, to: str, context: dict, language: str = "fr") -> None:
         text = render_to_string(f"signups/email/{name}.txt", context)
         html = render_to_string(f"signups/email/{name}.html", context)
     subject = " ".join(subject.split())  # one line, whatever the template does
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message = WellFormedEmail(subject=subject, body=text, to=[to])
     message.attach_alternative(html, "text/html")
     message.send()
