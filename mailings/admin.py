@@ -331,6 +331,16 @@ class SequenceAdmin(admin.ModelAdmin):
     def active_readers(self, obj):
         return obj.enrolments.active().count()
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            count = services.sequence_deactivate(sequence=obj)
+            self.message_user(
+                request,
+                _("Séquence désactivée : %(count)s envois n’auront pas lieu.") % {"count": count},
+                messages.SUCCESS,
+            )
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Steps added, removed or edited: who is due when changes from now on.

@@ -280,6 +280,24 @@ def deliveries_cancel_pending(
     return pending.update(status=S.SKIPPED, error=reason)
 
 
+@transaction.atomic
+def sequence_deactivate(*, sequence: Sequence) -> int:
+    """Stop a sequence at once: nobody is enrolled any more, the enrolments stop and the
+    step deliveries not yet handed over are cancelled (those being handed over right
+    now stay as they are, as when cancelling a mailing). Returns how many were cancelled."""
+    Sequence.objects.filter(pk=sequence.pk).update(is_active=False)
+    sequence.is_active = False
+    sequence.enrolments.active().update(
+        status=Enrolment.Status.STOPPED, stopped_at=timezone.now(), next_due_at=None
+    )
+    _handover_lock(exclusive=True)
+    return (
+        Delivery.objects.filter(step__sequence=sequence, status__in=(S.PENDING, S.CLAIMED))
+        .exclude(_in_handover())
+        .update(status=S.CANCELLED, error=_("séquence désactivée"))
+    )
+
+
 def sequence_reschedule(*, sequence: Sequence) -> int:
     """After steps were added, removed or edited: recompute who is due when."""
     steps = list(sequence.steps.order_by("position"))
@@ -498,6 +516,11 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
             id__in={row["mailing_id"] for row in rows if row["mailing_id"]}
         ).values_list("id", "status")
     )
+    active_steps = dict(
+        Step.objects.filter(id__in={row["step_id"] for row in rows if row["step_id"]}).values_list(
+            "id", "sequence__is_active"
+        )
+    )
     complete = []
     for row in rows:
         contact = contacts.get(row["contact_id"])
@@ -514,6 +537,7 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
                 "subscription__mailing_list__slug": subscription["mailing_list__slug"],
                 "subscription__mailing_list__name": subscription["mailing_list__name"],
                 "mailing__status": mailings.get(row["mailing_id"]),
+                "step__sequence__is_active": active_steps.get(row["step_id"], True),
             }
         )
         complete.append(row)
@@ -521,6 +545,8 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
 
 
 def _skip_reason(row: dict) -> str:
+    if not row.get("step__sequence__is_active", True):
+        return _("séquence désactivée depuis la préparation de l’envoi")
     if not row["contact__email"] or row["contact__erased_at"]:
         return _("contact effacé")
     if row["contact__suppressed_at"]:
