@@ -1029,7 +1029,12 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
 
 def message_preview(*, message, contact: Contact) -> tuple[str, str]:
     """HTML and text of `message` (a Mailing or a Step) as `contact` would see it."""
-    subscription = contact.subscriptions.select_related("mailing_list").order_by("pk").first()
+    subscriptions = contact.subscriptions.select_related("mailing_list").order_by("pk")
+    # A step is seen with the links of its sequence's list, when the contact is on it.
+    list_id = getattr(getattr(message, "sequence", None), "mailing_list_id", None)
+    subscription = (
+        list_id and subscriptions.filter(mailing_list_id=list_id).first()
+    ) or subscriptions.first()
     values = rendering.recipient_values(
         delivery_id=None,
         email=contact.email or "",
