@@ -502,7 +502,7 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
     contacts = {
         c["id"]: c
         for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
-            "id", "email", "first_name", "suppressed_at", "erased_at"
+            "id", "email", "first_name", "suppressed_at", "erased_at", "language"
         )
     }
     subscriptions = {
@@ -531,6 +531,7 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
             {
                 "contact__email": contact["email"],
                 "contact__first_name": contact["first_name"],
+                "contact__language": rendering.chrome_language(contact["language"]),
                 "contact__suppressed_at": contact["suppressed_at"],
                 "contact__erased_at": contact["erased_at"],
                 "subscription__status": subscription["status"],
@@ -557,15 +558,23 @@ def _skip_reason(row: dict) -> str:
 
 
 def _messages(rows) -> dict:
+    """Each message rendered once per language present in the batch (its chrome is in
+    the reader's language), keyed like `_key`."""
     mailing_ids = {row["mailing_id"] for row in rows if row["mailing_id"]}
     step_ids = {row["step_id"] for row in rows if row["step_id"]}
     objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
     objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
-    return {key: rendering.render_message(obj) for key, obj in objects.items()}
+    return {
+        (key, language): rendering.render_message(objects[key], language)
+        for key, language in {_key(row) for row in rows}
+        if key in objects
+    }
 
 
-def _key(row) -> str:
-    return f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+def _key(row) -> tuple[str, str]:
+    """(message key, chrome language) of a claimed row: which rendering it receives."""
+    message = f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+    return message, row.get("contact__language") or settings.LANGUAGE_CODE
 
 
 def outbox_send_batch(*, size: int | None = None) -> int:
@@ -981,7 +990,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             connection=backend,
         )
         message.attach_alternative(esp_fields(rendered.html), "text/html")
-        message.tags = [key]
+        message.tags = [rendered.key]
         message.metadata = rendered.metadata
         message.track_opens = settings.MAIL_TRACK_OPENS
         message.merge_data = {
@@ -1044,7 +1053,7 @@ def message_preview(*, message, contact: Contact) -> tuple[str, str]:
         list_slug=subscription.mailing_list.slug if subscription else "preview",
         list_name=subscription.mailing_list.name if subscription else "",
     )
-    return rendering.render_message(message).preview(values)
+    return rendering.render_message(message, contact.language).preview(values)
 
 
 def message_send_test(*, message, email: str, first_name: str = "") -> None:
