@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from signups.models import Contact, Profile
+from signups.models import Contact, Profile, Subscription
 
 from . import services
 from .models import Delivery, Event, Mailing, Sequence, Step
@@ -52,8 +52,53 @@ class MailingForm(forms.ModelForm):
         return data
 
 
+class MessageAdminMixin:
+    """Preview and test send of a message (a Mailing or a Step), shared by both admins."""
+
+    def message_test_response(self, request, message, back):
+        """POST: send `message` to the editor, marked as a test; then go `back`."""
+        if request.method == "POST":
+            if not request.user.email:
+                self.message_user(
+                    request,
+                    _("Ajoutez d’abord une adresse e-mail à votre compte pour recevoir le test."),
+                    messages.ERROR,
+                )
+            else:
+                services.message_send_test(
+                    message=message, email=request.user.email, first_name=request.user.first_name
+                )
+                self.message_user(
+                    request,
+                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
+                    messages.SUCCESS,
+                )
+        return back
+
+    def message_preview_response(self, request, message, audience):
+        """The message as one contact would see it: ?contact=<id>&format=html|text;
+        without a contact, the first of `audience` (subscriptions)."""
+        contact = None
+        if request.GET.get("contact", "").isdigit():
+            contact = Contact.objects.filter(pk=request.GET["contact"]).first()
+        if contact is None:
+            subscription = audience.select_related("contact").order_by("pk").first()
+            contact = (
+                subscription.contact
+                if subscription
+                else Contact(pk=0, first_name="Camille", email="")
+            )
+        html, text = services.message_preview(message=message, contact=contact)
+        if request.GET.get("format") == "text":
+            return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(html)
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response["Content-Security-Policy"] = "script-src 'none'"
+        return response
+
+
 @admin.register(Mailing)
-class MailingAdmin(admin.ModelAdmin):
+class MailingAdmin(MessageAdminMixin, admin.ModelAdmin):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -163,44 +208,11 @@ class MailingAdmin(admin.ModelAdmin):
 
     def test_view(self, request, pk):
         mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            if not request.user.email:
-                self.message_user(
-                    request,
-                    _("Ajoutez d’abord une adresse e-mail à votre compte pour recevoir le test."),
-                    messages.ERROR,
-                )
-            else:
-                services.message_send_test(
-                    message=mailing, email=request.user.email, first_name=request.user.first_name
-                )
-                self.message_user(
-                    request,
-                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
-                    messages.SUCCESS,
-                )
-        return self._back(mailing)
+        return self.message_test_response(request, mailing, self._back(mailing))
 
     def preview_view(self, request, pk):
-        """The message as one contact would see it: ?contact=<id>&format=html|text."""
         mailing = self._mailing(request, pk)
-        contact = None
-        if request.GET.get("contact", "").isdigit():
-            contact = Contact.objects.filter(pk=request.GET["contact"]).first()
-        if contact is None:
-            subscription = mailing.audience().select_related("contact").order_by("pk").first()
-            contact = (
-                subscription.contact
-                if subscription
-                else Contact(pk=0, first_name="Camille", email="")
-            )
-        html, text = services.message_preview(message=mailing, contact=contact)
-        if request.GET.get("format") == "text":
-            return HttpResponse(text, content_type="text/plain; charset=utf-8")
-        response = HttpResponse(html)
-        response["X-Frame-Options"] = "SAMEORIGIN"
-        response["Content-Security-Policy"] = "script-src 'none'"
-        return response
+        return self.message_preview_response(request, mailing, mailing.audience())
 
     def progress_view(self, request, pk):
         mailing = self._mailing(request, pk)
@@ -313,15 +325,75 @@ class StepInline(admin.StackedInline):
         "window_start",
         "window_end",
         "weekdays_only",
+        "message_actions",
     )
+    readonly_fields = ("message_actions",)
+
+    @admin.display(description=gettext_lazy("aperçu et test"))
+    def message_actions(self, obj):
+        if not obj or not obj.pk:
+            return _("Enregistrez l’étape pour la prévisualiser.")
+        preview = reverse("admin:mailings_sequence_step_preview", args=[obj.sequence_id, obj.pk])
+        return format_html(
+            '<a class="button" target="_blank" rel="noopener" href="{}">{}</a> '
+            '<a class="button" target="_blank" rel="noopener" href="{}?format=text">{}</a> '
+            '<button type="submit" form="step-test-form-{}" class="button">{}</button>',
+            preview,
+            _("Aperçu HTML"),
+            preview,
+            _("Aperçu texte"),
+            obj.pk,
+            _("M’envoyer un test"),
+        )
 
 
 @admin.register(Sequence)
-class SequenceAdmin(admin.ModelAdmin):
+class SequenceAdmin(MessageAdminMixin, admin.ModelAdmin):
     list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
     fields = ("name", "slug", "mailing_list", "is_active")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (StepInline,)
+    change_form_template = "admin/mailings/sequence/change_form.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/etapes/<int:step>/apercu/",
+                view(self.step_preview_view),
+                name="mailings_sequence_step_preview",
+            ),
+            path(
+                "<int:pk>/etapes/<int:step>/test/",
+                view(self.step_test_view),
+                name="mailings_sequence_step_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _step(self, request, pk, step):
+        step = get_object_or_404(Step.objects.select_related("sequence"), pk=step, sequence_id=pk)
+        if not self.has_change_permission(request, step.sequence):
+            raise PermissionDenied
+        return step
+
+    def step_preview_view(self, request, pk, step):
+        step = self._step(request, pk, step)
+        audience = Subscription.objects.filter(
+            mailing_list_id=step.sequence.mailing_list_id, status=Subscription.Status.ACTIVE
+        )
+        return self.message_preview_response(request, step, audience)
+
+    def step_test_view(self, request, pk, step):
+        step = self._step(request, pk, step)
+        back = HttpResponseRedirect(reverse("admin:mailings_sequence_change", args=[pk]))
+        return self.message_test_response(request, step, back)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if object_id and str(object_id).isdigit():
+            extra_context["sequence_steps"] = Step.objects.filter(sequence_id=object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("étapes"))
     def step_count(self, obj):
@@ -330,6 +402,16 @@ class SequenceAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("lecteurs en cours"))
     def active_readers(self, obj):
         return obj.enrolments.active().count()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            count = services.sequence_deactivate(sequence=obj)
+            self.message_user(
+                request,
+                _("Séquence désactivée : %(count)s envois n’auront pas lieu.") % {"count": count},
+                messages.SUCCESS,
+            )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

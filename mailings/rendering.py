@@ -282,8 +282,26 @@ def recipient_values(
     }
 
 
-def render(*, key: str, subject: str, preheader: str, body: str, sender_name: str = "") -> Rendered:
-    with translation.override(settings.LANGUAGE_CODE):
+def chrome_language(language: str | None) -> str:
+    """The site language closest to a contact's (`fr-ca` → `fr`), else the default."""
+    try:
+        return translation.get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def render(
+    *,
+    key: str,
+    subject: str,
+    preheader: str,
+    body: str,
+    sender_name: str = "",
+    language: str = "",
+) -> Rendered:
+    """The editor's subject and body stay as written; the chrome around them (greeting,
+    footer) is in `language`, the reader's."""
+    with translation.override(chrome_language(language)):
         for token in FIRST_NAME_TOKENS:
             body = body.replace(token, "@@FNT@@")
         html_body = markdown_to_html(body).replace("@@FNT@@", "@@FNH@@")
@@ -315,12 +333,21 @@ def render(*, key: str, subject: str, preheader: str, body: str, sender_name: st
 
 
 @lru_cache(maxsize=64)
-def _render_cached(key: str, version: str, subject, preheader, body, sender_name) -> Rendered:
-    return render(key=key, subject=subject, preheader=preheader, body=body, sender_name=sender_name)
+def _render_cached(
+    key: str, version: str, subject, preheader, body, sender_name, language
+) -> Rendered:
+    return render(
+        key=key,
+        subject=subject,
+        preheader=preheader,
+        body=body,
+        sender_name=sender_name,
+        language=language,
+    )
 
 
-def render_message(obj) -> Rendered:
-    """A Mailing or a Step, rendered once per version in this process."""
+def render_message(obj, language: str = "") -> Rendered:
+    """A Mailing or a Step, rendered once per version and language in this process."""
     return _render_cached(
         obj.message_key,
         obj.updated_at.isoformat(),
@@ -328,4 +355,5 @@ def render_message(obj) -> Rendered:
         obj.preheader,
         obj.body,
         getattr(obj, "sender_name", ""),
+        chrome_language(language),
     )

@@ -280,6 +280,24 @@ def deliveries_cancel_pending(
     return pending.update(status=S.SKIPPED, error=reason)
 
 
+@transaction.atomic
+def sequence_deactivate(*, sequence: Sequence) -> int:
+    """Stop a sequence at once: nobody is enrolled any more, the enrolments stop and the
+    step deliveries not yet handed over are cancelled (those being handed over right
+    now stay as they are, as when cancelling a mailing). Returns how many were cancelled."""
+    Sequence.objects.filter(pk=sequence.pk).update(is_active=False)
+    sequence.is_active = False
+    sequence.enrolments.active().update(
+        status=Enrolment.Status.STOPPED, stopped_at=timezone.now(), next_due_at=None
+    )
+    _handover_lock(exclusive=True)
+    return (
+        Delivery.objects.filter(step__sequence=sequence, status__in=(S.PENDING, S.CLAIMED))
+        .exclude(_in_handover())
+        .update(status=S.CANCELLED, error=_("séquence désactivée"))
+    )
+
+
 def sequence_reschedule(*, sequence: Sequence) -> int:
     """After steps were added, removed or edited: recompute who is due when."""
     steps = list(sequence.steps.order_by("position"))
@@ -484,7 +502,7 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
     contacts = {
         c["id"]: c
         for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
-            "id", "email", "first_name", "suppressed_at", "erased_at"
+            "id", "email", "first_name", "suppressed_at", "erased_at", "language"
         )
     }
     subscriptions = {
@@ -498,6 +516,11 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
             id__in={row["mailing_id"] for row in rows if row["mailing_id"]}
         ).values_list("id", "status")
     )
+    active_steps = dict(
+        Step.objects.filter(id__in={row["step_id"] for row in rows if row["step_id"]}).values_list(
+            "id", "sequence__is_active"
+        )
+    )
     complete = []
     for row in rows:
         contact = contacts.get(row["contact_id"])
@@ -508,12 +531,14 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
             {
                 "contact__email": contact["email"],
                 "contact__first_name": contact["first_name"],
+                "contact__language": rendering.chrome_language(contact["language"]),
                 "contact__suppressed_at": contact["suppressed_at"],
                 "contact__erased_at": contact["erased_at"],
                 "subscription__status": subscription["status"],
                 "subscription__mailing_list__slug": subscription["mailing_list__slug"],
                 "subscription__mailing_list__name": subscription["mailing_list__name"],
                 "mailing__status": mailings.get(row["mailing_id"]),
+                "step__sequence__is_active": active_steps.get(row["step_id"], True),
             }
         )
         complete.append(row)
@@ -521,6 +546,8 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
 
 
 def _skip_reason(row: dict) -> str:
+    if not row.get("step__sequence__is_active", True):
+        return _("séquence désactivée depuis la préparation de l’envoi")
     if not row["contact__email"] or row["contact__erased_at"]:
         return _("contact effacé")
     if row["contact__suppressed_at"]:
@@ -531,15 +558,23 @@ def _skip_reason(row: dict) -> str:
 
 
 def _messages(rows) -> dict:
+    """Each message rendered once per language present in the batch (its chrome is in
+    the reader's language), keyed like `_key`."""
     mailing_ids = {row["mailing_id"] for row in rows if row["mailing_id"]}
     step_ids = {row["step_id"] for row in rows if row["step_id"]}
     objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
     objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
-    return {key: rendering.render_message(obj) for key, obj in objects.items()}
+    return {
+        (key, language): rendering.render_message(objects[key], language)
+        for key, language in {_key(row) for row in rows}
+        if key in objects
+    }
 
 
-def _key(row) -> str:
-    return f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+def _key(row) -> tuple[str, str]:
+    """(message key, chrome language) of a claimed row: which rendering it receives."""
+    message = f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+    return message, row.get("contact__language") or settings.LANGUAGE_CODE
 
 
 def outbox_send_batch(*, size: int | None = None) -> int:
@@ -955,7 +990,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             connection=backend,
         )
         message.attach_alternative(esp_fields(rendered.html), "text/html")
-        message.tags = [key]
+        message.tags = [rendered.key]
         message.metadata = rendered.metadata
         message.track_opens = settings.MAIL_TRACK_OPENS
         message.merge_data = {
@@ -1003,7 +1038,12 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
 
 def message_preview(*, message, contact: Contact) -> tuple[str, str]:
     """HTML and text of `message` (a Mailing or a Step) as `contact` would see it."""
-    subscription = contact.subscriptions.select_related("mailing_list").order_by("pk").first()
+    subscriptions = contact.subscriptions.select_related("mailing_list").order_by("pk")
+    # A step is seen with the links of its sequence's list, when the contact is on it.
+    list_id = getattr(getattr(message, "sequence", None), "mailing_list_id", None)
+    subscription = (
+        list_id and subscriptions.filter(mailing_list_id=list_id).first()
+    ) or subscriptions.first()
     values = rendering.recipient_values(
         delivery_id=None,
         email=contact.email or "",
@@ -1013,7 +1053,7 @@ def message_preview(*, message, contact: Contact) -> tuple[str, str]:
         list_slug=subscription.mailing_list.slug if subscription else "preview",
         list_name=subscription.mailing_list.name if subscription else "",
     )
-    return rendering.render_message(message).preview(values)
+    return rendering.render_message(message, contact.language).preview(values)
 
 
 def message_send_test(*, message, email: str, first_name: str = "") -> None:

@@ -234,3 +234,54 @@ def test_editing_a_scheduled_mailing_moves_its_departure(client, editor):
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.SCHEDULED
     assert mailing.scheduled_at == dt.datetime(2026, 5, 5, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_step_has_a_preview_as_a_given_contact_and_a_test_send(client, editor):
+    from mailings.models import Step
+
+    from .factories import SequenceFactory, StepFactory
+
+    sequence = SequenceFactory()
+    step = StepFactory(
+        sequence=sequence,
+        position=1,
+        delay=dt.timedelta(0),
+        subject="Leçon 1",
+        body="Bonjour {prénom},\n\nVoici la première leçon.",
+    )
+    other_list = MailingListFactory(slug="autre-liste", name="Autre")
+    reader = ContactFactory(first_name="Koffi")
+    SubscriptionFactory(contact=reader, mailing_list=other_list)
+    on_list = SubscriptionFactory(contact=reader, mailing_list=sequence.mailing_list)
+
+    page = client.get(f"/admin/mailings/sequence/{sequence.pk}/change/").content.decode()
+    preview = f"/admin/mailings/sequence/{sequence.pk}/etapes/{step.pk}/apercu/"
+    test = f"/admin/mailings/sequence/{sequence.pk}/etapes/{step.pk}/test/"
+    assert f'href="{preview}"' in page
+    assert f'form="step-test-form-{step.pk}"' in page
+    assert f'id="step-test-form-{step.pk}" method="post" action="{test}"' in page
+
+    html = client.get(f"{preview}?contact={reader.pk}").content.decode()
+    text = client.get(f"{preview}?contact={reader.pk}&format=text").content.decode()
+    assert "Bonjour Koffi," in html and "<html" in html and "première leçon" in html
+    assert "Bonjour Koffi," in text and "<p>" not in text
+    # The unsubscribe link is the one of the sequence's list, not of another list.
+    from signups.tokens import make_token
+
+    assert make_token("unsubscribe", on_list.pk) in text
+    # Another sequence's id in the URL does not reach this step.
+    assert (
+        client.get(
+            f"/admin/mailings/sequence/{sequence.pk + 1}/etapes/{step.pk}/apercu/"
+        ).status_code
+        == 404
+    )
+
+    response = client.post(test, follow=True)
+    assert "Test envoyé à editrice@pouls.example" in response.content.decode()
+    (message,) = mail.outbox
+    assert message.to == ["editrice@pouls.example"]
+    assert message.subject == "[TEST] Leçon 1"
+    assert "Bonjour Inès," in message.body
+    assert Delivery.objects.count() == 0
+    assert Step.objects.get().subject == "Leçon 1"  # the test send changes nothing

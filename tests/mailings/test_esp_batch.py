@@ -83,3 +83,23 @@ def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
     assert set(Delivery.objects.values_list("esp_message_id", flat=True)) == {
         "20260427.1@mg.pouls.example"
     }
+
+
+def test_one_api_call_per_language_with_the_chrome_in_that_language(mailgun, settings):
+    settings.MAIL_CHUNK_SIZE = 10
+    subs = subscribers(2)
+    subs += subscribers(2, subs[0].mailing_list, language="en")
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch()
+
+    assert len(mailgun) == 2  # one chunk, two languages
+    calls = {}
+    for _path, content_type, body in mailgun:
+        fields = form_fields(content_type, body)
+        assert fields["o:tag"] == [f"mailing-{mailing.pk}"]
+        english = "Unsubscribe in one click" in fields["html"][0]
+        calls[english] = set(fields["to"])
+    assert calls[True] == {s.contact.email for s in subs[2:]}
+    assert calls[False] == {s.contact.email for s in subs[:2]}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}

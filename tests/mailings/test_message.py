@@ -203,3 +203,70 @@ def test_the_links_tokens_are_those_signups_reads():
     assert tokens.read_token("preferences", rendering.fast_token("preferences", 5)) == 5
     with pytest.raises(tokens.InvalidToken):
         tokens.read_token("preferences", rendering.fast_token("unsubscribe", 5))
+
+
+@pytest.mark.parametrize("path", ["smtp", "objects"])
+def test_the_chrome_is_in_each_readers_language_rendered_once_per_language(
+    path, request, monkeypatch
+):
+    server = request.getfixturevalue("smtp_server") if path == "smtp" else None
+    rendering._render_cached.cache_clear()
+    renders = []
+    real_render = rendering.render
+
+    def counting_render(**kwargs):
+        renders.append(kwargs["language"])
+        return real_render(**kwargs)
+
+    monkeypatch.setattr(rendering, "render", counting_render)
+    french = SubscriptionFactory(contact=ContactFactory(first_name="Awa", language="fr"))
+    newsletter = french.mailing_list
+    languages = {"Awa": "fr", "Jean": "fr-ca", "Ngozi": "en", "Kofi": "en", "Lou": ""}
+    for name, language in languages.items():
+        if name != "Awa":
+            SubscriptionFactory(
+                mailing_list=newsletter,
+                contact=ContactFactory(first_name=name, language=language),
+            )
+    mailing = MailingFactory(
+        subject="Trois questions à vos clients",
+        body="Voici les trois questions, {prénom}.",
+        lists=[newsletter],
+    )
+    mailing_schedule(mailing=mailing)
+    assert mailing_dispatch(mailing_id=mailing.pk) == 5
+    assert outbox_send_batch() == 5
+    assert sorted(renders) == ["en", "fr"]  # once per language, not per reader
+
+    messages = parsed_messages(server)
+    assert len(messages) == 5
+    for message in messages:
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        name = re.search(r"Voici les trois questions, (\w+)\.", text).group(1)
+        # The editor's words stay as written, whatever the reader's language.
+        assert str(message["Subject"]) == "Trois questions à vos clients"
+        assert f"Voici les trois questions, {name}." in html
+        if languages[name] == "en":
+            assert text.startswith(f"Hello {name},")
+            assert "You are receiving this email because you signed up on" in text
+            assert "Unsubscribe in one click:" in text
+            assert "Manage my subscriptions:" in text
+            assert "Unsubscribe in one click</a>" in html
+            assert "Se désinscrire" not in text + html
+        else:
+            assert text.startswith(f"Bonjour {name},")
+            assert "Vous recevez cet e-mail parce que vous vous êtes inscrit·e sur" in text
+            assert "Se désinscrire en un clic :" in text
+            assert "Adresse postale :" in text
+            assert "Unsubscribe" not in text + html
+
+
+def test_the_preview_shows_the_chrome_in_the_contacts_language():
+    from mailings.services import message_preview
+
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Ngozi", language="en"))
+    mailing = MailingFactory(body="Le corps reste en français.", lists=[subscription.mailing_list])
+    html, text = message_preview(message=mailing, contact=subscription.contact)
+    assert "Hello Ngozi," in text and "Le corps reste en français." in text
+    assert "Unsubscribe in one click" in html

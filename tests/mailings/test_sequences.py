@@ -14,7 +14,13 @@ from mailings.services import sequence_reschedule
 from signups.models import Subscription
 from signups.services import contact_suppress, subscription_confirm, subscription_unsubscribe
 
-from .factories import ContactFactory, SequenceFactory, StepFactory, SubscriptionFactory
+from .factories import (
+    ContactFactory,
+    MailingListFactory,
+    SequenceFactory,
+    StepFactory,
+    SubscriptionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -188,3 +194,64 @@ def test_bootstrap_creates_the_welcomes_and_the_workshop_once():
         welcome = Sequence.objects.get(mailing_list__slug=slug).steps.get()
         assert welcome.delay == dt.timedelta(0) and welcome.subject.startswith("Bienvenue")
     assert Sequence.objects.count() == 3 and Step.objects.count() == len(lessons) + 2
+
+
+def test_deactivating_a_sequence_in_the_admin_cancels_its_queued_steps(
+    client, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    from mailings.services import enrolments_advance
+
+    client.force_login(get_user_model().objects.create_superuser("edit", "edit@pouls.example", "x"))
+    sequence = SequenceFactory()
+    StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Bienvenue")
+    StepFactory(sequence=sequence, position=2, delay=dt.timedelta(days=1), subject="Suite")
+    confirmed_reader(sequence)
+    other = SequenceFactory(mailing_list=MailingListFactory(slug="autre", name="Autre"))
+    StepFactory(sequence=other, position=1, delay=dt.timedelta(0), subject="Autre")
+    other_reader = confirmed_reader(other)
+    assert enrolments_advance() == 2  # rows written, not sent yet
+    response = client.post(
+        f"/admin/mailings/sequence/{sequence.pk}/change/",
+        {
+            "mailing_list": sequence.mailing_list_id,
+            "slug": sequence.slug,
+            "name": sequence.name,
+            "steps-TOTAL_FORMS": "0",
+            "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0",
+            "steps-MAX_NUM_FORMS": "1000",
+        },
+        follow=True,
+    )
+    assert "1 envois n’auront pas lieu" in response.content.decode()
+    run_tick(django_capture_on_commit_callbacks)
+    assert [m.subject for m in mail.outbox] == ["Autre"]
+    assert mail.outbox[0].to == [other_reader.contact.email]
+    stopped = Delivery.objects.get(step__sequence=sequence)
+    assert stopped.status == Delivery.Status.CANCELLED
+    enrolment = Enrolment.objects.get(sequence=sequence)
+    assert enrolment.status == Enrolment.Status.STOPPED
+    assert enrolment.next_due_at is None
+    with time_machine.travel(dt.datetime.now(UTC) + dt.timedelta(days=2)):
+        run_tick(django_capture_on_commit_callbacks)
+    assert "Suite" not in [m.subject for m in mail.outbox]
+
+
+def test_a_step_claimed_before_its_sequence_was_deactivated_is_skipped_not_sent(
+    django_capture_on_commit_callbacks,
+):
+    from mailings.services import enrolments_advance
+
+    sequence = SequenceFactory()
+    StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0))
+    confirmed_reader(sequence)
+    assert enrolments_advance() == 1
+    # Deactivated behind the batch's back (the row already claimed, or a plain save).
+    Sequence.objects.filter(pk=sequence.pk).update(is_active=False)
+    run_tick(django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SKIPPED
+    assert "séquence désactivée" in delivery.error
