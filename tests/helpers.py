@@ -39,7 +39,11 @@ def process_env(**extra) -> dict:
     return env
 
 
-def start_worker(*, queues="default,mail", concurrency=1, log=None, env=None, name="w1"):
+def start_worker(
+    *, queues="default,mail", concurrency=1, log=None, env=None, name="w1", loglevel="INFO"
+):
+    """A real `celery worker`, in its own process group so that a test can SIGKILL the
+    whole pool with `os.killpg(worker.pid, signal.SIGKILL)`."""
     return subprocess.Popen(
         [
             str(BIN / "celery"),
@@ -53,7 +57,7 @@ def start_worker(*, queues="default,mail", concurrency=1, log=None, env=None, na
             "--hostname",
             f"{name}@%h",
             "--loglevel",
-            "INFO",
+            loglevel,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -62,6 +66,7 @@ def start_worker(*, queues="default,mail", concurrency=1, log=None, env=None, na
         env=env or process_env(),
         stdout=log or subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

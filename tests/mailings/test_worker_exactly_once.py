@@ -23,38 +23,13 @@ from config.tasks import tick
 from mailings import services
 from mailings.models import Delivery, Mailing
 from tests.conftest import require
-from tests.helpers import BIN, ROOT, free_port, process_env, wait_for
+from tests.helpers import free_port, process_env, start_worker, wait_for
 
 from .factories import MailingFactory, subscribers
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 RECIPIENTS = 2000
 S = Delivery.Status
-
-
-def start_worker(env, log):
-    return subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "--app",
-            "config",
-            "worker",
-            "--queues",
-            "default,mail",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: SIGKILL reaches the pool too
-    )
 
 
 def kill(worker):
@@ -118,7 +93,7 @@ def test_killed_workers_and_an_emptied_redis_send_each_message_at_most_once(tmp_
                 tick.delay()
 
     beat_thread = threading.Thread(target=beat, daemon=True)
-    worker = start_worker(env, log)
+    worker = start_worker(env=env, log=log, concurrency=2)
     beat_thread.start()
     kills = 0
     try:
@@ -138,7 +113,7 @@ def test_killed_workers_and_an_emptied_redis_send_each_message_at_most_once(tmp_
                 client = redis.Redis.from_url(redis_url)
                 client.flushdb()  # this test's database only: others share the server
                 client.close()
-            worker = start_worker(env, log)
+            worker = start_worker(env=env, log=log, concurrency=2)
 
         def done():
             busy = Delivery.objects.filter(status__in=(S.PENDING, S.CLAIMED, S.SENDING)).count()

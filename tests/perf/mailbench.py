@@ -9,7 +9,7 @@ from pathlib import Path
 from django.db import connection
 
 from signups.models import MailingList
-from tests.helpers import BIN, ROOT
+from tests import helpers
 
 
 def make_readers(count: int, slug: str = "newsletter") -> MailingList:
@@ -46,28 +46,7 @@ def start_sink(port: int) -> subprocess.Popen:
 
 
 def start_worker(env, *, concurrency=2, log=None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "--app",
-            "config",
-            "worker",
-            "--queues",
-            "default,mail",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return helpers.start_worker(env=env, concurrency=concurrency, log=log, loglevel="WARNING")
 
 
 def stop_group(process: subprocess.Popen) -> None:
