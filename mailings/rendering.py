@@ -9,7 +9,6 @@ in the strings (ESP, preview) or straight in the serialised bytes (SMTP).
 
 import base64
 import hashlib
-import hmac
 import html
 import re
 import textwrap
@@ -55,22 +54,29 @@ def _host_of(site_url: str) -> str:
     return urlsplit(site_url).hostname or "localhost"
 
 
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
 @lru_cache(maxsize=8)
-def _signer(purpose: str, secret_key: str):
-    """The HMAC of Django's `Signer(salt=…)` for a `signups.tokens` purpose, keyed once:
+def _signer_pads(purpose: str, secret_key: str) -> tuple:
+    """The HMAC-SHA256 of Django's `Signer(salt=…)` for a `signups.tokens` purpose, keyed
+    once (RFC 2104: the inner and outer hashes of the padded key, copied per token):
     `Signer.sign` derives the key again for every token, half of a message's cost."""
     key_salt = tokens._SALTS[purpose] + "signer"
-    key = hashlib.sha256((key_salt + secret_key).encode()).digest()
-    return hmac.new(key, digestmod=hashlib.sha256)
+    key = hashlib.sha256((key_salt + secret_key).encode()).digest().ljust(64, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
-def fast_token(purpose: str, pk: int) -> str:
+def fast_token(purpose: str, pk: int, secret_key: str | None = None) -> str:
     """The same token as `signups.tokens.make_token(purpose, pk)` for the purposes that
     do not expire (unsubscribe, preferences); the tests compare the two."""
     value = signing.b62_encode(pk)
-    mac = _signer(purpose, settings.SECRET_KEY).copy()
-    mac.update(value.encode())
-    return f"{value}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+    inner, outer = _signer_pads(purpose, secret_key or settings.SECRET_KEY)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(value.encode())
+    outer.update(inner.digest())
+    return f"{value}:{base64.urlsafe_b64encode(outer.digest()).rstrip(b'=').decode()}"
 
 
 def absolute(url: str) -> str:
@@ -231,17 +237,20 @@ def _mailbox_for(site_url: str, default_from: str, configured: str) -> str:
     return unsubscribe_mailbox()
 
 
-def _mailbox() -> str:
-    return _mailbox_for(
-        settings.SITE_URL,
-        settings.DEFAULT_FROM_EMAIL,
-        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", ""),
-    )
-
-
 @lru_cache(maxsize=64)
 def _list_label(list_name: str) -> str:
     return re.sub(r'["\\\r\n]', "", list_name)
+
+
+@lru_cache(maxsize=8)
+def _recipient_constants(site_url: str, default_from: str, mailto: str) -> tuple:
+    """What every recipient's values share, for one configuration."""
+    return (
+        _link("unsubscribe", site_url).split(_SLOT),
+        _link("preferences", site_url).split(_SLOT),
+        f"{_mailbox_for(site_url, default_from, mailto)}?subject={MAILTO_SUBJECT_PREFIX}",
+        _host_of(site_url),
+    )
 
 
 def recipient_values(
@@ -257,25 +266,25 @@ def recipient_values(
 ) -> dict:
     """The per-recipient values: everything else is shared by the whole mailing."""
     first_name = " ".join(first_name.split())  # no line breaks into headers or text
-    site_url = settings.SITE_URL
-    unsubscribe_token = fast_token("unsubscribe", subscription_id)
-    unsubscribe = _link("unsubscribe", site_url).replace(_SLOT, unsubscribe_token)
-    preferences = _link("preferences", site_url).replace(
-        _SLOT, fast_token("preferences", contact_id)
+    name_html = html.escape(first_name)
+    unsubscribe, preferences, mailbox, host = _recipient_constants(
+        settings.SITE_URL,
+        settings.DEFAULT_FROM_EMAIL,
+        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", ""),
     )
-    host = _host_of(site_url)
-    list_label = _list_label(list_name)
+    secret_key = settings.SECRET_KEY
+    unsubscribe_token = fast_token("unsubscribe", subscription_id, secret_key)
     return {
         "TO": email,
         "FNT": first_name,
-        "FNH": html.escape(first_name),
+        "FNH": name_html,
         "HIT": f" {first_name}" if first_name else "",
-        "HIH": f" {html.escape(first_name)}" if first_name else "",
-        "UNSUB": unsubscribe,
-        "PREFS": preferences,
+        "HIH": f" {name_html}" if first_name else "",
+        "UNSUB": unsubscribe_token.join(unsubscribe),
+        "PREFS": fast_token("preferences", contact_id, secret_key).join(preferences),
         # The same signed token as the link: the inbound webhook unsubscribes on it.
-        "MAILTO": f"{_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}{unsubscribe_token}",
-        "LISTID": f'"{list_label}" <{list_slug}.{host}>',
+        "MAILTO": f"{mailbox}{unsubscribe_token}",
+        "LISTID": f'"{_list_label(list_name)}" <{list_slug}.{host}>',
         "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
         "DID": str(delivery_id or ""),
         "DATE": date or formatdate(localtime=False, usegmt=True),

@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from signups import services as signups_services
 from signups.models import Contact, Subscription
 
-from . import rendering
+from . import esp, rendering
 from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step
 
 logger = logging.getLogger(__name__)
@@ -451,9 +451,52 @@ def outbox_claim(*, worker: str, size: int) -> list[int]:
     return [row["id"] for row in _claim(worker=worker, size=size)]
 
 
-def _claim(*, worker: str, size: int) -> list[dict]:
+# What a batch reads about each claimed row's contact, subscription, list and message.
+RECIPIENT_FIELDS = (
+    "contact__email",
+    "contact__first_name",
+    "contact__language",
+    "contact__suppressed_at",
+    "contact__erased_at",
+    "subscription__status",
+    "subscription__mailing_list__slug",
+    "subscription__mailing_list__name",
+    "mailing__status",
+    "step__sequence__is_active",
+)
+# Each lookup is a LATERAL subquery (OFFSET 0 keeps the planner from flattening it):
+# one primary-key probe per claimed row, never a hash of a whole table. Only our own
+# table names are interpolated.
+_RECIPIENTS_SQL = """
+SELECT claimed.*, c.email, c.first_name, c.language, c.suppressed_at, c.erased_at,
+       s.status, s.slug, s.name, m.status, coalesce(q.is_active, true)
+FROM claimed
+LEFT JOIN LATERAL (SELECT email, first_name, language, suppressed_at, erased_at
+                   FROM {contact} WHERE id = claimed.contact_id OFFSET 0) c ON true
+LEFT JOIN LATERAL (SELECT sub.status, l.slug, l.name FROM {subscription} sub
+                   JOIN {mailing_list} l ON l.id = sub.mailing_list_id
+                   WHERE sub.id = claimed.subscription_id OFFSET 0) s ON true
+LEFT JOIN LATERAL (SELECT status FROM {mailing}
+                   WHERE id = claimed.mailing_id OFFSET 0) m ON true
+LEFT JOIN LATERAL (SELECT seq.is_active FROM {step} st
+                   JOIN {sequence} seq ON seq.id = st.sequence_id
+                   WHERE st.id = claimed.step_id OFFSET 0) q ON true
+ORDER BY claimed.id
+""".format(  # noqa: S608
+    contact=Contact._meta.db_table,
+    subscription=Subscription._meta.db_table,
+    mailing_list=Subscription._meta.get_field("mailing_list").related_model._meta.db_table,
+    mailing=Mailing._meta.db_table,
+    step=Step._meta.db_table,
+    sequence=Sequence._meta.db_table,
+)
+
+
+def _claim(*, worker: str, size: int, recipients: bool = False) -> list[dict]:
     """Claim up to `size` sendable rows in id order: one statement on PostgreSQL
-    (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …)."""
+    (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …). With
+    `recipients`, each row also holds RECIPIENT_FIELDS (None for a vanished contact
+    or subscription): on PostgreSQL read by the same statement."""
     now = timezone.now()
     sendable = (
         Delivery.objects.sendable_now(now)
@@ -471,19 +514,36 @@ def _claim(*, worker: str, size: int) -> list[dict]:
         with transaction.atomic():
             ids = list(sendable)
             Delivery.objects.filter(id__in=ids).update(attempts=F("attempts") + 1, **changes)
-            return list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
+            rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
+        return _with_recipients(rows) if recipients else rows
     table = Delivery._meta.db_table
     assignments = ", ".join(f"{name} = %s" for name in changes)
+    fields = CLAIM_FIELDS + RECIPIENT_FIELDS if recipients else CLAIM_FIELDS
     with transaction.atomic(), db_connection.cursor() as cursor:
-        _asynchronous_commit(cursor)
         select, select_params = sendable.query.sql_with_params()
         # Only our own table and column names are interpolated; values are parameters.
+        # `= ANY(ARRAY(…))`: the locked ids first, then one primary-key probe each (with
+        # `IN (…)` the planner may scan the whole outbox to hash-join them).
         statement = (
             f"UPDATE {table} SET attempts = attempts + 1, {assignments} "  # noqa: S608
-            f"WHERE id IN ({select}) RETURNING {', '.join(CLAIM_FIELDS)}"
+            f"WHERE id = ANY(ARRAY({select})) RETURNING {', '.join(CLAIM_FIELDS)}"
         )
+        if recipients:
+            statement = f"WITH claimed AS ({statement}) {_RECIPIENTS_SQL}"
+        _asynchronous_commit(cursor)
+        # Its cost estimate crosses PostgreSQL's JIT threshold; compiling the plan costs
+        # more than running it, every time.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(statement, [*changes.values(), *select_params])
-        rows = [dict(zip(CLAIM_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+    if recipients:
+        chrome = {}
+        for row in rows:
+            language = row["contact__language"]
+            if language not in chrome:
+                chrome[language] = rendering.chrome_language(language)
+            row["contact__language"] = chrome[language]
+        return rows
     return sorted(rows, key=lambda row: row["id"])
 
 
@@ -497,8 +557,9 @@ def _asynchronous_commit(cursor) -> None:
 
 
 def _with_recipients(rows: list[dict]) -> list[dict]:
-    """Add each claimed row's contact, subscription, list and message status, one
-    primary-key lookup per table (a join lets the planner hash whole tables)."""
+    """Add RECIPIENT_FIELDS to each claimed row (None for a vanished contact or
+    subscription), one primary-key lookup per table: the portable twin of the
+    PostgreSQL claim statement's LATERAL lookups."""
     contacts = {
         c["id"]: c
         for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
@@ -521,28 +582,24 @@ def _with_recipients(rows: list[dict]) -> list[dict]:
             "id", "sequence__is_active"
         )
     )
-    complete = []
     for row in rows:
-        contact = contacts.get(row["contact_id"])
-        subscription = subscriptions.get(row["subscription_id"])
-        if contact is None or subscription is None:
-            continue
+        contact = contacts.get(row["contact_id"], {})
+        subscription = subscriptions.get(row["subscription_id"], {})
         row.update(
             {
-                "contact__email": contact["email"],
-                "contact__first_name": contact["first_name"],
-                "contact__language": rendering.chrome_language(contact["language"]),
-                "contact__suppressed_at": contact["suppressed_at"],
-                "contact__erased_at": contact["erased_at"],
-                "subscription__status": subscription["status"],
-                "subscription__mailing_list__slug": subscription["mailing_list__slug"],
-                "subscription__mailing_list__name": subscription["mailing_list__name"],
+                "contact__email": contact.get("email"),
+                "contact__first_name": contact.get("first_name"),
+                "contact__language": rendering.chrome_language(contact.get("language")),
+                "contact__suppressed_at": contact.get("suppressed_at"),
+                "contact__erased_at": contact.get("erased_at"),
+                "subscription__status": subscription.get("status"),
+                "subscription__mailing_list__slug": subscription.get("mailing_list__slug"),
+                "subscription__mailing_list__name": subscription.get("mailing_list__name"),
                 "mailing__status": mailings.get(row["mailing_id"]),
                 "step__sequence__is_active": active_steps.get(row["step_id"], True),
             }
         )
-        complete.append(row)
-    return complete
+    return rows
 
 
 def _skip_reason(row: dict) -> str:
@@ -581,13 +638,17 @@ def outbox_send_batch(*, size: int | None = None) -> int:
     """Claim up to `size` sendable rows, send them, record the outcomes. Returns rows claimed."""
     worker = _worker_id()
     size = size or _setting("MAIL_BATCH_SIZE", 500)
-    claimed = _claim(worker=worker, size=size)
+    claimed = _claim(worker=worker, size=size, recipients=True)
     if not claimed:
         mailings_finish()  # the last batch to find the outbox empty closes the mailing
         return 0
     cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
     ids = [row["id"] for row in claimed]
-    rows = _with_recipients(claimed)
+    rows = [  # a contact or subscription row deleted under us: never sent
+        row
+        for row in claimed
+        if row["contact__email"] is not None and row["subscription__status"] is not None
+    ]
     if len(rows) < len(ids):  # the contact or subscription row was deleted under us
         Delivery.objects.filter(id__in=set(ids) - {row["id"] for row in rows}).update(
             status=S.FAILED, error=_("contact ou abonnement supprimé")
@@ -722,16 +783,19 @@ class Outcomes:
 
 
 def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int | None) -> bool:
-    """One UPDATE for a whole chunk, each row with its own ESP message id (a VALUES
-    list joined on id: Django's bulk_update builds a CASE per row, far slower); on
+    """One UPDATE for a whole chunk, each row with its own ESP message id ((id, ESP id)
+    pairs joined on id: Django's bulk_update builds a CASE per row, far slower); on
     PostgreSQL the same statement deletes the chunk's hand-over entry. A row the tick
     already turned unknown (the worker stalled past its lease) is corrected to sent:
     that is what happened. Returns whether the hand-over entry was deleted."""
     table = Delivery._meta.db_table
-    values = ", ".join(["(%s, %s)"] * len(sent))
-    params = [item for pair in sent for item in pair]
     close = handover is not None and db_connection.vendor == "postgresql"
-    prefix = f"WITH v(id, esp) AS (VALUES {values})"
+    if db_connection.vendor == "postgresql":  # two array parameters, not 2 per row
+        prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
+        params = [[pk for pk, _esp in sent], [esp for _pk, esp in sent]]
+    else:
+        prefix = f"WITH v(id, esp) AS (VALUES {', '.join(['(%s, %s)'] * len(sent))})"
+        params = [item for pair in sent for item in pair]
     if close:
         prefix += f", closed AS (DELETE FROM {Handover._meta.db_table} WHERE id = %s)"  # noqa: S608
         params.append(handover)
@@ -762,12 +826,14 @@ def _values(row, date=None) -> dict:
 
 def _send_rows(rows, *, worker: str) -> None:
     messages = _messages(rows)
-    backend = get_connection(fail_silently=False)
+    esp_batch = _setting("MAIL_ESP_BATCH", False)
+    batch_twin = esp.batch_backend_path(settings.EMAIL_BACKEND) if esp_batch else None
+    backend = get_connection(batch_twin, fail_silently=False)
     smtp = (
         hasattr(backend, "open")
         and backend.__class__.__module__ == "django.core.mail.backends.smtp"
     )
-    esp_batch = _setting("MAIL_ESP_BATCH", False) and hasattr(backend, "esp_name")
+    esp_batch = esp_batch and hasattr(backend, "esp_name")
     try:
         for chunk in _chunks(rows, _chunk_size()):
             throttle(len(chunk))
@@ -972,6 +1038,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
     from anymail.message import AnymailMessage
 
     merge_field = _setting("MAIL_ESP_MERGE_FIELD", "%recipient.{}%")
+    date = formatdate(usegmt=True)  # one Date for the chunk (the ESP sets its own)
     by_key = defaultdict(list)
     for row in chunk:
         by_key[_key(row)].append(row)
@@ -981,7 +1048,8 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         def esp_fields(text: str) -> str:
             return rendering.PLACEHOLDER.sub(lambda m: merge_field.format(m.group(1).lower()), text)
 
-        recipients = {row["contact__email"]: (row, _values(row)) for row in rows}
+        recipients = {row["contact__email"]: (row, _values(row, date)) for row in rows}
+        names = [name.lower() for name in next(iter(recipients.values()))[1]]
         message = AnymailMessage(
             subject=rendered.subject,
             body=esp_fields(rendered.text),
@@ -993,8 +1061,8 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         message.tags = [rendered.key]
         message.metadata = rendered.metadata
         message.track_opens = settings.MAIL_TRACK_OPENS
-        message.merge_data = {
-            email: {name.lower(): value for name, value in values.items()}
+        message.merge_data = {  # the keys in lower case (values are built in one order)
+            email: dict(zip(names, values.values(), strict=True))
             for email, (_row, values) in recipients.items()
         }
         message.merge_metadata = {
@@ -1006,12 +1074,15 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             for name, value in headers.items()
             if not rendering.PLACEHOLDER.search(value)
         }
+        personal = {  # `@@NAME@@` → `{NAME}`: one format_map per header and recipient
+            name: rendering.PLACEHOLDER.sub(
+                r"{\1}", value.replace("{", "{{").replace("}", "}}")
+            ).format_map
+            for name, value in headers.items()
+            if name not in message.extra_headers
+        }
         message.merge_headers = {
-            email: {
-                name: rendering.PLACEHOLDER.sub(lambda m, v=values: v[m.group(1)], value)
-                for name, value in headers.items()
-                if name not in message.extra_headers
-            }
+            email: {name: fill(values) for name, fill in personal.items()}
             for email, (_row, values) in recipients.items()
         }
         try:

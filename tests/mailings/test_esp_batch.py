@@ -5,6 +5,8 @@ backend builds and posts the requests."""
 
 import json
 import threading
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -53,8 +55,20 @@ def mailgun(settings):
 
 
 def form_fields(content_type: str, body: bytes) -> dict:
-    assert content_type == "application/x-www-form-urlencoded"
-    return parse_qs(body.decode(), keep_blank_values=True)
+    """The fields of a form as Mailgun reads it, urlencoded or multipart."""
+    if content_type == "application/x-www-form-urlencoded":
+        return parse_qs(body.decode(), keep_blank_values=True)
+    assert content_type.startswith("multipart/form-data; boundary=")
+    form = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    fields = {}
+    for part in form.iter_parts():
+        assert part.get_content_disposition() == "form-data"
+        fields.setdefault(part.get_param("name", header="content-disposition"), []).append(
+            part.get_payload(decode=True).decode()
+        )
+    return fields
 
 
 def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
