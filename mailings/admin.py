@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from signups.models import Contact, Profile, Subscription
 
@@ -405,7 +405,21 @@ class SequenceAdmin(MessageAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        if not (change and "is_active" in form.changed_data):
+            return
+        if obj.is_active:
+            count = services.sequence_activate(sequence=obj)
+            self.message_user(
+                request,
+                ngettext(
+                    "Séquence réactivée : %(count)s lecteur reprend là où il en était.",
+                    "Séquence réactivée : %(count)s lecteurs reprennent là où ils en étaient.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+        else:
             count = services.sequence_deactivate(sequence=obj)
             self.message_user(
                 request,
