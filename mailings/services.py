@@ -31,7 +31,7 @@ from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Max, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from signups import services as signups_services
@@ -1165,8 +1165,9 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
 # --- preview and test sends ----------------------------------------------------
 
 
-def message_preview(*, message, contact: Contact) -> tuple[str, str]:
-    """HTML and text of `message` (a Mailing or a Step) as `contact` would see it."""
+def message_preview(*, message, contact: Contact, language: str = "") -> tuple[str, str]:
+    """HTML and text of `message` (a Mailing or a Step) as `contact` would see it, the
+    chrome in `language` when given, else in the contact's."""
     subscriptions = contact.subscriptions.select_related("mailing_list").order_by("pk")
     # A step is seen with the links of its sequence's list, when the contact is on it.
     list_id = getattr(getattr(message, "sequence", None), "mailing_list_id", None)
@@ -1182,12 +1183,17 @@ def message_preview(*, message, contact: Contact) -> tuple[str, str]:
         list_slug=subscription.mailing_list.slug if subscription else "preview",
         list_name=subscription.mailing_list.name if subscription else "",
     )
-    return rendering.render_message(message, contact.language).preview(values)
+    return rendering.render_message(message, language or contact.language).preview(values)
 
 
-def message_send_test(*, message, email: str, first_name: str = "") -> None:
-    """Send `message` to the editor, marked as a test; no delivery row is written."""
-    rendered = rendering.render_message(message)
+def message_send_test(*, message, email: str, first_name: str = "", language: str = "") -> None:
+    """Send `message` to the editor, marked as a test, the chrome in `language` (the
+    site's default language when empty); no delivery row is written."""
+    language = rendering.chrome_language(language)
+    rendered = rendering.render_message(message, language)
+    with translation.override(language):
+        list_name = _("Envoi de test")
+        subject = _("[TEST] %(subject)s") % {"subject": rendered.subject}
     values = rendering.recipient_values(
         delivery_id=None,
         email=email,
@@ -1195,10 +1201,10 @@ def message_send_test(*, message, email: str, first_name: str = "") -> None:
         subscription_id=0,
         contact_id=0,
         list_slug="test",
-        list_name=_("Envoi de test"),
+        list_name=list_name,
     )
     personal = rendered.personal_message(values)
-    personal.subject = _("[TEST] %(subject)s") % {"subject": rendered.subject}
+    personal.subject = subject
     personal.send()
 
 
