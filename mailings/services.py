@@ -345,7 +345,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
         .annotate(position=Min("step__position"))
         .values_list("contact_id", "position")
     )
-    resumed = []
+    fields = ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"]
+    resumed, changed = 0, []
     enrolments = resuming.select_for_update(of=("self",)).select_related("contact").order_by("pk")
     for enrolment in enrolments.iterator(chunk_size=2000):
         position = first_cancelled.get(enrolment.contact_id)
@@ -355,13 +356,13 @@ def sequence_activate(*, sequence: Sequence) -> int:
         enrolment.stop_reason = ""
         enrolment.stopped_at = None
         enrolment.next_due_at = _next_due(enrolment, steps, now=now)
-        resumed.append(enrolment)
-    Enrolment.objects.bulk_update(
-        resumed,
-        ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"],
-        batch_size=2000,
-    )
-    return len(resumed)
+        changed.append(enrolment)
+        resumed += 1
+        if len(changed) >= 2000:
+            Enrolment.objects.bulk_update(changed, fields)
+            changed = []
+    Enrolment.objects.bulk_update(changed, fields)
+    return resumed
 
 
 def _rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
