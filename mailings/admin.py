@@ -1,13 +1,16 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from signups.models import Contact, Profile, Subscription
 
@@ -52,11 +55,43 @@ class MailingForm(forms.ModelForm):
         return data
 
 
+class ChromeLanguageForm(forms.Form):
+    """The language of the chrome (greeting, footer, link labels) of a preview or a test
+    send; the editor's subject and body stay as written."""
+
+    language = forms.ChoiceField(choices=lambda: settings.LANGUAGES, required=False)
+
+    @classmethod
+    def chosen(cls, data) -> str:
+        """The language asked for, or "" when none (or one the site does not have)."""
+        form = cls(data)
+        return form.cleaned_data["language"] if form.is_valid() else ""
+
+
+def message_buttons(request, *, form_id: str, preview_url: str) -> str:
+    """The chrome language choice and the preview and test-send buttons of a message.
+    They all belong to the test form `form_id` (a POST form outside the change form,
+    which cannot hold another form), so one choice serves the three without
+    JavaScript: the preview buttons send it by GET to the preview in a new tab, and
+    only the test button carries the CSRF token, which never ends up in a URL."""
+    return render_to_string(
+        "admin/mailings/message_buttons.html",
+        {
+            "form_id": form_id,
+            "preview_url": preview_url,
+            "languages": settings.LANGUAGES,
+            "default_language": settings.LANGUAGE_CODE,
+            "csrf_token": get_token(request),
+        },
+    )
+
+
 class MessageAdminMixin:
     """Preview and test send of a message (a Mailing or a Step), shared by both admins."""
 
     def message_test_response(self, request, message, back):
-        """POST: send `message` to the editor, marked as a test; then go `back`."""
+        """POST: send `message` to the editor, marked as a test, the chrome in the
+        language chosen (the site's default otherwise); then go `back`."""
         if request.method == "POST":
             if not request.user.email:
                 self.message_user(
@@ -66,7 +101,10 @@ class MessageAdminMixin:
                 )
             else:
                 services.message_send_test(
-                    message=message, email=request.user.email, first_name=request.user.first_name
+                    message=message,
+                    email=request.user.email,
+                    first_name=request.user.first_name,
+                    language=ChromeLanguageForm.chosen(request.POST),
                 )
                 self.message_user(
                     request,
@@ -77,7 +115,8 @@ class MessageAdminMixin:
 
     def message_preview_response(self, request, message, audience):
         """The message as one contact would see it: ?contact=<id>&format=html|text;
-        without a contact, the first of `audience` (subscriptions)."""
+        without a contact, the first of `audience` (subscriptions). The chrome is in
+        the contact's language, or in ?language=<code> when given."""
         contact = None
         if request.GET.get("contact", "").isdigit():
             contact = Contact.objects.filter(pk=request.GET["contact"]).first()
@@ -88,7 +127,9 @@ class MessageAdminMixin:
                 if subscription
                 else Contact(pk=0, first_name="Camille", email="")
             )
-        html, text = services.message_preview(message=message, contact=contact)
+        html, text = services.message_preview(
+            message=message, contact=contact, language=ChromeLanguageForm.chosen(request.GET)
+        )
         if request.GET.get("format") == "text":
             return HttpResponse(text, content_type="text/plain; charset=utf-8")
         response = HttpResponse(html)
@@ -231,6 +272,11 @@ class MailingAdmin(MessageAdminMixin, admin.ModelAdmin):
                     "stats": stats,
                     "chart": _chart(series),
                     "departure": self.departure(mailing),
+                    "message_buttons": message_buttons(
+                        request,
+                        form_id="mailing-test-form",
+                        preview_url=reverse("admin:mailings_mailing_preview", args=[mailing.pk]),
+                    ),
                     "preview_contacts": mailing.audience()
                     .select_related("contact")
                     .order_by("pk")[:20],
@@ -329,21 +375,21 @@ class StepInline(admin.StackedInline):
     )
     readonly_fields = ("message_actions",)
 
+    def get_formset(self, request, obj=None, **kwargs):
+        # The admin makes one inline instance per request: the step buttons need it.
+        self.request = request
+        return super().get_formset(request, obj, **kwargs)
+
     @admin.display(description=gettext_lazy("aperçu et test"))
     def message_actions(self, obj):
         if not obj or not obj.pk:
             return _("Enregistrez l’étape pour la prévisualiser.")
-        preview = reverse("admin:mailings_sequence_step_preview", args=[obj.sequence_id, obj.pk])
-        return format_html(
-            '<a class="button" target="_blank" rel="noopener" href="{}">{}</a> '
-            '<a class="button" target="_blank" rel="noopener" href="{}?format=text">{}</a> '
-            '<button type="submit" form="step-test-form-{}" class="button">{}</button>',
-            preview,
-            _("Aperçu HTML"),
-            preview,
-            _("Aperçu texte"),
-            obj.pk,
-            _("M’envoyer un test"),
+        return message_buttons(
+            self.request,
+            form_id=f"step-test-form-{obj.pk}",
+            preview_url=reverse(
+                "admin:mailings_sequence_step_preview", args=[obj.sequence_id, obj.pk]
+            ),
         )
 
 
@@ -405,7 +451,21 @@ class SequenceAdmin(MessageAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        if not (change and "is_active" in form.changed_data):
+            return
+        if obj.is_active:
+            count = services.sequence_activate(sequence=obj)
+            self.message_user(
+                request,
+                ngettext(
+                    "Séquence réactivée : %(count)s lecteur reprend là où il en était.",
+                    "Séquence réactivée : %(count)s lecteurs reprennent là où ils en étaient.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+        else:
             count = services.sequence_deactivate(sequence=obj)
             self.message_user(
                 request,

@@ -55,7 +55,11 @@ class Sequence(models.Model):
     is_active = models.BooleanField(
         _("active"),
         default=True,
-        help_text=_("Décochez pour ne plus inscrire personne ; les envois en cours s’arrêtent."),
+        help_text=_(
+            "Décochez pour ne plus inscrire personne ; les envois en cours s’arrêtent. "
+            "Recochez pour que les lecteurs arrêtés par la désactivation reprennent là où "
+            "ils en étaient."
+        ),
     )
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
 
@@ -158,6 +162,11 @@ class EnrolmentQuerySet(models.QuerySet):
     def due(self, now=None):
         return self.active().filter(next_due_at__lte=now or timezone.now())
 
+    def stopped_by_deactivation(self):
+        return self.filter(
+            status=Enrolment.Status.STOPPED, stop_reason=Enrolment.StopReason.DEACTIVATED
+        )
+
 
 class Enrolment(models.Model):
     """Where a reader is in a sequence. Stays active after the last step, so that a
@@ -166,6 +175,12 @@ class Enrolment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("en cours")
         STOPPED = "stopped", _("arrêtée")
+
+    class StopReason(models.TextChoices):
+        DEACTIVATED = "deactivated", _("séquence désactivée")
+        UNSUBSCRIBED = "unsubscribed", _("désinscription")
+        SUPPRESSED = "suppressed", _("contact bloqué")
+        ERASED = "erased", _("contact effacé")
 
     sequence = models.ForeignKey(
         Sequence, on_delete=models.CASCADE, related_name="enrolments", verbose_name=_("séquence")
@@ -189,6 +204,17 @@ class Enrolment(models.Model):
     last_sent_at = models.DateTimeField(_("dernier envoi le"), null=True, blank=True)
     next_due_at = models.DateTimeField(_("prochain envoi le"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("arrêtée le"), null=True, blank=True)
+    stop_reason = models.CharField(
+        _("motif de l’arrêt"),
+        max_length=16,
+        choices=StopReason.choices,
+        blank=True,
+        default="",
+        help_text=_(
+            "Seules les inscriptions arrêtées par la désactivation de la séquence "
+            "reprennent quand elle est réactivée."
+        ),
+    )
 
     objects = EnrolmentQuerySet.as_manager()
 

@@ -17,7 +17,9 @@ def enrol_on_confirmation(sender, subscription, **kwargs):
 @receiver(signals.subscription_ended, dispatch_uid="mailings.subscription_ended")
 def stop_on_unsubscribe(sender, subscription, reason="", **kwargs):
     services.enrolments_stop(
-        contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
+        contact_id=subscription.contact_id,
+        mailing_list_id=subscription.mailing_list_id,
+        reason=Enrolment.StopReason.UNSUBSCRIBED,
     )
     services.deliveries_cancel_pending(
         contact_id=subscription.contact_id,
@@ -28,7 +30,7 @@ def stop_on_unsubscribe(sender, subscription, reason="", **kwargs):
 
 @receiver(signals.contact_suppressed, dispatch_uid="mailings.contact_suppressed")
 def stop_on_suppression(sender, contact, reason="", **kwargs):
-    services.enrolments_stop(contact_id=contact.pk)
+    services.enrolments_stop(contact_id=contact.pk, reason=Enrolment.StopReason.SUPPRESSED)
     services.deliveries_cancel_pending(
         contact_id=contact.pk, reason=_("contact bloqué avant l’envoi")
     )

@@ -30,8 +30,8 @@ from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Min, Q
-from django.utils import timezone
+from django.db.models import F, Max, Min, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from signups import services as signups_services
@@ -254,6 +254,7 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.status = Enrolment.Status.ACTIVE
             enrolment.subscription = subscription
             enrolment.stopped_at = None
+            enrolment.stop_reason = ""
             enrolment.last_sent_at = now if enrolment.position else None
             enrolment.enrolled_at = now
         enrolment.next_due_at = enrolment.compute_next_due()
@@ -262,12 +263,21 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
     return enrolments
 
 
-def enrolments_stop(*, contact_id: int, mailing_list_id: int | None = None) -> int:
-    enrolments = Enrolment.objects.active().filter(contact_id=contact_id)
+def enrolments_stop(
+    *, contact_id: int, reason: Enrolment.StopReason, mailing_list_id: int | None = None
+) -> int:
+    """Stop a reader's enrolments (in every sequence, or in one list's) for `reason`.
+    Those a deactivation had already stopped take the new reason too, so that
+    reactivating the sequence does not resume them. Returns how many were running."""
+    enrolments = Enrolment.objects.filter(contact_id=contact_id)
     if mailing_list_id is not None:
         enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
-    return enrolments.update(
-        status=Enrolment.Status.STOPPED, stopped_at=timezone.now(), next_due_at=None
+    enrolments.stopped_by_deactivation().update(stop_reason=reason)
+    return enrolments.active().update(
+        status=Enrolment.Status.STOPPED,
+        stop_reason=reason,
+        stopped_at=timezone.now(),
+        next_due_at=None,
     )
 
 
@@ -288,7 +298,10 @@ def sequence_deactivate(*, sequence: Sequence) -> int:
     Sequence.objects.filter(pk=sequence.pk).update(is_active=False)
     sequence.is_active = False
     sequence.enrolments.active().update(
-        status=Enrolment.Status.STOPPED, stopped_at=timezone.now(), next_due_at=None
+        status=Enrolment.Status.STOPPED,
+        stop_reason=Enrolment.StopReason.DEACTIVATED,
+        stopped_at=timezone.now(),
+        next_due_at=None,
     )
     _handover_lock(exclusive=True)
     return (
@@ -298,13 +311,84 @@ def sequence_deactivate(*, sequence: Sequence) -> int:
     )
 
 
-def sequence_reschedule(*, sequence: Sequence) -> int:
-    """After steps were added, removed or edited: recompute who is due when."""
+@transaction.atomic
+def sequence_activate(*, sequence: Sequence) -> int:
+    """Start a sequence again after its deactivation. Readers who confirm are enrolled
+    again, and the enrolments the deactivation stopped resume: each reader gets the next
+    step they have not received, after its delay and inside its window, counted from
+    now when that time has passed. A step whose delivery the deactivation cancelled is
+    that next step again (its row goes back to pending when it comes due: never a
+    second row). Enrolments stopped for another reason (unsubscribed, suppressed,
+    erased) stay stopped. Returns how many readers resumed."""
+    Sequence.objects.filter(pk=sequence.pk).update(is_active=True)
+    sequence.is_active = True
+    now = timezone.now()
     steps = list(sequence.steps.order_by("position"))
+    resuming = (
+        sequence.enrolments.stopped_by_deactivation()
+        .filter(
+            subscription__status=Subscription.Status.ACTIVE,
+            contact__suppressed_at__isnull=True,
+            contact__erased_at__isnull=True,
+            contact__email__isnull=False,
+        )
+        .exclude(contact__email="")
+    )
+    # Step deliveries are only ever cancelled by their sequence's deactivation.
+    first_cancelled = dict(
+        Delivery.objects.filter(
+            step__sequence=sequence,
+            status=S.CANCELLED,
+            contact_id__in=resuming.values("contact_id"),
+        )
+        .values("contact_id")
+        .annotate(position=Min("step__position"))
+        .values_list("contact_id", "position")
+    )
+    fields = ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"]
+    resumed, changed = 0, []
+    enrolments = resuming.select_for_update(of=("self",)).select_related("contact").order_by("pk")
+    for enrolment in enrolments.iterator(chunk_size=2000):
+        position = first_cancelled.get(enrolment.contact_id)
+        if position is not None and position <= enrolment.position:
+            _rewind(enrolment, steps, before=position)
+        enrolment.status = Enrolment.Status.ACTIVE
+        enrolment.stop_reason = ""
+        enrolment.stopped_at = None
+        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
+        changed.append(enrolment)
+        resumed += 1
+        if len(changed) >= 2000:
+            Enrolment.objects.bulk_update(changed, fields)
+            changed = []
+    Enrolment.objects.bulk_update(changed, fields)
+    return resumed
+
+
+def _rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
+    """Put the reader back before the step at position `before`, which they did not
+    receive: their last step is the one before it, sent when its delivery was written."""
+    enrolment.position = max((s.position for s in steps if s.position < before), default=0)
+    enrolment.last_sent_at = (
+        Delivery.objects.filter(
+            step__sequence_id=enrolment.sequence_id,
+            step__position__lt=before,
+            contact_id=enrolment.contact_id,
+        )
+        .exclude(status=S.CANCELLED)
+        .aggregate(last=Max("created_at"))["last"]
+    )
+
+
+def sequence_reschedule(*, sequence: Sequence) -> int:
+    """After steps were added, removed or edited: recompute who is due when (from now
+    on: a time that has passed becomes the next moment inside the step's window)."""
+    steps = list(sequence.steps.order_by("position"))
+    now = timezone.now()
     changed = []
     enrolments = sequence.enrolments.active().select_related("contact").order_by("pk")
     for enrolment in enrolments.iterator(chunk_size=2000):
-        enrolment.next_due_at = _next_due(enrolment, steps)
+        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
         changed.append(enrolment)
         if len(changed) >= 2000:
             Enrolment.objects.bulk_update(changed, ["next_due_at"])
@@ -317,12 +401,20 @@ def _next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
     return next((step for step in steps if step.position > enrolment.position), None)
 
 
-def _next_due(enrolment: Enrolment, steps: list[Step]) -> dt.datetime | None:
+def _next_due(
+    enrolment: Enrolment, steps: list[Step], *, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When the reader's next step is due, in its window. With `now`, a due time that
+    has passed (a stopped sequence, a late reschedule) counts from now, so the window
+    still applies."""
     step = _next_step(enrolment, steps)
     if step is None:
         return None
     anchor = enrolment.last_sent_at or enrolment.enrolled_at
-    return step.next_send_time(anchor + step.delay, enrolment.contact.time_zone)
+    due = anchor + step.delay
+    if now is not None and due < now:
+        due = now
+    return step.next_send_time(due, enrolment.contact.time_zone)
 
 
 def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> int:
@@ -339,12 +431,9 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
         )
         for enrolment in due:
             contact, subscription = enrolment.contact, enrolment.subscription
-            if (
-                not contact.is_sendable
-                or subscription.status != Subscription.Status.ACTIVE
-                or not enrolment.sequence.is_active
-            ):
+            if reason := _stop_reason(enrolment):
                 enrolment.status = Enrolment.Status.STOPPED
+                enrolment.stop_reason = reason
                 enrolment.stopped_at = now
                 enrolment.next_due_at = None
                 continue
@@ -365,12 +454,53 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
             enrolment.last_sent_at = now
             enrolment.next_due_at = _next_due(enrolment, steps)
         Enrolment.objects.bulk_update(
-            due, ["status", "stopped_at", "position", "last_sent_at", "next_due_at"]
+            due,
+            ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"],
         )
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        _deliveries_resend_cancelled(deliveries, now=now)
         if deliveries:
             transaction.on_commit(outbox_wake)
     return len(deliveries)
+
+
+def _stop_reason(enrolment: Enrolment) -> str:
+    """Why a due enrolment must stop now, or "" when its next step may go out."""
+    contact = enrolment.contact
+    if not contact.email or contact.erased_at:
+        return Enrolment.StopReason.ERASED
+    if contact.suppressed_at:
+        return Enrolment.StopReason.SUPPRESSED
+    if enrolment.subscription.status != Subscription.Status.ACTIVE:
+        return Enrolment.StopReason.UNSUBSCRIBED
+    if not enrolment.sequence.is_active:
+        return Enrolment.StopReason.DEACTIVATED
+    return ""
+
+
+def _deliveries_resend_cancelled(deliveries: list[Delivery], *, now: dt.datetime) -> int:
+    """The step rows just written that already existed, cancelled by a deactivation of
+    the sequence since reactivated, go back to pending: the row is unique per step and
+    contact, so the insert above left them as they were. Rows in any other state
+    (sent, skipped…) are left alone: a step never goes out twice."""
+    contacts_by_step = defaultdict(list)
+    for delivery in deliveries:
+        contacts_by_step[delivery.step_id].append(delivery.contact_id)
+    if not contacts_by_step:
+        return 0
+    rows = Q()
+    for step_id, contact_ids in contacts_by_step.items():
+        rows |= Q(step_id=step_id, contact_id__in=contact_ids)
+    return Delivery.objects.filter(rows, status=S.CANCELLED).update(
+        status=S.PENDING,
+        error="",
+        not_before=None,
+        created_at=now,
+        claimed_at=None,
+        claimed_by="",
+        lease_until=None,
+        attempts=0,
+    )
 
 
 # --- the outbox: claim, send, record -------------------------------------------
@@ -1107,8 +1237,9 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
 # --- preview and test sends ----------------------------------------------------
 
 
-def message_preview(*, message, contact: Contact) -> tuple[str, str]:
-    """HTML and text of `message` (a Mailing or a Step) as `contact` would see it."""
+def message_preview(*, message, contact: Contact, language: str = "") -> tuple[str, str]:
+    """HTML and text of `message` (a Mailing or a Step) as `contact` would see it, the
+    chrome in `language` when given, else in the contact's."""
     subscriptions = contact.subscriptions.select_related("mailing_list").order_by("pk")
     # A step is seen with the links of its sequence's list, when the contact is on it.
     list_id = getattr(getattr(message, "sequence", None), "mailing_list_id", None)
@@ -1124,12 +1255,17 @@ def message_preview(*, message, contact: Contact) -> tuple[str, str]:
         list_slug=subscription.mailing_list.slug if subscription else "preview",
         list_name=subscription.mailing_list.name if subscription else "",
     )
-    return rendering.render_message(message, contact.language).preview(values)
+    return rendering.render_message(message, language or contact.language).preview(values)
 
 
-def message_send_test(*, message, email: str, first_name: str = "") -> None:
-    """Send `message` to the editor, marked as a test; no delivery row is written."""
-    rendered = rendering.render_message(message)
+def message_send_test(*, message, email: str, first_name: str = "", language: str = "") -> None:
+    """Send `message` to the editor, marked as a test, the chrome in `language` (the
+    site's default language when empty); no delivery row is written."""
+    language = rendering.chrome_language(language)
+    rendered = rendering.render_message(message, language)
+    with translation.override(language):
+        list_name = _("Envoi de test")
+        subject = _("[TEST] %(subject)s") % {"subject": rendered.subject}
     values = rendering.recipient_values(
         delivery_id=None,
         email=email,
@@ -1137,10 +1273,10 @@ def message_send_test(*, message, email: str, first_name: str = "") -> None:
         subscription_id=0,
         contact_id=0,
         list_slug="test",
-        list_name=_("Envoi de test"),
+        list_name=list_name,
     )
     personal = rendered.personal_message(values)
-    personal.subject = _("[TEST] %(subject)s") % {"subject": rendered.subject}
+    personal.subject = subject
     personal.send()
 
 

@@ -71,3 +71,20 @@ def test_schedule_test_send_progress_and_cancel(page, live_server, monkeypatch):
     expect(page.locator("#mailing-status")).to_have_text("annulé")
     assert Delivery.objects.filter(status=Delivery.Status.CANCELLED).count() == 1
     assert len(mail.outbox) == 3  # the test + two readers; the third was cancelled
+
+
+def test_preview_and_test_send_in_the_language_chosen_without_javascript(browser, live_server):
+    mailing = MailingFactory(body="Le texte reste en français.")
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    page = context.new_page()
+    login(page, live_server)
+    page.goto(f"{live_server.url}/admin/mailings/mailing/{mailing.pk}/change/")
+    page.get_by_label("Salutation et pied de page en").select_option("en")
+    with page.expect_popup() as preview:
+        page.get_by_role("button", name="Aperçu texte").click()
+    expect(preview.value.locator("body")).to_contain_text("Unsubscribe in one click:")
+    page.get_by_role("button", name="M’envoyer un test").click()
+    expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
+    (message,) = mail.outbox
+    assert message.body.startswith("Hello,") and "Le texte reste en français." in message.body
+    context.close()

@@ -257,7 +257,7 @@ def test_a_step_has_a_preview_as_a_given_contact_and_a_test_send(client, editor)
     page = client.get(f"/admin/mailings/sequence/{sequence.pk}/change/").content.decode()
     preview = f"/admin/mailings/sequence/{sequence.pk}/etapes/{step.pk}/apercu/"
     test = f"/admin/mailings/sequence/{sequence.pk}/etapes/{step.pk}/test/"
-    assert f'href="{preview}"' in page
+    assert f'formaction="{preview}"' in page
     assert f'form="step-test-form-{step.pk}"' in page
     assert f'id="step-test-form-{step.pk}" method="post" action="{test}"' in page
 
@@ -285,3 +285,84 @@ def test_a_step_has_a_preview_as_a_given_contact_and_a_test_send(client, editor)
     assert "Bonjour Inès," in message.body
     assert Delivery.objects.count() == 0
     assert Step.objects.get().subject == "Leçon 1"  # the test send changes nothing
+
+
+def _message_and_urls(kind):
+    """A mailing or a sequence step, with its change page, preview and test URLs."""
+    from .factories import SequenceFactory, StepFactory
+
+    body = "Bonjour {prénom},\n\nLe texte reste en français."
+    if kind == "mailing":
+        mailing = MailingFactory(subject="Trois questions", body=body)
+        base = f"/admin/mailings/mailing/{mailing.pk}"
+        return f"{base}/change/", f"{base}/apercu/", f"{base}/test/", "mailing-test-form"
+    sequence = SequenceFactory()
+    step = StepFactory(sequence=sequence, position=1, subject="Trois questions", body=body)
+    base = f"/admin/mailings/sequence/{sequence.pk}"
+    return (
+        f"{base}/change/",
+        f"{base}/etapes/{step.pk}/apercu/",
+        f"{base}/etapes/{step.pk}/test/",
+        f"step-test-form-{step.pk}",
+    )
+
+
+@pytest.mark.parametrize("kind", ["mailing", "step"])
+def test_the_editor_chooses_the_chrome_language_of_a_test_send(client, editor, kind):
+    _page, _preview, test, _form = _message_and_urls(kind)
+    client.post(test, {"language": "en"})
+    client.post(test)  # nothing chosen: French, the site's language
+    client.post(test, {"language": "xx"})  # not a language of the site: French too
+    english, default, unknown = mail.outbox
+    assert english.subject == default.subject == "[TEST] Trois questions"
+    assert english.body.startswith("Hello Inès,")
+    assert "Unsubscribe in one click:" in english.body and "Se désinscrire" not in english.body
+    assert "Le texte reste en français." in english.body  # the editor's words as written
+    html = english.alternatives[0][0]
+    assert "Unsubscribe in one click</a>" in html and "Se désinscrire" not in html
+    for french in (default, unknown):
+        assert french.body.startswith("Bonjour Inès,")
+        assert "Se désinscrire en un clic :" in french.body
+    assert Delivery.objects.count() == 0
+
+
+@pytest.mark.parametrize("kind", ["mailing", "step"])
+def test_the_preview_chrome_follows_the_language_chosen_else_the_contacts(client, editor, kind):
+    _page, preview, _test, _form = _message_and_urls(kind)
+    reader = ContactFactory(first_name="Ngozi", language="en")
+    text = client.get(preview, {"contact": reader.pk, "format": "text"}).content.decode()
+    assert text.startswith("Hello Ngozi,")  # as this reader sees it
+    html = client.get(preview, {"contact": reader.pk, "language": "fr"}).content.decode()
+    assert "Bonjour Ngozi," in html and "Se désinscrire en un clic" in html
+    text = client.get(preview, {"language": "en", "format": "text"}).content.decode()
+    assert text.startswith("Hello Camille,") and "Le texte reste en français." in text
+
+
+@pytest.mark.parametrize("kind", ["mailing", "step"])
+def test_the_language_choice_works_without_javascript_and_keeps_the_token_out_of_urls(editor, kind):
+    """What a browser does with the page's markup: the select and the buttons belong to
+    the test form; the test button posts it with its token; a preview button sends it by
+    GET with only the language and the format."""
+    import re
+
+    from django.test import Client
+
+    page_url, preview, test, form_id = _message_and_urls(kind)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(editor)
+    page = browser.get(page_url).content.decode()
+    assert re.search(rf'<form id="{form_id}" method="post" action="{test}"></form>', page)
+    select = re.search(rf'<select name="language" id="{form_id}-language" form="{form_id}">', page)
+    assert select and '<option value="fr" selected>' in page[select.end() :]
+    buttons = re.findall(rf'<button type="submit" form="{form_id}"([^>]*)>', page)
+    previews = [b for b in buttons if 'formmethod="get"' in b]
+    assert len(previews) == 2 and all(f'formaction="{preview}"' in b for b in previews)
+    assert all("csrfmiddlewaretoken" not in b for b in previews)
+    (test_button,) = [b for b in buttons if 'name="csrfmiddlewaretoken"' in b]
+    token = re.search(r'value="([^"]+)"', test_button).group(1)
+
+    response = browser.post(test, {"language": "en", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert mail.outbox[-1].body.startswith("Hello Inès,")
+    assert browser.post(test, {"language": "en"}).status_code == 403  # no token, no send
+    assert len(mail.outbox) == 1
