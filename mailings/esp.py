@@ -24,7 +24,13 @@ import secrets
 
 from anymail.backends import mailgun, sendgrid
 from anymail.backends.base import BasePayload
-from anymail.utils import EmailAddress, parse_address_list
+from anymail.utils import (
+    UNSET,
+    EmailAddress,
+    concat_lists,
+    merge_dicts_one_level,
+    parse_address_list,
+)
 
 # An ASCII dot-atom addr-spec: no quoting, no comments, no display name, no IDN.
 _PLAIN_ADDRESS = re.compile(
@@ -73,24 +79,37 @@ def batch_addresses(values, field=None) -> list[EmailAddress]:
     return parsed
 
 
+def _own_or_merged(default, value):
+    """The message's own per-recipient dicts, not copied, when no settings default is
+    merged into them (a batch's case); otherwise anymail's merge."""
+    if default is UNSET and isinstance(value, dict):
+        return value
+    return merge_dicts_one_level(default, value)
+
+
 def _plain_dicts(value):
     """The merge data and merge metadata of a batch are dicts of str already."""
     return value
 
 
-def _converters(attrs, replacements):
+def _replaced(attrs, replacements):
     return tuple(
-        (attr, combiner, replacements.get(attr, converter)) for attr, combiner, converter in attrs
+        replacements.get(attr, (attr, combiner, converter)) for attr, combiner, converter in attrs
     )
 
 
 class BatchPayloadMixin:
-    """The attribute table of anymail's payloads, with the batch's cheap converters."""
+    """The attribute table of anymail's payloads, with the batch's cheap steps."""
 
-    base_message_attrs = _converters(BasePayload.base_message_attrs, {"to": "batch_to"})
-    anymail_message_attrs = _converters(
+    base_message_attrs = _replaced(
+        BasePayload.base_message_attrs, {"to": ("to", concat_lists, "batch_to")}
+    )
+    anymail_message_attrs = _replaced(
         BasePayload.anymail_message_attrs,
-        {"merge_data": _plain_dicts, "merge_metadata": _plain_dicts},
+        {
+            "merge_data": ("merge_data", _own_or_merged, _plain_dicts),
+            "merge_metadata": ("merge_metadata", _own_or_merged, _plain_dicts),
+        },
     )
 
     def batch_to(self, values):

@@ -594,6 +594,7 @@ RECIPIENT_FIELDS = (
     "mailing__status",
     "step__sequence__is_active",
 )
+# (The two dates come as « is set »: all a batch asks of them, and cheaper to read.)
 # Each lookup is a LATERAL subquery (OFFSET 0 keeps the planner from flattening it):
 # one primary-key probe per claimed row, never a hash of a whole table. Only our own
 # table names are interpolated.
@@ -601,7 +602,8 @@ _RECIPIENTS_SQL = """
 SELECT claimed.*, c.email, c.first_name, c.language, c.suppressed_at, c.erased_at,
        s.status, s.slug, s.name, m.status, coalesce(q.is_active, true)
 FROM claimed
-LEFT JOIN LATERAL (SELECT email, first_name, language, suppressed_at, erased_at
+LEFT JOIN LATERAL (SELECT email, first_name, language, suppressed_at IS NOT NULL AS suppressed_at,
+                          erased_at IS NOT NULL AS erased_at
                    FROM {contact} WHERE id = claimed.contact_id OFFSET 0) c ON true
 LEFT JOIN LATERAL (SELECT sub.status, l.slug, l.name FROM {subscription} sub
                    JOIN {mailing_list} l ON l.id = sub.mailing_list_id
@@ -780,9 +782,9 @@ def outbox_send_batch(*, size: int | None = None) -> int:
         if row["contact__email"] is not None and row["subscription__status"] is not None
     ]
     if len(rows) < len(ids):  # the contact or subscription row was deleted under us
-        Delivery.objects.filter(id__in=set(ids) - {row["id"] for row in rows}).update(
-            status=S.FAILED, error=_("contact ou abonnement supprimé")
-        )
+        Delivery.objects.filter(
+            id__in=set(ids) - {row["id"] for row in rows}, claimed_by=worker, status=S.CLAIMED
+        ).update(status=S.FAILED, error=_("contact ou abonnement supprimé"))
     # Before sending: whoever left since the rows were written is skipped, and recorded.
     skipped = defaultdict(list)
     cancelled = []
@@ -795,11 +797,11 @@ def outbox_send_batch(*, size: int | None = None) -> int:
         else:
             sendable.append(row)
     for reason, skip_ids in skipped.items():
-        Delivery.objects.filter(id__in=skip_ids, claimed_by=worker).update(
+        Delivery.objects.filter(id__in=skip_ids, claimed_by=worker, status=S.CLAIMED).update(
             status=S.SKIPPED, error=reason
         )
     if cancelled:
-        Delivery.objects.filter(id__in=cancelled, claimed_by=worker).update(
+        Delivery.objects.filter(id__in=cancelled, claimed_by=worker, status=S.CLAIMED).update(
             status=S.CANCELLED, error=_("annulé par l’éditeur")
         )
     if sendable:
@@ -845,15 +847,12 @@ def _handover_open(chunk, worker) -> tuple[list, int | None]:
     cancelled meanwhile, or released by the tick after a stall, they are not ours."""
     with transaction.atomic():
         _handover_lock(exclusive=False)
-        mine = set(
-            Delivery.objects.filter(
-                id__gte=chunk[0]["id"],
-                id__lte=chunk[-1]["id"],
-                claimed_by=worker,
-                status=S.CLAIMED,
-            ).values_list("id", flat=True)
+        lost = set(  # usually none: only they are read, not the whole chunk
+            Delivery.objects.filter(id__gte=chunk[0]["id"], id__lte=chunk[-1]["id"])
+            .exclude(claimed_by=worker, status=S.CLAIMED)
+            .values_list("id", flat=True)
         )
-        chunk = [row for row in chunk if row["id"] in mine]
+        chunk = [row for row in chunk if row["id"] not in lost]
         if not chunk:
             return [], None
         handover = Handover.objects.create(
@@ -1179,7 +1178,9 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             return rendering.PLACEHOLDER.sub(lambda m: merge_field.format(m.group(1).lower()), text)
 
         recipients = {row["contact__email"]: (row, _values(row, date)) for row in rows}
-        names = [name.lower() for name in next(iter(recipients.values()))[1]]
+        # Merge data: only the values the text and HTML use.
+        used = sorted(set(rendering.PLACEHOLDER.findall(rendered.text + rendered.html)))
+        merge_keys = [(name, name.lower()) for name in used]
         message = AnymailMessage(
             subject=rendered.subject,
             body=esp_fields(rendered.text),
@@ -1191,8 +1192,8 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         message.tags = [rendered.key]
         message.metadata = rendered.metadata
         message.track_opens = settings.MAIL_TRACK_OPENS
-        message.merge_data = {  # the keys in lower case (values are built in one order)
-            email: dict(zip(names, values.values(), strict=True))
+        message.merge_data = {
+            email: {key: values[name] for name, key in merge_keys}
             for email, (_row, values) in recipients.items()
         }
         message.merge_metadata = {
@@ -1211,9 +1212,17 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
             for name, value in headers.items()
             if name not in message.extra_headers
         }
+        filled = {
+            name: [fill(values) for _row, values in recipients.values()]
+            for name, fill in personal.items()
+        }
+        for name, column in list(filled.items()):
+            if len(set(column)) == 1:  # the same for everyone in the chunk (List-Id, often)
+                message.extra_headers[name] = column[0]
+                del filled[name]
         message.merge_headers = {
-            email: {name: fill(values) for name, fill in personal.items()}
-            for email, (_row, values) in recipients.items()
+            email: {name: column[index] for name, column in filled.items()}
+            for index, email in enumerate(recipients)
         }
         try:
             backend.send_messages([message])

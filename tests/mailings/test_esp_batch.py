@@ -91,7 +91,17 @@ def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
     assert "%recipient.hit%" in fields["text"][0]
     assert fields["o:tag"] == [f"mailing-{mailing.pk}"]
     assert fields["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
-    assert mine["h:List-Unsubscribe"] == f"<{mine['unsub']}>, <mailto:{mine['mailto']}>"
+    unsubscribe_token = mine["unsub"].rstrip("/").rsplit("/", 1)[1]
+    assert mine["h:List-Unsubscribe"] == (
+        f"<{mine['unsub']}>, <mailto:bonjour@pouls.example?subject=unsubscribe-{unsubscribe_token}>"
+    )
+    # Only what the text and HTML use travels as merge data; a header the same for the
+    # whole chunk travels once.
+    assert "mailto" not in mine and "did" not in mine
+    assert fields["h:List-Id"] == [
+        f'"{subs[0].mailing_list.name}" <{subs[0].mailing_list.slug}.pouls.example>'
+    ]
+    assert "h:List-Id" not in mine
     assert mine["v:delivery_id"] == str(Delivery.objects.get(contact=first).pk)
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
     assert set(Delivery.objects.values_list("esp_message_id", flat=True)) == {

@@ -255,3 +255,36 @@ def test_a_step_claimed_before_its_sequence_was_deactivated_is_skipped_not_sent(
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.SKIPPED
     assert "séquence désactivée" in delivery.error
+
+
+def test_a_step_the_deactivation_cancels_under_a_batch_stays_cancelled_and_resumes(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    """The batch has claimed the row when the editor deactivates: the row stays
+    « cancelled » (not relabelled skipped), so reactivating sends it, once."""
+    from mailings import services
+
+    sequence = SequenceFactory()
+    StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Leçon 1")
+    confirmed_reader(sequence)
+    assert services.enrolments_advance() == 1
+    claim = services._claim
+
+    def claim_then_deactivate(**kwargs):
+        rows = claim(**kwargs)
+        services.sequence_deactivate(sequence=Sequence.objects.get(pk=sequence.pk))
+        for row in rows:  # the batch reads the sequence after the deactivation
+            row["step__sequence__is_active"] = False
+        return rows
+
+    monkeypatch.setattr(services, "_claim", claim_then_deactivate)
+    services.outbox_send_batch()
+    monkeypatch.setattr(services, "_claim", claim)
+    assert mail.outbox == []
+    assert Delivery.objects.get().status == Delivery.Status.CANCELLED
+
+    services.sequence_activate(sequence=Sequence.objects.get(pk=sequence.pk))
+    run_tick(django_capture_on_commit_callbacks)
+    run_tick(django_capture_on_commit_callbacks)
+    assert [m.subject for m in mail.outbox] == ["Leçon 1"]
+    assert Delivery.objects.get().status == Delivery.Status.SENT
