@@ -503,7 +503,17 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=("status", "id"), name="delivery_status_id"),
+            # Partial indexes by status, not one (status, id) index: a claim walks the
+            # pending rows in id order from the first (with an index of every status,
+            # the planner may walk the sent rows too, ever longer as a mailing goes),
+            # the tick reads the rows in flight, and recording a row as sent or failed
+            # adds no index entry.
+            models.Index(fields=("id",), name="delivery_pending", condition=Q(status="pending")),
+            models.Index(
+                fields=("id",),
+                name="delivery_in_flight",
+                condition=Q(status__in=("claimed", "sending")),
+            ),
             # Only rows that have an ESP id: nothing to maintain when the rows are written.
             models.Index(
                 fields=("esp_message_id",),

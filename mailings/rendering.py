@@ -71,12 +71,36 @@ def _signer_pads(purpose: str, secret_key: str) -> tuple:
 def fast_token(purpose: str, pk: int, secret_key: str | None = None) -> str:
     """The same token as `signups.tokens.make_token(purpose, pk)` for the purposes that
     do not expire (unsubscribe, preferences); the tests compare the two."""
-    value = signing.b62_encode(pk)
-    inner, outer = _signer_pads(purpose, secret_key or settings.SECRET_KEY)
-    inner, outer = inner.copy(), outer.copy()
-    inner.update(value.encode())
-    outer.update(inner.digest())
-    return f"{value}:{base64.urlsafe_b64encode(outer.digest()).rstrip(b'=').decode()}"
+    return _token_maker(purpose, secret_key or settings.SECRET_KEY)(pk)
+
+
+def _b62(number: int) -> str:
+    """`django.core.signing.b62_encode` for the non-negative ids of a batch."""
+    if number < 62:
+        return _B62[number]
+    digits = []
+    while number:
+        number, digit = divmod(number, 62)
+        digits.append(_B62[digit])
+    return "".join(reversed(digits))
+
+
+_B62 = signing.BASE62_ALPHABET
+
+
+def _token_maker(purpose: str, secret_key: str):
+    """`pk → token` for one purpose and key, with the padded key's hashes taken once."""
+    inner_pad, outer_pad = _signer_pads(purpose, secret_key)
+    encode = base64.urlsafe_b64encode
+
+    def token(pk: int) -> str:
+        value = _b62(pk) if pk >= 0 else signing.b62_encode(pk)
+        inner, outer = inner_pad.copy(), outer_pad.copy()
+        inner.update(value.encode())
+        outer.update(inner.digest())
+        return f"{value}:{encode(outer.digest()).rstrip(b'=').decode()}"
+
+    return token
 
 
 def absolute(url: str) -> str:
@@ -232,63 +256,60 @@ def _link(purpose: str, site_url: str) -> str:
     return tokens.absolute(reverse(f"signups:{purpose}", args=[_SLOT]))
 
 
-@lru_cache(maxsize=8)
-def _mailbox_for(site_url: str, default_from: str, configured: str) -> str:
-    return unsubscribe_mailbox()
-
-
 @lru_cache(maxsize=64)
 def _list_label(list_name: str) -> str:
     return re.sub(r'["\\\r\n]', "", list_name)
 
 
-@lru_cache(maxsize=8)
-def _recipient_constants(site_url: str, default_from: str, mailto: str) -> tuple:
-    """What every recipient's values share, for one configuration."""
-    return (
-        _link("unsubscribe", site_url).split(_SLOT),
-        _link("preferences", site_url).split(_SLOT),
-        f"{_mailbox_for(site_url, default_from, mailto)}?subject={MAILTO_SUBJECT_PREFIX}",
-        _host_of(site_url),
-    )
+def recipient_values_maker(date: str | None = None):
+    """A function of one recipient's data to their values, with everything the
+    recipients of a batch share (links, mailbox, host, keys, Date) worked out once."""
+    site_url = settings.SITE_URL
+    unsubscribe_link = _link("unsubscribe", site_url).split(_SLOT)
+    preferences_link = _link("preferences", site_url).split(_SLOT)
+    mailbox = f"{unsubscribe_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}"
+    host = _host_of(site_url)
+    unsubscribe_token = _token_maker("unsubscribe", settings.SECRET_KEY)
+    preferences_token = _token_maker("preferences", settings.SECRET_KEY)
+    date = date or formatdate(localtime=False, usegmt=True)
+    escape = html.escape
+
+    def values(
+        *,
+        delivery_id: int | None,
+        email: str,
+        first_name: str,
+        subscription_id: int,
+        contact_id: int,
+        list_slug: str,
+        list_name: str,
+    ) -> dict:
+        first_name = " ".join(first_name.split())  # no line breaks into headers or text
+        name_html = escape(first_name)
+        token = unsubscribe_token(subscription_id)
+        return {
+            "TO": email,
+            "FNT": first_name,
+            "FNH": name_html,
+            "HIT": f" {first_name}" if first_name else "",
+            "HIH": f" {name_html}" if first_name else "",
+            "UNSUB": token.join(unsubscribe_link),
+            "PREFS": preferences_token(contact_id).join(preferences_link),
+            # The same signed token as the link: the inbound webhook unsubscribes on it.
+            "MAILTO": f"{mailbox}{token}",
+            "LISTID": f'"{_list_label(list_name)}" <{list_slug}.{host}>',
+            "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
+            "DID": str(delivery_id or ""),
+            "DATE": date,
+        }
+
+    return values
 
 
-def recipient_values(
-    *,
-    delivery_id: int | None,
-    email: str,
-    first_name: str,
-    subscription_id: int,
-    contact_id: int,
-    list_slug: str,
-    list_name: str,
-    date: str | None = None,
-) -> dict:
-    """The per-recipient values: everything else is shared by the whole mailing."""
-    first_name = " ".join(first_name.split())  # no line breaks into headers or text
-    name_html = html.escape(first_name)
-    unsubscribe, preferences, mailbox, host = _recipient_constants(
-        settings.SITE_URL,
-        settings.DEFAULT_FROM_EMAIL,
-        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", ""),
-    )
-    secret_key = settings.SECRET_KEY
-    unsubscribe_token = fast_token("unsubscribe", subscription_id, secret_key)
-    return {
-        "TO": email,
-        "FNT": first_name,
-        "FNH": name_html,
-        "HIT": f" {first_name}" if first_name else "",
-        "HIH": f" {name_html}" if first_name else "",
-        "UNSUB": unsubscribe_token.join(unsubscribe),
-        "PREFS": fast_token("preferences", contact_id, secret_key).join(preferences),
-        # The same signed token as the link: the inbound webhook unsubscribes on it.
-        "MAILTO": f"{mailbox}{unsubscribe_token}",
-        "LISTID": f'"{_list_label(list_name)}" <{list_slug}.{host}>',
-        "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
-        "DID": str(delivery_id or ""),
-        "DATE": date or formatdate(localtime=False, usegmt=True),
-    }
+def recipient_values(*, date: str | None = None, **recipient) -> dict:
+    """The per-recipient values: everything else is shared by the whole mailing.
+    (`recipient_values_maker` for many recipients.)"""
+    return recipient_values_maker(date)(**recipient)
 
 
 def chrome_language(language: str | None) -> str:

@@ -919,29 +919,45 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int
     that is what happened. Returns whether the hand-over entry was deleted."""
     table = Delivery._meta.db_table
     close = handover is not None and db_connection.vendor == "postgresql"
-    if db_connection.vendor == "postgresql":  # two array parameters, not 2 per row
+    ids = [pk for pk, _esp in sent]
+    if db_connection.vendor == "postgresql":  # array parameters, not 2 per row
         prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
-        params = [[pk for pk, _esp in sent], [esp for _pk, esp in sent]]
+        params = [ids, [esp for _pk, esp in sent]]
+        # The ids again as `= ANY`: the rows are found by primary key whatever the
+        # planner guesses of how many rows this worker has claimed (it reckons with
+        # statistics taken when they were all pending: about none).
+        by_id = f"{table}.id = ANY(%s::bigint[])"
     else:
         prefix = f"WITH v(id, esp) AS (VALUES {', '.join(['(%s, %s)'] * len(sent))})"
         params = [item for pair in sent for item in pair]
+        by_id = f"{table}.id IN ({', '.join(['%s'] * len(ids))})"
     if close:
         prefix += f", closed AS (DELETE FROM {Handover._meta.db_table} WHERE id = %s)"  # noqa: S608
         params.append(handover)
     statement = (
         f"{prefix} UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, "  # noqa: S608 — only placeholders are interpolated
         f"error = CASE WHEN status = %s THEN '' ELSE error END, esp_message_id = v.esp FROM v "
-        f"WHERE {table}.id = v.id AND claimed_by = %s AND status IN (%s, %s)"
+        f"WHERE {by_id} AND {table}.id = v.id AND claimed_by = %s AND status IN (%s, %s)"
     )
     with transaction.atomic(), db_connection.cursor() as cursor:
         if close:
             _asynchronous_commit(cursor)
-        cursor.execute(statement, [*params, S.SENT, now, S.UNKNOWN, worker, S.CLAIMED, S.UNKNOWN])
+        if db_connection.vendor == "postgresql":
+            # For the same reason it would loop over every pair of rows and ids (a
+            # million comparisons a chunk) rather than hash the ids.
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(
+            statement,
+            [*params, S.SENT, now, S.UNKNOWN]
+            + ([ids] if db_connection.vendor == "postgresql" else ids)
+            + [worker, S.CLAIMED, S.UNKNOWN],
+        )
     return close
 
 
-def _values(row, date=None) -> dict:
-    return rendering.recipient_values(
+def _values(row, make) -> dict:
+    """A claimed row's values, by `make` (a `rendering.recipient_values_maker`)."""
+    return make(
         delivery_id=row["id"],
         email=row["contact__email"],
         first_name=row["contact__first_name"],
@@ -949,7 +965,6 @@ def _values(row, date=None) -> dict:
         contact_id=row["contact_id"],
         list_slug=row["subscription__mailing_list__slug"],
         list_name=row["subscription__mailing_list__name"],
-        date=date,
     )
 
 
@@ -1017,12 +1032,12 @@ def _smtp_refusal(outcomes: Outcomes, row, code: int, reason) -> None:
 
 def _send_smtp_plain(backend, chunk, messages, outcomes: Outcomes) -> None:
     sender = backend.connection
-    date = formatdate(usegmt=True)
+    make = rendering.recipient_values_maker(formatdate(usegmt=True))
     envelope = {key: parseaddr(rendered.from_email)[1] for key, rendered in messages.items()}
     for index, row in enumerate(chunk):
         key = _key(row)
         rendered = messages[key]
-        values = _values(row, date)
+        values = _values(row, make)
         envelope_from = envelope[key]
         try:
             sender.sendmail(envelope_from, [values["TO"]], rendered.personal_bytes(values))
@@ -1065,7 +1080,7 @@ def _send_smtp_pipelined(backend, chunk, messages, outcomes: Outcomes) -> None:
     message only, as with smtplib; a broken connection makes the message whose
     content was sent unknown and leaves the ones not yet sent untouched."""
     sender = backend.connection
-    date = formatdate(usegmt=True)
+    make = rendering.recipient_values_maker(formatdate(usegmt=True))
     envelope = {key: parseaddr(rendered.from_email)[1] for key, rendered in messages.items()}
     pending = b""  # bytes to write before reading the next replies
     reset = False  # a refused transaction must be reset before the next MAIL
@@ -1087,7 +1102,7 @@ def _send_smtp_pipelined(backend, chunk, messages, outcomes: Outcomes) -> None:
                 outcomes.failed.append((row["id"], _("adresse refusée par SMTP")))
                 started = index + 1
                 continue
-            values = _values(row, date)
+            values = _values(row, make)
             data = _dot_stuffed(messages[key].personal_bytes(values))
             if reset:
                 commands = b"RSET\r\n" + commands
@@ -1139,8 +1154,9 @@ def _send_django(backend, chunk, messages, outcomes: Outcomes) -> None:
     """Backends that take message objects (anymail one by one, files, tests)."""
     from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 
+    make = rendering.recipient_values_maker()
     for index, row in enumerate(chunk):
-        values = _values(row)
+        values = _values(row, make)
         message = messages[_key(row)].personal_message(values, connection=backend)
         try:
             backend.send_messages([message])
@@ -1167,7 +1183,8 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
     from anymail.message import AnymailMessage
 
     merge_field = _setting("MAIL_ESP_MERGE_FIELD", "%recipient.{}%")
-    date = formatdate(usegmt=True)  # one Date for the chunk (the ESP sets its own)
+    # One Date for the chunk (the ESP sets its own).
+    make = rendering.recipient_values_maker(formatdate(usegmt=True))
     by_key = defaultdict(list)
     for row in chunk:
         by_key[_key(row)].append(row)
@@ -1177,7 +1194,7 @@ def _send_esp_batch(backend, chunk, messages, outcomes: Outcomes) -> None:
         def esp_fields(text: str) -> str:
             return rendering.PLACEHOLDER.sub(lambda m: merge_field.format(m.group(1).lower()), text)
 
-        recipients = {row["contact__email"]: (row, _values(row, date)) for row in rows}
+        recipients = {row["contact__email"]: (row, _values(row, make)) for row in rows}
         # Merge data: only the values the text and HTML use.
         used = sorted(set(rendering.PLACEHOLDER.findall(rendered.text + rendered.html)))
         merge_keys = [(name, name.lower()) for name in used]
