@@ -104,6 +104,7 @@ def signup_submit(
     language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",
+    wake_up_taken: bool | None = None,
 ) -> None:
     """Record a signup (contact, pending subscription, consent evidence) in one
     transaction and queue, after commit, the task that answers it.
@@ -112,6 +113,13 @@ def signup_submit(
     or suppressed): the same statement runs and the same wake-up is queued; the
     worker decides what, if anything, to send (`signup_reply_send`). Nothing of a
     suppressed address is stored.
+
+    `wake_up_taken`: the web view takes the reply sender's wake-up key in the same
+    Redis call as its rate limits (`views.signup_admission`), one round trip fewer on
+    the hot path. True: it was free, so the task is queued after commit; False: a
+    task is queued already and will read this signup, unless it started in the
+    instant before this commit, in which case the next tick sends the email. None:
+    the key is taken here, after commit.
     """
     values = {
         "email": email,
@@ -128,15 +136,22 @@ def signup_submit(
         "answer": answer,
         "now": timezone.now(),
     }
+    wake_up = {None: _wake_reply_sender, True: _queue_reply_sender}.get(wake_up_taken)
     if connection.vendor == "postgresql":
         # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
         # caller's transaction the task still waits for its commit.
-        _signup_write_postgresql(values)
-        transaction.on_commit(_wake_reply_sender)
+        try:
+            _signup_write_postgresql(values)
+        finally:  # a wake-up key taken is always followed by its task
+            if wake_up:
+                transaction.on_commit(wake_up)
         return
-    with transaction.atomic():
-        _signup_write_orm(values)
-        transaction.on_commit(_wake_reply_sender)
+    try:
+        with transaction.atomic():
+            _signup_write_orm(values)
+    finally:
+        if wake_up:
+            transaction.on_commit(wake_up)
 
 
 # One round trip instead of eleven: the signup is the hot path (see tests/perf).
@@ -305,6 +320,7 @@ def redis_client():
 
 
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
+REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
@@ -320,13 +336,25 @@ def _wake_reply_sender() -> None:
     try:
         client = redis_client()
         if client is None:
-            added = cache.add(REPLY_WAKEUP_KEY, 1, timeout=5)
+            added = cache.add(REPLY_WAKEUP_KEY, 1, timeout=REPLY_WAKEUP_SECONDS)
         else:  # the same key and value as cache.add, without a client built per call
-            added = client.set(cache.make_and_validate_key(REPLY_WAKEUP_KEY), 1, nx=True, ex=5)
+            added = client.set(
+                cache.make_and_validate_key(REPLY_WAKEUP_KEY), 1, nx=True, ex=REPLY_WAKEUP_SECONDS
+            )
         if added:
             send_signup_emails.delay()
     except Exception:
         # Redis down: the signup is saved; the next tick that runs sends its email.
+        logger.warning("could not queue the signup reply wake-up", exc_info=True)
+
+
+def _queue_reply_sender() -> None:
+    """Queue the reply sender whose wake-up key the caller has taken."""
+    from .tasks import send_signup_emails
+
+    try:
+        send_signup_emails.delay()
+    except Exception:
         logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 

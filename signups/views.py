@@ -164,6 +164,57 @@ def rate_limited(request, email: str) -> bool:
     return by_ip > ip_limit or by_address > address_limit
 
 
+# The signup's own script: both rate limits and, for an admitted request, the reply
+# sender's wake-up key (SET NX, as `services._wake_reply_sender`) in one round trip.
+_ADMISSION_SCRIPT = Script(
+    None,
+    b"""
+    local by_ip = redis.call('INCR', KEYS[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+    local by_address = redis.call('INCR', KEYS[2])
+    redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
+    if by_ip > tonumber(ARGV[3]) or by_address > tonumber(ARGV[4]) then
+        return {by_ip, by_address, 0}
+    end
+    local taken = redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[5])
+    return {by_ip, by_address, taken and 1 or 0}
+    """,
+)
+
+
+def signup_admission(request, email: str) -> tuple[bool, bool | None]:
+    """(rate limited, wake-up key taken) for a signup, in one Redis call. Without
+    Redis: Django's cache counts, and the key is left to the service (None)."""
+    client = services.redis_client()
+    if client is None:
+        return rate_limited(request, email), None
+    ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
+    address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
+    backend = caches["default"]
+    try:
+        by_ip, by_address, taken = _ADMISSION_SCRIPT(
+            keys=[  # Redis takes any key: no memcached-style validation, char by char
+                backend.make_key(f"signups:rate:ip:{client_ip(request)}"),
+                backend.make_key(f"signups:rate:email:{email_hash(email)}"),
+                backend.make_key(services.REPLY_WAKEUP_KEY),
+            ],
+            args=[
+                ip_window,
+                address_window,
+                ip_limit,
+                address_limit,
+                services.REPLY_WAKEUP_SECONDS,
+            ],
+            client=client,
+        )
+    except Exception:
+        logger.warning("rate limits unavailable", exc_info=True)
+        return False, None  # as `rate_limited`: take the signup rather than lose it
+    if by_ip > ip_limit or by_address > address_limit:
+        return True, None
+    return False, bool(taken)
+
+
 def _too_many(request):
     return render(request, "signups/rate_limited.html", status=429)
 
@@ -241,7 +292,8 @@ def subscribe(request, slug: str):
     if not form.is_valid():
         return render(request, _templates(slug), _list_context(mailing_list, form=form))
     data = form.cleaned_data
-    if rate_limited(request, data["email"]):
+    limited, wake_up_taken = signup_admission(request, data["email"])
+    if limited:
         return _too_many(request)
     services.signup_submit(
         mailing_list=mailing_list,
@@ -254,6 +306,7 @@ def subscribe(request, slug: str):
         language=_language(request),
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        wake_up_taken=wake_up_taken,
     )
     return _thanks(request, mailing_list)
 

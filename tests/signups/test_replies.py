@@ -10,6 +10,8 @@ from config.tasks import tick
 from signups import services
 from signups.models import Contact, Subscription
 
+from .conftest import signup
+
 pytestmark = pytest.mark.django_db
 
 
@@ -78,3 +80,61 @@ def test_signups_are_kept_when_redis_is_down(client, lists, settings):
     settings.CACHES = working_caches
     tick()
     assert len(mail.outbox) == 1
+
+
+def test_on_redis_the_rate_limit_call_takes_the_wake_up_and_queues_one_task(
+    redis_url, client, lists, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """One Redis call counts the request and takes the reply sender's wake-up key: the
+    first signup queues the task, the next ones (the task not started yet) do not, a
+    refused one leaves the key alone; once the task has started, a signup queues
+    another. Every signup is answered."""
+    import redis
+    from django.core.cache import cache
+
+    from signups import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.send_signup_emails, "delay", lambda: queued.append(1))
+    shared = redis.Redis.from_url(redis_url)
+    key = cache.make_and_validate_key(services.REPLY_WAKEUP_KEY)
+    shared.delete(key)
+    settings.SIGNUPS_RATE_PER_IP = (2, 600)
+
+    for n in range(2):
+        assert (
+            signup(
+                client,
+                lists["newsletter"],
+                django_capture_on_commit_callbacks,
+                email=f"r{n}@example.org",
+            ).status_code
+            == 200
+        )
+    assert len(queued) == 1
+    assert 0 < shared.ttl(key) <= services.REPLY_WAKEUP_SECONDS
+
+    shared.delete(key)  # what the task does as it starts
+    refused = signup(
+        client, lists["newsletter"], django_capture_on_commit_callbacks, email="r3@example.org"
+    )
+    assert refused.status_code == 429
+    assert shared.get(key) is None and len(queued) == 1
+
+    assert (
+        signup(
+            client,
+            lists["newsletter"],
+            django_capture_on_commit_callbacks,
+            ip="192.0.2.8",
+            email="r4@example.org",
+        ).status_code
+        == 200
+    )
+    assert len(queued) == 2
+    assert services.signup_replies_send() == 3  # r0, r1, r4: one confirmation each
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "r0@example.org",
+        "r1@example.org",
+        "r4@example.org",
+    ]
