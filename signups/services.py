@@ -4,6 +4,7 @@
 import csv
 import io
 import logging
+import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -321,6 +322,7 @@ def redis_client():
 
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
 REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
+REPLY_SETTLE_SECONDS = 0.05
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
@@ -367,18 +369,29 @@ def signup_replies_send() -> int:
         logger.warning("could not clear the signup reply wake-up", exc_info=True)
     started = timezone.now()
     sent = 0
+    settled = False
+    given_back = set()  # failed in this run: for the next one
     while True:
         batch = list(
             Subscription.objects.filter(reply_requested_at__lte=started)
+            .exclude(pk__in=given_back)
             .order_by("reply_requested_at")
             .values_list("pk", flat=True)[:200]
         )
         if not batch:
-            return sent
+            if settled:
+                return sent
+            # A signup that found the wake-up key taken just before this run took it
+            # commits moments later: one more look after a pause, for those (anything
+            # later still has the next tick).
+            clock.sleep(REPLY_SETTLE_SECONDS)
+            started, settled = timezone.now(), True
+            continue
         for subscription_id in batch:
             try:
                 sent += bool(signup_reply_send(subscription_id=subscription_id))
             except Exception:
+                given_back.add(subscription_id)
                 logger.exception("signup reply for subscription %s failed", subscription_id)
 
 

@@ -138,3 +138,28 @@ def test_on_redis_the_rate_limit_call_takes_the_wake_up_and_queues_one_task(
         "r1@example.org",
         "r4@example.org",
     ]
+
+
+def test_a_signup_committed_while_the_sender_runs_is_answered_by_that_run(
+    lists, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The view found the wake-up key taken (a task queued), and that task started
+    before the signup committed: its last look, after a pause, still finds it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.signup_submit(
+            mailing_list=lists["newsletter"], email="a@example.org", form="t", wake_up_taken=False
+        )
+
+    def late_commit(seconds):
+        assert seconds == services.REPLY_SETTLE_SECONDS
+        monkeypatch.setattr(services.clock, "sleep", lambda seconds: None)
+        services.signup_submit(
+            mailing_list=lists["newsletter"],
+            email="late@example.org",
+            form="t",
+            wake_up_taken=False,
+        )
+
+    monkeypatch.setattr(services.clock, "sleep", late_commit)
+    assert services.signup_replies_send() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "late@example.org"]
