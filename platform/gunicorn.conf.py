@@ -4,8 +4,12 @@ import multiprocessing
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Processes rather than threads: in a busy process a thread waits for the GIL after each
+# database or Redis round trip. gunicorn's own starting point, 2 × cores + 1 workers, of
+# one thread each (the sync worker: the reverse proxy in front buffers slow clients);
+# with GUNICORN_THREADS above 1 gunicorn uses its threaded worker.
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
