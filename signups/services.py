@@ -118,9 +118,9 @@ def signup_submit(
     `wake_up_taken`: the web view takes the reply sender's wake-up key in the same
     Redis call as its rate limits (`views.signup_admission`), one round trip fewer on
     the hot path. True: it was free, so the task is queued after commit; False: a
-    task is queued already and will read this signup, unless it started in the
-    instant before this commit, in which case the next tick sends the email. None:
-    the key is taken here, after commit.
+    task is queued already and will read this signup (if it started in the instant
+    before this commit, its last look after a pause does; the tick backs that up).
+    None: the key is taken here, after commit.
     """
     values = {
         "email": email,
