@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -10,6 +10,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("pouls")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _database_connections_as_around_a_request(**kwargs):
+    """Connections live across tasks like across web requests: closed once unusable or
+    older than CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps Celery from closing them all)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
+
 
 # Every schedule lives in the database; beat only wakes the workers up.
 app.conf.beat_schedule = {

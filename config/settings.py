@@ -203,6 +203,11 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=300_000)
+# Celery's Django fix-up closes every database connection before and after each task
+# (a new PostgreSQL backend, cold caches, for every batch, tick and wake-up) unless told
+# to reuse them: reuse them, and close the unusable or obsolete ones as Django does
+# around a web request (CONN_MAX_AGE, CONN_HEALTH_CHECKS; config/celery_app.py).
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
