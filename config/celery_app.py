@@ -14,9 +14,12 @@ app.autodiscover_tasks()
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _database_connections_as_around_a_request(**kwargs):
+def _database_connections_as_around_a_request(task=None, **kwargs):
     """Connections live across tasks like across web requests: closed once unusable or
-    older than CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps Celery from closing them all)."""
+    older than CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps Celery from closing them all).
+    Not around a task run eagerly, inside its caller's work (as Celery's fix-up)."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
     from django.db import close_old_connections
 
     close_old_connections()
