@@ -146,9 +146,16 @@ _COUNT_SCRIPT = Script(
 )
 
 
+def _limits() -> tuple[tuple[int, int], tuple[int, int]]:
+    """(requests, seconds) per IP and per address."""
+    return (
+        getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600)),
+        getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600)),
+    )
+
+
 def rate_limited(request, email: str) -> bool:
-    ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
-    address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
+    (ip_limit, ip_window), (address_limit, address_window) = _limits()
     try:
         by_ip, by_address = _count(
             [
@@ -188,8 +195,7 @@ def signup_admission(request, email: str) -> tuple[bool, bool | None]:
     client = services.redis_client()
     if client is None:
         return rate_limited(request, email), None
-    ip_limit, ip_window = getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600))
-    address_limit, address_window = getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600))
+    (ip_limit, ip_window), (address_limit, address_window) = _limits()
     backend = caches["default"]
     try:
         by_ip, by_address, taken = _ADMISSION_SCRIPT(
