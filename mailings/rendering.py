@@ -74,27 +74,13 @@ def fast_token(purpose: str, pk: int, secret_key: str | None = None) -> str:
     return _token_maker(purpose, secret_key or settings.SECRET_KEY)(pk)
 
 
-def _b62(number: int) -> str:
-    """`django.core.signing.b62_encode` for the non-negative ids of a batch."""
-    if number < 62:
-        return _B62[number]
-    digits = []
-    while number:
-        number, digit = divmod(number, 62)
-        digits.append(_B62[digit])
-    return "".join(reversed(digits))
-
-
-_B62 = signing.BASE62_ALPHABET
-
-
 def _token_maker(purpose: str, secret_key: str):
     """`pk → token` for one purpose and key, with the padded key's hashes taken once."""
     inner_pad, outer_pad = _signer_pads(purpose, secret_key)
     encode = base64.urlsafe_b64encode
 
     def token(pk: int) -> str:
-        value = _b62(pk) if pk >= 0 else signing.b62_encode(pk)
+        value = signing.b62_encode(pk)
         inner, outer = inner_pad.copy(), outer_pad.copy()
         inner.update(value.encode())
         outer.update(inner.digest())
