@@ -87,11 +87,6 @@ def _own_or_merged(default, value):
     return merge_dicts_one_level(default, value)
 
 
-def _plain_dicts(value):
-    """The merge data and merge metadata of a batch are dicts of str already."""
-    return value
-
-
 def _replaced(attrs, replacements):
     return tuple(
         replacements.get(attr, (attr, combiner, converter)) for attr, combiner, converter in attrs
@@ -107,8 +102,9 @@ class BatchPayloadMixin:
     anymail_message_attrs = _replaced(
         BasePayload.anymail_message_attrs,
         {
-            "merge_data": ("merge_data", _own_or_merged, _plain_dicts),
-            "merge_metadata": ("merge_metadata", _own_or_merged, _plain_dicts),
+            # No converter: a batch's merge values are plain str already.
+            "merge_data": ("merge_data", _own_or_merged, None),
+            "merge_metadata": ("merge_metadata", _own_or_merged, None),
         },
     )
 
