@@ -19,12 +19,16 @@ tests compare both payloads.
 or returns None for an ESP without one (anymail's own payload is then used).
 """
 
+import os
 import re
 import secrets
+import uuid
 
 from anymail.backends import mailgun, sendgrid
 from anymail.backends.base import BasePayload
+from anymail.exceptions import AnymailSerializationError
 from anymail.utils import (
+    BASIC_NUMERIC_TYPES,
     UNSET,
     EmailAddress,
     concat_lists,
@@ -147,8 +151,72 @@ class MailgunBatchPayload(BatchPayloadMixin, mailgun.MailgunPayload):
         return params
 
 
+def _substitution(value):
+    """A SendGrid legacy substitution value, as anymail converts it: strings and None
+    as they are, numbers as strings, anything else refused."""
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, BASIC_NUMERIC_TYPES):
+        return str(value)
+    raise AnymailSerializationError(
+        "SendGrid legacy substitutions require string values."
+        f" Don't know how to handle {type(value).__name__}."
+    )
+
+
 class SendGridBatchPayload(BatchPayloadMixin, sendgrid.SendGridPayload):
-    pass
+    def serialize_data(self):
+        """anymail's batch serialisation in one pass over the recipients: each one's
+        personalization (address, substitutions, custom args with its anymail_id,
+        headers) is built once, where anymail walks the whole list five times, copying
+        and converting on each walk. Templates (dynamic data) and merge fields without
+        a format (anymail warns about them) keep anymail's own path."""
+        if (
+            not self.is_batch()
+            or self.use_dynamic_template
+            or self.merge_field_format is None
+            or len(self.data["personalizations"]) != 1
+        ):
+            return super().serialize_data()
+        base = self.data["personalizations"].pop()
+        recipients = base.pop("to")
+        field = self.merge_field_format.format
+        global_data, merge_data = self.merge_global_data, self.merge_data
+        merge_metadata, merge_headers = self.merge_metadata, self.merge_headers
+        transform_metadata = self.transform_metadata
+        anymail_ids = os.urandom(16 * len(recipients)) if self.generate_message_id else b""
+        personalizations = self.data["personalizations"]
+        for index, recipient in enumerate(recipients):
+            email = recipient["email"]
+            personalization = base.copy()
+            personalization["to"] = [recipient]
+            data = merge_data.get(email)
+            if global_data:
+                data = {**global_data, **(data or {})}
+            if data:
+                personalization["substitutions"] = {
+                    field(name): value if type(value) is str else _substitution(value)
+                    for name, value in data.items()
+                }
+            if metadata := merge_metadata.get(email):
+                personalization["custom_args"] = transform_metadata(metadata)
+            if headers := merge_headers.get(email):
+                personalization["headers"] = headers
+            if anymail_ids:
+                anymail_id = str(
+                    uuid.UUID(bytes=anymail_ids[16 * index : 16 * index + 16], version=4)
+                )
+                personalization.setdefault("custom_args", {})["anymail_id"] = anymail_id
+                for address in (
+                    personalization["to"]
+                    + personalization.get("cc", [])
+                    + personalization.get("bcc", [])
+                ):
+                    self.message_ids[address["email"]] = anymail_id
+            personalizations.append(personalization)
+        if not self.data["headers"]:
+            del self.data["headers"]  # as anymail: no empty headers
+        return self.serialize_json(self.data)
 
 
 class MailgunBatchBackend(mailgun.EmailBackend):

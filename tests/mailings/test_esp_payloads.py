@@ -3,11 +3,13 @@ payloads send: same URL, same authentication, same fields and values (Mailgun's 
 multipart form instead of a urlencoded one), for plain and not-so-plain addresses."""
 
 import json
+import uuid
 from email import policy
 from email.parser import BytesParser
 from urllib.parse import quote
 
 import pytest
+from anymail.exceptions import AnymailSerializationError
 from anymail.message import AnymailMessage
 from anymail.utils import EmailAddress
 from django.core.mail import get_connection
@@ -122,6 +124,59 @@ def test_sendgrid_batch_payload_sends_the_json_anymail_sends(esps):
     assert body["personalizations"][4]["to"] == [
         {"email": "jeanne@example.org", "name": "Jeanne Dupont"}
     ]
+
+
+def test_sendgrid_batch_payload_gives_each_recipient_its_own_anymail_id(esps, monkeypatch):
+    def walked(self):
+        raise AssertionError("anymail's own walk over the recipients")
+
+    # The batch twin builds each personalization in one pass (this test reads that pass).
+    monkeypatch.setattr(esp.sendgrid.SendGridPayload, "expand_personalizations_for_batch", walked)
+    ours, payload = request_params(
+        esp.batch_backend_path("anymail.backends.sendgrid.EmailBackend"), batch_message()
+    )
+    personalizations = json.loads(ours["data"])["personalizations"]
+    ids = [p["custom_args"]["anymail_id"] for p in personalizations]
+    assert len(set(ids)) == len(ADDRESSES)
+    assert all(uuid.UUID(anymail_id).version == 4 for anymail_id in ids)
+    # What anymail reports per recipient is the id that recipient's events will carry.
+    assert payload.message_ids == {
+        p["to"][0]["email"]: p["custom_args"]["anymail_id"] for p in personalizations
+    }
+    assert personalizations[0]["custom_args"]["delivery_id"] == "0"
+
+
+def test_sendgrid_batch_payload_converts_and_merges_as_anymail_does(esps):
+    def message():
+        message = batch_message()
+        message.merge_global_data = {"site": "Pouls", "hit": " vous"}
+        message.merge_data["lecteur1@example.org"] = {"hit": None, "count": 3, "ratio": 0.5}
+        message.merge_data.pop("awa@café.example")  # no values of their own
+        return message
+
+    theirs, _payload = request_params("anymail.backends.sendgrid.EmailBackend", message())
+    ours, _payload = request_params(
+        esp.batch_backend_path("anymail.backends.sendgrid.EmailBackend"), message()
+    )
+
+    def comparable(params):
+        body = json.loads(params["data"])
+        for personalization in body["personalizations"]:
+            personalization["custom_args"].pop("anymail_id")
+        return body
+
+    assert comparable(ours) == comparable(theirs)
+    substitutions = [p["substitutions"] for p in comparable(ours)["personalizations"]]
+    assert substitutions[0] == {"-site-": "Pouls", "-hit-": None, "-count-": "3", "-ratio-": "0.5"}
+    assert substitutions[3] == {"-site-": "Pouls", "-hit-": " vous"}
+
+    refused = batch_message()
+    refused.merge_data["lecteur1@example.org"] = {"hit": ["pas une chaîne"]}
+    backend = get_connection(esp.batch_backend_path("anymail.backends.sendgrid.EmailBackend"))
+    with pytest.raises(AnymailSerializationError):
+        backend.build_message_payload(refused, backend.send_defaults).get_request_params(
+            backend.api_url
+        )
 
 
 @pytest.mark.parametrize(
