@@ -911,6 +911,12 @@ class Outcomes:
             Handover.objects.filter(pk=self.handover).delete()
 
 
+def _int_array(values: list[int]) -> str:
+    """PostgreSQL's text form of an integer array (`{1,2,3}`), to be cast `::bigint[]`:
+    one join, where psycopg's client-side cursor quotes a list element by element."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int | None) -> bool:
     """One UPDATE for a whole chunk, each row with its own ESP message id ((id, ESP id)
     pairs joined on id: Django's bulk_update builds a CASE per row, far slower); on
@@ -922,6 +928,7 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int
     ids = [pk for pk, _esp in sent]
     if db_connection.vendor == "postgresql":  # array parameters, not 2 per row
         prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
+        ids = _int_array(ids)
         params = [ids, [esp for _pk, esp in sent]]
         # The ids again as `= ANY`: the rows are found by primary key whatever the
         # planner guesses of how many rows this worker has claimed (it reckons with
