@@ -1,5 +1,6 @@
 """The Celery application and the one place where periodic work is declared."""
 
+import gc
 import os
 
 from celery import Celery, signals
@@ -23,6 +24,17 @@ def _database_connections_as_around_a_request(task=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_before_create_process.connect
+def _freeze_what_the_worker_has_loaded(**kwargs):
+    """Just before the pool forks a child: what the worker has loaded (Django, the apps,
+    the settings) lives as long as the worker, so it leaves the cyclic garbage
+    collector's reach (`gc.freeze`, inherited by the child). Otherwise every full
+    collection walks it again while a batch builds a thousand recipients' payloads (a
+    tenth of a worker's CPU in an ESP hand-over), and those walks unshare the memory
+    pages the children inherit (as the `gc.freeze` documentation explains)."""
+    gc.freeze()
 
 
 # Every schedule lives in the database; beat only wakes the workers up.
