@@ -59,20 +59,52 @@ def stop_group(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """Resident memory of a process and all its descendants, and of the largest of them,
-    in MB (from /proc)."""
-    children = {}
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid → (parent pid, name, CPU seconds used so far), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    processes = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
             except OSError:
                 continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, largest, stack = 0, 0, [pid]
+            fields = tail.split()
+            name = head.split("(", 1)[1]
+            processes[int(entry.name)] = (
+                int(fields[1]),
+                name,
+                (int(fields[11]) + int(fields[12])) / tick,
+            )
+    return processes
+
+
+def _tree(pid: int, processes) -> list[int]:
+    children = {}
+    for child, (parent, _name, _cpu) in processes.items():
+        children.setdefault(parent, []).append(child)
+    tree, stack = [], [pid]
     while stack:
         current = stack.pop()
+        tree.append(current)
+        stack.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by a process tree (the worker) and by the PostgreSQL
+    server's processes: where a run's time went, compared between two readings."""
+    processes = _processes()
+    worker = sum(processes[p][2] for p in _tree(pid, processes) if p in processes)
+    server = sum(cpu for _parent, name, cpu in processes.values() if name == "postgres")
+    return worker, server
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process and all its descendants, and of the largest of them,
+    in MB (from /proc)."""
+    total, largest = 0, 0
+    for current in _tree(pid, _processes()):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -80,5 +112,4 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
                     largest = max(largest, int(line.split()[1]))
         except OSError:
             pass
-        stack.extend(children.get(current, []))
     return total / 1024, largest / 1024
