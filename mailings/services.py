@@ -928,16 +928,16 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int
     ids = [pk for pk, _esp in sent]
     if db_connection.vendor == "postgresql":  # array parameters, not 2 per row
         prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
-        ids = _int_array(ids)
-        params = [ids, [esp for _pk, esp in sent]]
+        id_array = _int_array(ids)
+        params = [id_array, [esp for _pk, esp in sent]]
         # The ids again as `= ANY`: the rows are found by primary key whatever the
         # planner guesses of how many rows this worker has claimed (it reckons with
         # statistics taken when they were all pending: about none).
-        by_id = f"{table}.id = ANY(%s::bigint[])"
+        by_id, by_id_params = f"{table}.id = ANY(%s::bigint[])", [id_array]
     else:
         prefix = f"WITH v(id, esp) AS (VALUES {', '.join(['(%s, %s)'] * len(sent))})"
         params = [item for pair in sent for item in pair]
-        by_id = f"{table}.id IN ({', '.join(['%s'] * len(ids))})"
+        by_id, by_id_params = f"{table}.id IN ({', '.join(['%s'] * len(ids))})", ids
     if close:
         prefix += f", closed AS (DELETE FROM {Handover._meta.db_table} WHERE id = %s)"  # noqa: S608
         params.append(handover)
@@ -955,9 +955,7 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now, handover: int
             cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             statement,
-            [*params, S.SENT, now, S.UNKNOWN]
-            + ([ids] if db_connection.vendor == "postgresql" else ids)
-            + [worker, S.CLAIMED, S.UNKNOWN],
+            [*params, S.SENT, now, S.UNKNOWN, *by_id_params, worker, S.CLAIMED, S.UNKNOWN],
         )
     return close
 
