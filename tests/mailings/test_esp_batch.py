@@ -127,3 +127,73 @@ def test_one_api_call_per_language_with_the_chrome_in_that_language(mailgun, set
     assert calls[True] == {s.contact.email for s in subs[2:]}
     assert calls[False] == {s.contact.email for s in subs[:2]}
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+class FakeSendGrid(BaseHTTPRequestHandler):
+    """SendGrid's v3 mail/send: 202 and no body for an accepted batch."""
+
+    requests: list = []
+
+    def do_POST(self):  # noqa: N802 — http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        FakeSendGrid.requests.append((self.path, self.headers["Authorization"], body))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def sendgrid(settings):
+    FakeSendGrid.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSendGrid)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+    settings.ANYMAIL = {
+        "SENDGRID_API_KEY": "SG.test",
+        "SENDGRID_API_URL": f"http://127.0.0.1:{server.server_port}/v3/",
+        "SENDGRID_MERGE_FIELD_FORMAT": "-{}-",
+    }
+    settings.MAIL_ESP_BATCH = True
+    settings.MAIL_ESP_MERGE_FIELD = "-{}-"
+    settings.MAIL_CHUNK_SIZE = 3
+    yield FakeSendGrid.requests
+    server.shutdown()
+
+
+def test_sendgrid_one_call_per_chunk_and_each_delivery_keeps_its_own_message_id(sendgrid):
+    subs = subscribers(4)
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch()
+
+    assert len(sendgrid) == 2  # 4 recipients, chunks of 3
+    personalizations = {}
+    for path, authorization, body in sendgrid:
+        assert path == "/v3/mail/send" and authorization == "Bearer SG.test"
+        data = json.loads(body)
+        assert "-unsub-" in data["content"][1]["value"] and "-hit-" in data["content"][0]["value"]
+        assert data["categories"] == [f"mailing-{mailing.pk}"]
+        assert data["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        for personalization in data["personalizations"]:
+            (recipient,) = personalization["to"]
+            # What this recipient receives: the call's headers, then their own (a header
+            # the same for the whole chunk travels once, with the call).
+            personalization["headers"] = {**data["headers"], **personalization.get("headers", {})}
+            personalizations[recipient["email"]] = personalization
+    assert set(personalizations) == {s.contact.email for s in subs}
+
+    for delivery in Delivery.objects.select_related("contact"):
+        mine = personalizations[delivery.contact.email]
+        assert delivery.status == Delivery.Status.SENT
+        # The id SendGrid's events will carry for this recipient, and this delivery's id.
+        assert delivery.esp_message_id == mine["custom_args"]["anymail_id"]
+        assert mine["custom_args"]["delivery_id"] == str(delivery.pk)
+        assert mine["substitutions"]["-unsub-"].startswith("https://pouls.example/desinscription/")
+        assert mine["headers"]["List-Unsubscribe"].startswith(
+            f"<{mine['substitutions']['-unsub-']}>"
+        )
+        assert mine["headers"]["Message-ID"] == f"<delivery-{delivery.pk}@pouls.example>"
+    assert len({d.esp_message_id for d in Delivery.objects.all()}) == len(subs)
