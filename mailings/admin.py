@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -20,7 +21,7 @@ from .models import Delivery, Event, Mailing, Sequence, Step
 
 class MailingForm(forms.ModelForm):
     profiles = forms.MultipleChoiceField(
-        label=gettext_lazy("profils"),
+        label=capfirst(gettext_lazy("profils")),
         choices=Profile.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -88,6 +89,10 @@ def message_buttons(request, *, form_id: str, preview_url: str) -> str:
 
 class MessageAdminMixin:
     """Preview and test send of a message (a Mailing or a Step), shared by both admins."""
+
+    class Media:
+        # Their dates and hours are in a chosen or the reader's time zone, not the server's.
+        js = ("js/admin-local-times.js",)
 
     def message_test_response(self, request, message, back):
         """POST: send `message` to the editor, marked as a test, the chrome in the

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from mailings import services
 from mailings.models import Delivery, Mailing
-from tests.mailings.factories import MailingFactory, subscribers
+from tests.mailings.factories import MailingFactory, StepFactory, subscribers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -88,3 +88,25 @@ def test_preview_and_test_send_in_the_language_chosen_without_javascript(browser
     (message,) = mail.outbox
     assert message.body.startswith("Hello,") and "Le texte reste en français." in message.body
     context.close()
+
+
+def test_dates_and_hours_carry_no_note_about_the_server_s_clock(page, live_server):
+    # The editor's browser is in Montréal; the server in Paris. A mailing's date and hour
+    # are in the time zone chosen beside them, a step's window in each reader's: Django's
+    # « votre heure précède l’heure du serveur » would mislead, so it is not shown.
+    sequence = StepFactory().sequence
+    login(page, live_server)
+    for url in (
+        "/admin/mailings/mailing/add/",
+        f"/admin/mailings/sequence/{sequence.pk}/change/",
+    ):
+        page.goto(live_server.url + url)
+        clock = page.locator(".vTimeField").first
+        expect(clock).to_be_visible()
+        expect(page.locator("a", has_text="Maintenant").first).to_be_visible()  # shortcuts kept
+        expect(page.locator(".timezonewarning")).to_have_count(0)
+    page.goto(live_server.url + "/admin/mailings/mailing/add/")
+    expect(page.get_by_text("Profils :", exact=True)).to_be_visible()  # labelled as the others
+    # Elsewhere Django's note stays (and this browser's clock does differ from the server's).
+    page.goto(f"{live_server.url}/admin/auth/user/{get_user_model().objects.get().pk}/change/")
+    expect(page.locator(".timezonewarning").first).to_be_attached()
