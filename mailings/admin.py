@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from config.admin import KeptOnDeleteMixin
 from signups.models import Contact, Profile, Subscription
 
 from . import services
@@ -87,6 +88,14 @@ def message_buttons(request, *, form_id: str, preview_url: str) -> str:
     )
 
 
+def _kept_deliveries(count: int) -> str:
+    return ngettext(
+        "%(count)s envoi, gardé dans l’historique",
+        "%(count)s envois, gardés dans l’historique",
+        count,
+    ) % {"count": count}
+
+
 class MessageAdminMixin:
     """Preview and test send of a message (a Mailing or a Step), shared by both admins."""
 
@@ -144,7 +153,7 @@ class MessageAdminMixin:
 
 
 @admin.register(Mailing)
-class MailingAdmin(MessageAdminMixin, admin.ModelAdmin):
+class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -190,6 +199,11 @@ class MailingAdmin(MessageAdminMixin, admin.ModelAdmin):
             progress["sent"],
             progress["total"],
         )
+
+    def kept_records(self, obj) -> str:
+        if count := obj.deliveries.count():
+            return _kept_deliveries(count)
+        return ""
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -399,12 +413,19 @@ class StepInline(admin.StackedInline):
 
 
 @admin.register(Sequence)
-class SequenceAdmin(MessageAdminMixin, admin.ModelAdmin):
+class SequenceAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
     fields = ("name", "slug", "mailing_list", "is_active")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (StepInline,)
     change_form_template = "admin/mailings/sequence/change_form.html"
+
+    def kept_records(self, obj) -> str:
+        if count := Delivery.objects.filter(step__sequence=obj).count():
+            return _("%(kept)s ; décochez « actif » pour arrêter la séquence") % {
+                "kept": _kept_deliveries(count)
+            }
+        return ""
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -486,6 +507,9 @@ class SequenceAdmin(MessageAdminMixin, admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    """The outbox, read only: its rows are the record of what was sent (and what keeps a
+    reader from receiving a message twice); the worker alone writes them."""
+
     list_display = ("pk", "mailing", "step", "contact", "status", "sent_at", "error")
     list_filter = ("status",)
     list_select_related = ("mailing", "step", "contact")
@@ -498,9 +522,14 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
+    """ESP events as received, read only."""
+
     list_display = ("occurred_at", "kind", "mailing", "step", "detail")
     list_filter = ("kind",)
     show_full_result_count = False
@@ -509,6 +538,9 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

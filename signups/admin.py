@@ -10,6 +10,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from config.admin import KeptOnDeleteMixin
 
 from . import audience, services
 from .forms import ImportForm, normalise_email
@@ -25,9 +28,18 @@ from .models import (
 
 
 @admin.register(MailingList)
-class MailingListAdmin(admin.ModelAdmin):
+class MailingListAdmin(KeptOnDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "consent_version", "is_active", "export_link")
     prepopulated_fields = {"slug": ("name",)}
+
+    def kept_records(self, obj) -> str:
+        if count := obj.subscriptions.count():
+            return ngettext(
+                "%(count)s abonnement, avec sa preuve de consentement (désactivez la liste plutôt)",
+                "%(count)s abonnements, avec leurs preuves de consentement (désactivez la liste plutôt)",
+                count,
+            ) % {"count": count}
+        return ""
 
     def get_urls(self):
         return [

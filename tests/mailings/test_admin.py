@@ -8,13 +8,14 @@ from django.core import mail
 from django.utils import timezone
 
 from mailings import services
-from mailings.models import Delivery, Event, Mailing
-from signups.models import Profile
+from mailings.models import Delivery, Event, Mailing, Step
+from signups.models import MailingList, Profile, Subscription
 
 from .factories import (
     ContactFactory,
     MailingFactory,
     MailingListFactory,
+    StepFactory,
     SubscriptionFactory,
     subscribers,
 )
@@ -366,3 +367,63 @@ def test_the_language_choice_works_without_javascript_and_keeps_the_token_out_of
     assert mail.outbox[-1].body.startswith("Hello Inès,")
     assert browser.post(test, {"language": "en"}).status_code == 403  # no token, no send
     assert len(mail.outbox) == 1
+
+
+def test_a_mailing_that_went_out_keeps_its_history_and_cannot_be_deleted(
+    client, editor, django_assert_max_num_queries
+):
+    subs = subscribers(40)
+    sent = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=sent.pk)
+    draft = MailingFactory(lists=[subs[0].mailing_list], subject="Brouillon à jeter")
+
+    # The page says why, with a count: the rows are never loaded to be listed.
+    with django_assert_max_num_queries(15):
+        response = client.get(f"/admin/mailings/mailing/{sent.pk}/delete/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "40 envois, gardés dans l’historique" in page
+    assert "Envoi :" not in page  # no line per delivery
+    client.post(f"/admin/mailings/mailing/{sent.pk}/delete/", {"post": "yes"})
+    assert Mailing.objects.filter(pk=sent.pk).exists() and Delivery.objects.count() == 40
+
+    # The « delete selected » action alike; a mailing that never went out can go.
+    client.post(
+        "/admin/mailings/mailing/",
+        {"action": "delete_selected", "_selected_action": [sent.pk, draft.pk], "post": "yes"},
+    )
+    assert Mailing.objects.count() == 2
+    response = client.post(f"/admin/mailings/mailing/{draft.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Mailing.objects.filter(pk=draft.pk).exists()
+
+
+def test_a_sequence_that_sent_steps_and_a_list_with_subscribers_are_kept(client, editor):
+    step = StepFactory()
+    sub = SubscriptionFactory(mailing_list=step.sequence.mailing_list)
+    Delivery.objects.create(step=step, contact=sub.contact, subscription=sub)
+
+    response = client.get(f"/admin/mailings/sequence/{step.sequence.pk}/delete/")
+    assert "1 envoi, gardé dans l’historique" in response.content.decode()
+    client.post(f"/admin/mailings/sequence/{step.sequence.pk}/delete/", {"post": "yes"})
+    assert Step.objects.filter(pk=step.pk).exists()
+
+    response = client.get(f"/admin/signups/mailinglist/{sub.mailing_list.pk}/delete/")
+    assert "1 abonnement, avec sa preuve de consentement" in response.content.decode()
+    client.post(f"/admin/signups/mailinglist/{sub.mailing_list.pk}/delete/", {"post": "yes"})
+    assert Subscription.objects.filter(pk=sub.pk).exists()
+
+    empty = MailingListFactory(slug="vide", name="Liste vide")
+    client.post(f"/admin/signups/mailinglist/{empty.pk}/delete/", {"post": "yes"})
+    assert not MailingList.objects.filter(pk=empty.pk).exists()
+
+
+def test_the_outbox_and_the_events_are_read_only(client, editor):
+    subs = subscribers(1)
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    delivery = Delivery.objects.get()
+
+    assert client.get(f"/admin/mailings/delivery/{delivery.pk}/delete/").status_code == 403
+    response = client.get("/admin/mailings/delivery/")
+    assert response.status_code == 200 and "delete_selected" not in response.content.decode()
+    assert client.get("/admin/mailings/event/").status_code == 200
