@@ -102,7 +102,11 @@ class Step(models.Model):
     )
     body = models.TextField(
         _("texte (Markdown)"),
-        help_text=_("Markdown. « {prénom} » est remplacé par le prénom du lecteur."),
+        help_text=_(
+            "Markdown. « {prénom} » est remplacé par le prénom du lecteur. Le message "
+            "commence par « Bonjour Prénom, », sauf si votre texte commence déjà par une "
+            "formule d’appel (« Bonjour {prénom}, », « Chère lectrice »…)."
+        ),
     )
     window_start = models.TimeField(
         _("envoyer à partir de"),
@@ -266,7 +270,11 @@ class Mailing(models.Model):
     )
     body = models.TextField(
         _("texte (Markdown)"),
-        help_text=_("Markdown. « {prénom} » est remplacé par le prénom du lecteur."),
+        help_text=_(
+            "Markdown. « {prénom} » est remplacé par le prénom du lecteur. Le message "
+            "commence par « Bonjour Prénom, », sauf si votre texte commence déjà par une "
+            "formule d’appel (« Bonjour {prénom}, », « Chère lectrice »…)."
+        ),
     )
     sender_name = models.CharField(
         _("nom de l’expéditeur"),

@@ -32,6 +32,12 @@ from signups import tokens
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
+# A body whose first words are a greeting of its own gets none from the chrome (never
+# « Bonjour Awa, » twice).
+_OWN_GREETING = re.compile(
+    r"\s*(?:bonjour|bonsoir|salut|coucou|cher|chère|chers|chères|hello|hi|hey|dear)\b",
+    re.IGNORECASE,
+)
 # Plain-text lines and HTML lines stay under this so every part is sent as 8bit
 # (no quoted-printable: placeholders are replaced in the serialised bytes).
 MAX_LINE = 900
@@ -316,7 +322,8 @@ def render(
     language: str = "",
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
-    footer) is in `language`, the reader's."""
+    footer) is in `language`, the reader's. A body that opens with its own greeting
+    (« Bonjour {prénom}, ») gets no second one."""
     with translation.override(chrome_language(language)):
         for token in FIRST_NAME_TOKENS:
             body = body.replace(token, "@@FNT@@")
@@ -326,6 +333,7 @@ def render(
             "preheader": preheader,
             "html_body": mark_safe(html_body),  # noqa: S308 — markdown-it escapes raw HTML
             "text_body": markdown_to_text(body),
+            "greeting": not _OWN_GREETING.match(body),
             "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL,
             "sender": sender_name or settings.SITE_NAME,

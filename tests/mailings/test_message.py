@@ -77,8 +77,9 @@ def test_both_parts_links_and_identity(sent):
     message, mailing, subscription = sent
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert "Bonjour Zoé <script>," in text
-    assert "Zoé &lt;script&gt;" in html and "<script>" not in html
+    # The body greets (« Bonjour {prénom} ! »): once, the first name escaped in HTML.
+    assert text.count("Bonjour Zoé <script> !") == 1 and "Bonjour Zoé <script>," not in text
+    assert html.count("Bonjour Zoé &lt;script&gt; !") == 1 and "<script>" not in html
     assert "Lisez notre atelier (https://pouls.example/atelier/)" in text
     for links in (re.findall(r'href="([^"]+)"', html), re.findall(r"https?://\S+", text)):
         assert links
@@ -270,3 +271,30 @@ def test_the_preview_shows_the_chrome_in_the_contacts_language():
     html, text = message_preview(message=mailing, contact=subscription.contact)
     assert "Hello Ngozi," in text and "Le corps reste en français." in text
     assert "Unsubscribe in one click" in html
+
+
+@pytest.mark.parametrize("path", ["smtp", "objects"])
+@pytest.mark.parametrize(
+    ("body", "greetings"),
+    [
+        ("Cette semaine, trois questions.", 1),  # the chrome greets
+        ("Bonjour {prénom},\n\nCette semaine, trois questions.", 1),  # the editor greets
+        ("\nChère lectrice, cher lecteur,\n\nCette semaine…", 0),
+        ("Hier, j’ai écouté trois clients.", 1),  # « Hi… » is no greeting
+    ],
+)
+def test_the_reader_is_greeted_once(path, body, greetings, request):
+    server = request.getfixturevalue("smtp_server") if path == "smtp" else None
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
+    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+
+    (message,) = parsed_messages(server)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    assert text.count("Bonjour Zoé,") == html.count("Bonjour Zoé,") == greetings
+    assert ("Chère lectrice" in text) == body.startswith("\nChère")
+    first_words = text.split("\n\n", 1)[0]
+    assert first_words in ("Bonjour Zoé,", "Chère lectrice, cher lecteur,")
