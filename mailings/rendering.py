@@ -326,8 +326,12 @@ def render(
     (« Bonjour {prénom}, ») gets no second one."""
     with translation.override(chrome_language(language)):
         for token in FIRST_NAME_TOKENS:
-            body = body.replace(token, "@@FNT@@")
-        html_body = markdown_to_html(body).replace("@@FNT@@", "@@FNH@@")
+            # After a space, the space goes with the name: « Bonjour {prénom} ! » reads
+            # « Bonjour Awa ! », or « Bonjour ! » for a reader who gave no first name.
+            body = body.replace(f" {token}", "@@HIT@@").replace(token, "@@FNT@@")
+        html_body = (
+            markdown_to_html(body).replace("@@FNT@@", "@@FNH@@").replace("@@HIT@@", "@@HIH@@")
+        )
         context = {
             "subject": subject,
             "preheader": preheader,

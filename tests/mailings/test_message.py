@@ -298,3 +298,19 @@ def test_the_reader_is_greeted_once(path, body, greetings, request):
     assert ("Chère lectrice" in text) == body.startswith("\nChère")
     first_words = text.split("\n\n", 1)[0]
     assert first_words in ("Bonjour Zoé,", "Chère lectrice, cher lecteur,")
+
+
+def test_a_reader_without_a_first_name_is_greeted_without_a_gap(smtp_server):
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name=""))
+    body = "Bonjour {prénom} !\n\nMerci {prénom}, et à bientôt."
+    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+
+    (message,) = parsed_messages(smtp_server)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    assert text.startswith("Bonjour !\n\nMerci, et à bientôt.\n\n--")
+    assert "<p>Bonjour !</p>" in html and "Merci, et à bientôt." in html
+    assert "  " not in text.split("--")[0] and "@@" not in text + html
