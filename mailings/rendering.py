@@ -32,6 +32,9 @@ from signups import tokens
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
+# French typography: the space the editor types after « and before » ; : ! ? becomes a
+# no-break space, so that no line of the email starts with « ? » or « » ».
+_FRENCH_SPACE = re.compile(r"(?<=«) | (?=[»;:!?])")
 # A body whose first words are a greeting of its own gets none from the chrome (never
 # « Bonjour Awa, » twice).
 _OWN_GREETING = re.compile(
@@ -323,8 +326,9 @@ def render(
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
-    (« Bonjour {prénom}, ») gets no second one."""
+    (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones."""
     with translation.override(chrome_language(language)):
+        body = _FRENCH_SPACE.sub("\u00a0", body)
         for token in FIRST_NAME_TOKENS:
             # After a space, the space goes with the name: « Bonjour {prénom} ! » reads
             # « Bonjour Awa ! », or « Bonjour ! » for a reader who gave no first name.

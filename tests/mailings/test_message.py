@@ -78,8 +78,8 @@ def test_both_parts_links_and_identity(sent):
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     # The body greets (« Bonjour {prénom} ! »): once, the first name escaped in HTML.
-    assert text.count("Bonjour Zoé <script> !") == 1 and "Bonjour Zoé <script>," not in text
-    assert html.count("Bonjour Zoé &lt;script&gt; !") == 1 and "<script>" not in html
+    assert text.count("Bonjour Zoé <script>\xa0!") == 1 and "Bonjour Zoé <script>," not in text
+    assert html.count("Bonjour Zoé &lt;script&gt;&nbsp;!") == 1 and "<script>" not in html
     assert "Lisez notre atelier (https://pouls.example/atelier/)" in text
     for links in (re.findall(r'href="([^"]+)"', html), re.findall(r"https?://\S+", text)):
         assert links
@@ -311,6 +311,30 @@ def test_a_reader_without_a_first_name_is_greeted_without_a_gap(smtp_server):
     (message,) = parsed_messages(smtp_server)
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = message.get_body(("html",)).get_content()
-    assert text.startswith("Bonjour !\n\nMerci, et à bientôt.\n\n--")
-    assert "<p>Bonjour !</p>" in html and "Merci, et à bientôt." in html
+    assert text.startswith("Bonjour\xa0!\n\nMerci, et à bientôt.\n\n--")
+    assert "<p>Bonjour&nbsp;!</p>" in html and "Merci, et à bientôt." in html
     assert "  " not in text.split("--")[0] and "@@" not in text + html
+
+
+@pytest.mark.parametrize("path", ["smtp", "objects"])
+def test_french_punctuation_never_starts_a_line(path, request):
+    server = request.getfixturevalue("smtp_server") if path == "smtp" else None
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
+    question = "« Qu’est-ce qui vous a le plus coûté, en temps, en argent ou en énergie ? »"
+    body = f"{question} Répondez : [le lien](https://pouls.example/atelier/?etape=3) !" * 3
+    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+
+    (message,) = parsed_messages(server)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    nbsp = "\N{NO-BREAK SPACE}"
+    expected = f"«{nbsp}Qu’est-ce qui vous a le plus coûté, en temps, en argent ou en énergie{nbsp}?{nbsp}»"
+    html = html.replace("&nbsp;", nbsp)
+    assert text.replace("\n", " ").count(expected) == html.count(expected) == 3
+    assert f"Répondez{nbsp}:" in text and f"){nbsp}!" in text
+    assert "https://pouls.example/atelier/?etape=3" in text and 'etape=3"' in html  # links intact
+    # The text part is wrapped at 78 characters; no line starts with the closing marks.
+    assert not [line for line in text.splitlines() if line and line[0] in "?!:;»"]
