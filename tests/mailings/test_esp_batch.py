@@ -1,10 +1,11 @@
-"""ESP batch sending: one Mailgun API call per chunk, personalised by merge data.
+"""ESP batch sending: one Mailgun or SendGrid API call per chunk, personalised by merge data.
 
-A local HTTP server stands in for Mailgun's API (the edge); anymail's real Mailgun
-backend builds and posts the requests."""
+A local HTTP server stands in for the ESP's API (the edge); anymail's real backends
+build and post the requests."""
 
 import json
 import threading
+from contextlib import contextmanager
 from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,38 +21,59 @@ from .factories import MailingFactory, subscribers
 pytestmark = pytest.mark.django_db
 
 
-class FakeMailgun(BaseHTTPRequestHandler):
-    requests: list = []
+class FakeESP(BaseHTTPRequestHandler):
+    """An ESP's API on localhost: keeps (path, one header, body) of each request and
+    answers as that ESP does."""
+
+    requests: list
+    kept_header: str
+    status: int
+    answer: bytes
 
     def do_POST(self):  # noqa: N802 — http.server's naming
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        FakeMailgun.requests.append((self.path, self.headers["Content-Type"], body))
-        answer = json.dumps(
-            {"id": "<20260427.1@mg.pouls.example>", "message": "Queued. Thank you."}
-        )
-        self.send_response(200)
+        self.requests.append((self.path, self.headers[self.kept_header], body))
+        self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.answer)))
         self.end_headers()
-        self.wfile.write(answer.encode())
+        self.wfile.write(self.answer)
 
     def log_message(self, *args):
         pass
 
 
+@contextmanager
+def fake_esp(*, kept_header: str, status: int, answer: bytes):
+    """The fake API's port and the list its requests go to, for the block's duration."""
+    handler = type(
+        "Handler",
+        (FakeESP,),
+        {"requests": [], "kept_header": kept_header, "status": status, "answer": answer},
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port, handler.requests
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture
 def mailgun(settings):
-    FakeMailgun.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMailgun)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {
-        "MAILGUN_API_KEY": "key-test",
-        "MAILGUN_API_URL": f"http://127.0.0.1:{server.server_port}/v3",
-    }
-    settings.MAIL_ESP_BATCH = True
-    settings.MAIL_CHUNK_SIZE = 3
-    yield FakeMailgun.requests
-    server.shutdown()
+    answer = json.dumps({"id": "<20260427.1@mg.pouls.example>", "message": "Queued. Thank you."})
+    with fake_esp(kept_header="Content-Type", status=200, answer=answer.encode()) as (
+        port,
+        requests,
+    ):
+        settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+        settings.ANYMAIL = {
+            "MAILGUN_API_KEY": "key-test",
+            "MAILGUN_API_URL": f"http://127.0.0.1:{port}/v3",
+        }
+        settings.MAIL_ESP_BATCH = True
+        settings.MAIL_CHUNK_SIZE = 3
+        yield requests
 
 
 def form_fields(content_type: str, body: bytes) -> dict:
@@ -132,38 +154,20 @@ def test_one_api_call_per_language_with_the_chrome_in_that_language(mailgun, set
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
 
 
-class FakeSendGrid(BaseHTTPRequestHandler):
-    """SendGrid's v3 mail/send: 202 and no body for an accepted batch."""
-
-    requests: list = []
-
-    def do_POST(self):  # noqa: N802 — http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        FakeSendGrid.requests.append((self.path, self.headers["Authorization"], body))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def sendgrid(settings):
-    FakeSendGrid.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSendGrid)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
-    settings.ANYMAIL = {
-        "SENDGRID_API_KEY": "SG.test",
-        "SENDGRID_API_URL": f"http://127.0.0.1:{server.server_port}/v3/",
-        "SENDGRID_MERGE_FIELD_FORMAT": "-{}-",
-    }
-    settings.MAIL_ESP_BATCH = True
-    settings.MAIL_ESP_MERGE_FIELD = "-{}-"
-    settings.MAIL_CHUNK_SIZE = 3
-    yield FakeSendGrid.requests
-    server.shutdown()
+    # SendGrid's v3 mail/send: 202 and no body for an accepted batch.
+    with fake_esp(kept_header="Authorization", status=202, answer=b"") as (port, requests):
+        settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+        settings.ANYMAIL = {
+            "SENDGRID_API_KEY": "SG.test",
+            "SENDGRID_API_URL": f"http://127.0.0.1:{port}/v3/",
+            "SENDGRID_MERGE_FIELD_FORMAT": "-{}-",
+        }
+        settings.MAIL_ESP_BATCH = True
+        settings.MAIL_ESP_MERGE_FIELD = "-{}-"
+        settings.MAIL_CHUNK_SIZE = 3
+        yield requests
 
 
 def test_sendgrid_one_call_per_chunk_and_each_delivery_keeps_its_own_message_id(sendgrid):

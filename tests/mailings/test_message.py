@@ -273,6 +273,18 @@ def test_the_preview_shows_the_chrome_in_the_contacts_language():
     assert "Unsubscribe in one click" in html
 
 
+def send_body(body: str, *, first_name: str, server) -> tuple[str, str]:
+    """Send a mailing of `body` to one reader; the text (LF line ends) and HTML they get."""
+    subscription = SubscriptionFactory(contact=ContactFactory(first_name=first_name))
+    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
+    mailing_schedule(mailing=mailing)
+    mailing_dispatch(mailing_id=mailing.pk)
+    outbox_send_batch()
+    (message,) = parsed_messages(server)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return text, message.get_body(("html",)).get_content()
+
+
 @pytest.mark.parametrize("path", ["smtp", "objects"])
 @pytest.mark.parametrize(
     ("body", "greetings"),
@@ -285,15 +297,7 @@ def test_the_preview_shows_the_chrome_in_the_contacts_language():
 )
 def test_the_reader_is_greeted_once(path, body, greetings, request):
     server = request.getfixturevalue("smtp_server") if path == "smtp" else None
-    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
-    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
-    mailing_schedule(mailing=mailing)
-    mailing_dispatch(mailing_id=mailing.pk)
-    outbox_send_batch()
-
-    (message,) = parsed_messages(server)
-    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    html = message.get_body(("html",)).get_content()
+    text, html = send_body(body, first_name="Zoé", server=server)
     assert text.count("Bonjour Zoé,") == html.count("Bonjour Zoé,") == greetings
     assert ("Chère lectrice" in text) == body.startswith("\nChère")
     first_words = text.split("\n\n", 1)[0]
@@ -301,16 +305,8 @@ def test_the_reader_is_greeted_once(path, body, greetings, request):
 
 
 def test_a_reader_without_a_first_name_is_greeted_without_a_gap(smtp_server):
-    subscription = SubscriptionFactory(contact=ContactFactory(first_name=""))
     body = "Bonjour {prénom} !\n\nMerci {prénom}, et à bientôt."
-    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
-    mailing_schedule(mailing=mailing)
-    mailing_dispatch(mailing_id=mailing.pk)
-    outbox_send_batch()
-
-    (message,) = parsed_messages(smtp_server)
-    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    html = message.get_body(("html",)).get_content()
+    text, html = send_body(body, first_name="", server=smtp_server)
     assert text.startswith("Bonjour\xa0!\n\nMerci, et à bientôt.\n\n--")
     assert "<p>Bonjour&nbsp;!</p>" in html and "Merci, et à bientôt." in html
     assert "  " not in text.split("--")[0] and "@@" not in text + html
@@ -319,17 +315,9 @@ def test_a_reader_without_a_first_name_is_greeted_without_a_gap(smtp_server):
 @pytest.mark.parametrize("path", ["smtp", "objects"])
 def test_french_punctuation_never_starts_a_line(path, request):
     server = request.getfixturevalue("smtp_server") if path == "smtp" else None
-    subscription = SubscriptionFactory(contact=ContactFactory(first_name="Zoé"))
     question = "« Qu’est-ce qui vous a le plus coûté, en temps, en argent ou en énergie ? »"
     body = f"{question} Répondez : [le lien](https://pouls.example/atelier/?etape=3) !" * 3
-    mailing = MailingFactory(body=body, lists=[subscription.mailing_list])
-    mailing_schedule(mailing=mailing)
-    mailing_dispatch(mailing_id=mailing.pk)
-    outbox_send_batch()
-
-    (message,) = parsed_messages(server)
-    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    html = message.get_body(("html",)).get_content()
+    text, html = send_body(body, first_name="Zoé", server=server)
     nbsp = "\N{NO-BREAK SPACE}"
     expected = f"«{nbsp}Qu’est-ce qui vous a le plus coûté, en temps, en argent ou en énergie{nbsp}?{nbsp}»"
     html = html.replace("&nbsp;", nbsp)
