@@ -76,6 +76,14 @@ def mailgun(settings):
         yield requests
 
 
+def send_to(mailing_list):
+    """A mailing to `mailing_list`, scheduled, dispatched and sent by one batch."""
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[mailing_list]))
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch()
+    return mailing
+
+
 def form_fields(content_type: str, body: bytes) -> dict:
     """The fields of a form as Mailgun reads it, urlencoded or multipart."""
     if content_type == "application/x-www-form-urlencoded":
@@ -95,9 +103,7 @@ def form_fields(content_type: str, body: bytes) -> dict:
 
 def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
     subs = subscribers(5)
-    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
-    services.mailing_dispatch(mailing_id=mailing.pk)
-    services.outbox_send_batch()
+    mailing = send_to(subs[0].mailing_list)
 
     assert len(mailgun) == 2  # 5 recipients, chunks of 3
     path, content_type, body = mailgun[0]
@@ -138,9 +144,7 @@ def test_one_api_call_per_language_with_the_chrome_in_that_language(mailgun, set
     settings.MAIL_CHUNK_SIZE = 10
     subs = subscribers(2)
     subs += subscribers(2, subs[0].mailing_list, language="en")
-    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
-    services.mailing_dispatch(mailing_id=mailing.pk)
-    services.outbox_send_batch()
+    mailing = send_to(subs[0].mailing_list)
 
     assert len(mailgun) == 2  # one chunk, two languages
     calls = {}
@@ -172,9 +176,7 @@ def sendgrid(settings):
 
 def test_sendgrid_one_call_per_chunk_and_each_delivery_keeps_its_own_message_id(sendgrid):
     subs = subscribers(4)
-    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[subs[0].mailing_list]))
-    services.mailing_dispatch(mailing_id=mailing.pk)
-    services.outbox_send_batch()
+    mailing = send_to(subs[0].mailing_list)
 
     assert len(sendgrid) == 2  # 4 recipients, chunks of 3
     personalizations = {}
