@@ -38,7 +38,8 @@ _FRENCH_SPACE = re.compile(r"(?<=«) | (?=[»;:!?])")
 # A body whose first words are a greeting of its own gets none from the chrome (never
 # « Bonjour Awa, » twice).
 _OWN_GREETING = re.compile(
-    r"\s*(?:bonjour|bonsoir|salut|coucou|cher|chère|chers|chères|hello|hi|hey|dear)\b",
+    r"\s*[*_]*(?:bonjour|bonsoir|salut|coucou|(?:(?:mon|ma|mes)\s+)?(?:cher|chère|chers|chères)"
+    r"|hello|hi|hey|dear)\b",
     re.IGNORECASE,
 )
 # Plain-text lines and HTML lines stay under this so every part is sent as 8bit
