@@ -1,8 +1,11 @@
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.core.validators import validate_email
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -70,6 +73,35 @@ class ChromeLanguageForm(forms.Form):
         return form.cleaned_data["language"] if form.is_valid() else ""
 
 
+class TestSendForm(forms.Form):
+    """The addresses a test goes to: typed, separated by commas, spaces or new lines."""
+
+    MAX = 10
+    emails = forms.CharField(required=False)
+
+    def clean_emails(self) -> list[str]:
+        typed = [e for e in re.split(r"[\s,;]+", self.cleaned_data["emails"]) if e]
+        if not typed:
+            raise forms.ValidationError(
+                _("Indiquez au moins une adresse pour recevoir le test (votre compte n’en a pas).")
+            )
+        if len(typed) > self.MAX:
+            raise forms.ValidationError(
+                _("Un test part vers %(max)s adresses au plus.") % {"max": self.MAX}
+            )
+        wrong = []
+        for email in typed:
+            try:
+                validate_email(email)
+            except forms.ValidationError:
+                wrong.append(email)
+        if wrong:
+            raise forms.ValidationError(
+                _("Adresse invalide : %(emails)s.") % {"emails": ", ".join(wrong)}
+            )
+        return list(dict.fromkeys(e.lower() for e in typed))
+
+
 def message_buttons(request, *, form_id: str, preview_url: str) -> str:
     """The chrome language choice and the preview and test-send buttons of a message.
     They all belong to the test form `form_id` (a POST form outside the change form,
@@ -83,6 +115,7 @@ def message_buttons(request, *, form_id: str, preview_url: str) -> str:
             "preview_url": preview_url,
             "languages": settings.LANGUAGES,
             "default_language": settings.LANGUAGE_CODE,
+            "test_emails": request.user.email,
             "csrf_token": get_token(request),
         },
     )
@@ -104,27 +137,28 @@ class MessageAdminMixin:
         js = ("js/admin-local-times.js",)
 
     def message_test_response(self, request, message, back):
-        """POST: send `message` to the editor, marked as a test, the chrome in the
-        language chosen (the site's default otherwise); then go `back`."""
+        """POST: send `message`, marked as a test, to the addresses typed (the editor's
+        own by default), the chrome in the language chosen (the site's default
+        otherwise); then go `back`."""
         if request.method == "POST":
-            if not request.user.email:
-                self.message_user(
-                    request,
-                    _("Ajoutez d’abord une adresse e-mail à votre compte pour recevoir le test."),
-                    messages.ERROR,
-                )
-            else:
+            form = TestSendForm(request.POST)
+            if not form.is_valid():
+                for error in form.errors.get("emails", []):
+                    self.message_user(request, error, messages.ERROR)
+                return back
+            emails = form.cleaned_data["emails"]
+            for email in emails:
                 services.message_send_test(
                     message=message,
-                    email=request.user.email,
-                    first_name=request.user.first_name,
+                    email=email,
+                    first_name=request.user.first_name if email == request.user.email else "",
                     language=ChromeLanguageForm.chosen(request.POST),
                 )
-                self.message_user(
-                    request,
-                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
-                    messages.SUCCESS,
-                )
+            self.message_user(
+                request,
+                _("Test envoyé à %(email)s.") % {"email": ", ".join(emails)},
+                messages.SUCCESS,
+            )
         return back
 
     def message_preview_response(self, request, message, audience):
@@ -214,6 +248,7 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
             path("<int:pk>/annuler/", view(self.cancel_view), name="mailings_mailing_cancel"),
             path("<int:pk>/test/", view(self.test_view), name="mailings_mailing_test"),
             path("<int:pk>/apercu/", view(self.preview_view), name="mailings_mailing_preview"),
+            path("<int:pk>/apercu/<path:rest>", view(self.not_found_view)),
             path(
                 "<int:pk>/progression/", view(self.progress_view), name="mailings_mailing_progress"
             ),
@@ -274,13 +309,18 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
         mailing = self._mailing(request, pk)
         return self.message_preview_response(request, mailing, mailing.audience())
 
+    def not_found_view(self, request, **kwargs):
+        """What a preview's relative address would load: nothing here."""
+        raise Http404
+
     def progress_view(self, request, pk):
         mailing = self._mailing(request, pk)
         return JsonResponse({"status": mailing.get_status_display(), **mailing.progress()})
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        if object_id and (mailing := Mailing.objects.filter(pk=object_id).first()):
+        # get_object answers None for a malformed id (« abc ») instead of raising.
+        if object_id and (mailing := self.get_object(request, object_id)):
             stats = mailing.stats()
             series = services.stats_series(mailing=mailing)
             extra_context.update(

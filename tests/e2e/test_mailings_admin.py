@@ -50,7 +50,7 @@ def test_schedule_test_send_progress_and_cancel(page, live_server, monkeypatch):
     expect(page.locator(".messagelist")).to_contain_text("Mailing programmé.")
     expect(page.locator("#mailing-status")).to_have_text("programmé")
 
-    page.get_by_role("button", name="M’envoyer un test").click()
+    page.get_by_role("button", name="Envoyer le test").click()
     expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
     assert [m.to for m in mail.outbox] == [["editrice@pouls.example"]]
 
@@ -83,7 +83,7 @@ def test_preview_and_test_send_in_the_language_chosen_without_javascript(browser
     with page.expect_popup() as preview:
         page.get_by_role("button", name="Aperçu texte").click()
     expect(preview.value.locator("body")).to_contain_text("Unsubscribe in one click:")
-    page.get_by_role("button", name="M’envoyer un test").click()
+    page.get_by_role("button", name="Envoyer le test").click()
     expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
     (message,) = mail.outbox
     assert message.body.startswith("Hello,") and "Le texte reste en français." in message.body
