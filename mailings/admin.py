@@ -9,7 +9,6 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -20,6 +19,7 @@ from config.admin import KeptOnDeleteMixin
 from signups.models import Contact, Profile, Subscription
 
 from . import services
+from .admin_send import MailingSendMixin
 from .models import Delivery, Event, Mailing, Sequence, Step
 
 
@@ -43,6 +43,7 @@ class MailingForm(forms.ModelForm):
             "profiles",
             "signed_up_after",
             "signed_up_before",
+            "answer_contains",
             "send_date",
             "send_time",
             "time_zone",
@@ -141,7 +142,9 @@ class MessageAdminMixin:
         own by default), the chrome in the language chosen (the site's default
         otherwise); then go `back`."""
         if request.method == "POST":
-            form = TestSendForm(request.POST)
+            data = request.POST.copy()
+            data.setdefault("emails", request.user.email)  # a form without the field
+            form = TestSendForm(data)
             if not form.is_valid():
                 for error in form.errors.get("emails", []):
                     self.message_user(request, error, messages.ERROR)
@@ -187,7 +190,7 @@ class MessageAdminMixin:
 
 
 @admin.register(Mailing)
-class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
+class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -197,7 +200,15 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
         (gettext_lazy("Message"), {"fields": ("subject", "preheader", "body", "sender_name")}),
         (
             gettext_lazy("Destinataires"),
-            {"fields": ("lists", "profiles", "signed_up_after", "signed_up_before")},
+            {
+                "fields": (
+                    "lists",
+                    "profiles",
+                    "signed_up_after",
+                    "signed_up_before",
+                    "answer_contains",
+                )
+            },
         ),
         (
             gettext_lazy("Envoi"),
@@ -242,9 +253,7 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path(
-                "<int:pk>/programmer/", view(self.schedule_view), name="mailings_mailing_schedule"
-            ),
+            *self.send_urls(),
             path("<int:pk>/annuler/", view(self.cancel_view), name="mailings_mailing_cancel"),
             path("<int:pk>/test/", view(self.test_view), name="mailings_mailing_test"),
             path("<int:pk>/apercu/", view(self.preview_view), name="mailings_mailing_preview"),
@@ -263,28 +272,6 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
 
     def _back(self, mailing):
         return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
-
-    def schedule_view(self, request, pk):
-        """GET: what will happen (count, time, zone); POST: schedule it."""
-        mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            try:
-                services.mailing_schedule(mailing=mailing)
-            except services.ScheduleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, _("Mailing programmé."), messages.SUCCESS)
-            return self._back(mailing)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": mailing,
-            "title": _("Programmer « %(subject)s »") % {"subject": mailing.subject},
-            "audience_count": mailing.audience_count(),
-            "departure": self.departure(mailing),
-            "send_at": mailing.send_at(),
-        }
-        return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
 
     def cancel_view(self, request, pk):
         mailing = self._mailing(request, pk)
@@ -326,8 +313,11 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
             extra_context.update(
                 {
                     "mailing": mailing,
-                    "audience_count": mailing.audience_count(),
+                    # Once dispatched, the deliveries are the audience: no count again.
+                    "audience_count": mailing.audience_count() if mailing.is_editable else None,
                     "progress": mailing.progress(),
+                    "live": mailing.status
+                    in (Mailing.Status.SCHEDULED, Mailing.Status.SENDING, Mailing.Status.PAUSED),
                     "stats": stats,
                     "chart": _chart(series),
                     "departure": self.departure(mailing),
