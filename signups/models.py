@@ -204,6 +204,35 @@ class Subscription(models.Model):
         return f"{self.contact} → {self.mailing_list}"
 
 
+class ConsentQuerySet(models.QuerySet):
+    def record(
+        self,
+        *,
+        contact: "Contact",
+        mailing_list: MailingList | None,
+        form: str,
+        given_at=None,
+        ip_address: str | None = None,
+        user_agent: str = "",
+        text: str | None = None,
+        version: int | None = None,
+    ) -> "Consent":
+        """The one way consent evidence is written: what was shown (the list's consent
+        text and version unless given), when, on which form, from where."""
+        now = timezone.now()
+        return self.create(
+            contact=contact,
+            mailing_list=mailing_list,
+            text=mailing_list.consent_text if text is None else text,
+            version=mailing_list.consent_version if version is None else version,
+            form=form[:120],
+            given_at=given_at or now,
+            ip_address=ip_address,
+            user_agent=user_agent[:500],
+            created_at=now,
+        )
+
+
 class Consent(models.Model):
     """Evidence of consent, kept as given: what was shown, when, where, by whom."""
 
@@ -229,6 +258,8 @@ class Consent(models.Model):
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     user_agent = models.CharField(_("navigateur"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+
+    objects = ConsentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("preuve de consentement")

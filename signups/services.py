@@ -4,15 +4,13 @@
 import csv
 import io
 import logging
-import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from smtplib import SMTPException
 
 import psycopg
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.urls import reverse
@@ -31,6 +29,7 @@ from .models import (
     Suppression,
     email_hash,
 )
+from .ratelimit import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +104,6 @@ def signup_submit(
     language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",
-    wake_up_taken: bool | None = None,
 ) -> None:
     """Record a signup (contact, pending subscription, consent evidence) in one
     transaction and queue, after commit, the task that answers it.
@@ -114,13 +112,6 @@ def signup_submit(
     or suppressed): the same statement runs and the same wake-up is queued; the
     worker decides what, if anything, to send (`signup_reply_send`). Nothing of a
     suppressed address is stored.
-
-    `wake_up_taken`: the web view takes the reply sender's wake-up key in the same
-    Redis call as its rate limits (`views.signup_admission`), one round trip fewer on
-    the hot path. True: it was free, so the task is queued after commit; False: a
-    task is queued already and will read this signup (if it started in the instant
-    before this commit, its last look after a pause does; the tick backs that up).
-    None: the key is taken here, after commit.
     """
     values = {
         "email": email,
@@ -137,22 +128,14 @@ def signup_submit(
         "answer": answer,
         "now": timezone.now(),
     }
-    wake_up = {None: _wake_reply_sender, True: _queue_reply_sender}.get(wake_up_taken)
     if connection.vendor == "postgresql":
         # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
         # caller's transaction the task still waits for its commit.
-        try:
-            _signup_write_postgresql(values)
-        finally:  # a wake-up key taken is always followed by its task
-            if wake_up:
-                transaction.on_commit(wake_up)
-        return
-    try:
+        _signup_write_postgresql(values)
+    else:
         with transaction.atomic():
             _signup_write_orm(values)
-    finally:
-        if wake_up:
-            transaction.on_commit(wake_up)
+    transaction.on_commit(_wake_reply_sender)
 
 
 # One round trip instead of eleven: the signup is the hot path (see tests/perf).
@@ -274,16 +257,13 @@ def _signup_write_orm(values: dict) -> int | None:
             confirmed_at=None,
             unsubscribed_at=None,
         )
-    Consent.objects.create(
+    Consent.objects.record(
         contact=contact,
-        mailing_list_id=values["list"],
-        text=mailing_list.consent_text,
-        version=mailing_list.consent_version,
+        mailing_list=mailing_list,
         form=values["form"],
         given_at=now,
         ip_address=values["ip"],
         user_agent=values["agent"],
-        created_at=now,
     )
     if values["answer"]:
         Answer.objects.create(
@@ -305,24 +285,8 @@ def _claim_send(contact: Contact, now) -> bool:
     return True
 
 
-def redis_client():
-    """The default cache's redis-py client, or None when the cache is not Redis.
-
-    Kept on the cache instance (instances are per thread): Django builds a new
-    `redis.Redis` object for every cache call, which costs more than the round trip.
-    """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    client = backend.__dict__.get("_signups_client")
-    if client is None:
-        client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
-    return client
-
-
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
 REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
-REPLY_SETTLE_SECONDS = 0.05
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
@@ -350,16 +314,6 @@ def _wake_reply_sender() -> None:
         logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 
-def _queue_reply_sender() -> None:
-    """Queue the reply sender whose wake-up key the caller has taken."""
-    from .tasks import send_signup_emails
-
-    try:
-        send_signup_emails.delay()
-    except Exception:
-        logger.warning("could not queue the signup reply wake-up", exc_info=True)
-
-
 def signup_replies_send() -> int:
     """Answer every signup waiting for its email (`Subscription.reply_requested_at`
     is the outbox). Runs from the wake-up task and from every tick."""
@@ -367,9 +321,10 @@ def signup_replies_send() -> int:
         cache.delete(REPLY_WAKEUP_KEY)
     except Exception:
         logger.warning("could not clear the signup reply wake-up", exc_info=True)
+    # Every signup that committed before the key was deleted is read below; one that
+    # commits later finds the key free and queues another run.
     started = timezone.now()
     sent = 0
-    settled = False
     given_back = set()  # failed in this run: for the next one
     while True:
         batch = list(
@@ -379,14 +334,7 @@ def signup_replies_send() -> int:
             .values_list("pk", flat=True)[:200]
         )
         if not batch:
-            if settled:
-                return sent
-            # A signup that found the wake-up key taken just before this run took it
-            # commits moments later: one more look after a pause, for those (anything
-            # later still has the next tick).
-            clock.sleep(REPLY_SETTLE_SECONDS)
-            started, settled = timezone.now(), True
-            continue
+            return sent
         for subscription_id in batch:
             try:
                 sent += bool(signup_reply_send(subscription_id=subscription_id))
@@ -514,7 +462,7 @@ def interview_apply(
     )
     if not created:
         Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    Consent.objects.create(
+    Consent.objects.record(
         contact=contact,
         mailing_list=None,
         text=consent_text,
@@ -522,7 +470,7 @@ def interview_apply(
         form="entretiens:candidature",
         given_at=now,
         ip_address=ip_address,
-        user_agent=user_agent[:500],
+        user_agent=user_agent,
     )
     return InterviewApplication.objects.create(
         contact=contact,
@@ -577,15 +525,13 @@ def contact_preferences_update(
             continue
         if not contact.is_sendable:
             continue
-        Consent.objects.create(
+        Consent.objects.record(
             contact=contact,
             mailing_list=mailing_list,
-            text=mailing_list.consent_text,
-            version=mailing_list.consent_version,
             form="preferences",
             given_at=now,
             ip_address=ip_address,
-            user_agent=user_agent[:500],
+            user_agent=user_agent,
         )
         if subscription is None:
             subscription = Subscription.objects.create(contact=contact, mailing_list=mailing_list)
@@ -611,15 +557,13 @@ def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = ""
     now = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
     for subscription in contact.subscriptions.active().select_related("mailing_list"):
-        Consent.objects.create(
+        Consent.objects.record(
             contact=contact,
             mailing_list=subscription.mailing_list,
-            text=subscription.mailing_list.consent_text,
-            version=subscription.mailing_list.consent_version,
             form="reconsent",
             given_at=now,
             ip_address=ip_address,
-            user_agent=user_agent[:500],
+            user_agent=user_agent,
         )
     contact.refresh_from_db()
     return contact
@@ -922,14 +866,12 @@ def contacts_import(
                 # overrides what the person did since.
                 report.unchanged += 1
                 continue
-            Consent.objects.create(
+            Consent.objects.record(
                 contact=contact,
                 mailing_list=mailing_list,
-                text=mailing_list.consent_text,
-                version=mailing_list.consent_version,
                 form=form,
                 given_at=given_at,
-                user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
+                user_agent=f"import par {imported_by}" if imported_by else "import",
             )
             signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
             report.imported += 1
