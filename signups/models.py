@@ -270,6 +270,36 @@ class Consent(models.Model):
         return f"{self.contact} — {self.form} ({self.given_at:%Y-%m-%d})"
 
 
+class PendingSignup(models.Model):
+    """What a signup for an address already known submitted (first name, profile,
+    answer, consent evidence), kept aside: nothing of the contact changes until the
+    address's owner confirms by the emailed link (`subscription_confirm_token`), which
+    applies the latest one that email covers. Dropped otherwise."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="pending_signups",
+        verbose_name=_("abonnement"),
+    )
+    first_name = models.CharField(_("prénom"), max_length=100, blank=True)
+    profile = models.CharField(_("profil"), max_length=20, choices=Profile.choices, blank=True)
+    answer = models.TextField(_("réponse"), blank=True)
+    consent_text = models.TextField(_("texte accepté"))
+    consent_version = models.PositiveIntegerField(_("version"))
+    form = models.CharField(_("formulaire"), max_length=120)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    user_agent = models.CharField(_("navigateur"), max_length=500, blank=True)
+    submitted_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inscription à confirmer")
+        verbose_name_plural = _("inscriptions à confirmer")
+
+    def __str__(self):
+        return f"{self.subscription} ({self.submitted_at:%Y-%m-%d})"
+
+
 class Suppression(models.Model):
     """Addresses that must never be mailed again, kept as a hash only."""
 
