@@ -20,7 +20,11 @@ def html_to_body(html: str, *, autop: bool = False) -> str:
     html = _PRE.sub(
         lambda m: re.sub(r"\n(?=\n)", "\n&#10;", m.group(0)).replace("\n&#10;\n", "\n&#10;"), html
     )
-    chunks = [c.strip("\n") for c in re.split(r"\n[ \t]*\n", html) if c.strip()]
+    chunks = [
+        c.strip("\n")
+        for c in re.split(r"\n[ \t]*\n", html)
+        if re.sub(r"<!--.*?-->", "", c, flags=re.S).strip()
+    ]
     out = []
     for chunk in chunks:
         if _STARTS_BLOCK.match(chunk):

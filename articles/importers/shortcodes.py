@@ -46,7 +46,7 @@ def shortcodes_to_html(text: str, *, attachments: dict[str, str], warnings: list
         url = (match.group(3) or _attrs(match.group(2)).get("src", "")).strip()
         if not url.startswith(("http://", "https://")):
             return ""
-        return f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>'
+        return f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
 
     text = _GALLERY.sub(gallery, text)
     text = _EMBED.sub(embed, text)

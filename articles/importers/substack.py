@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from django.utils.translation import gettext as _
 from .base import DocumentError, ImportItem, ParsedDocument, clean_title
 from .frontmatter import parse_date_value
 from .htmlbody import html_to_body
+
+# Substack's own buttons (« Subscribe now », « Share ») inside the text.
+_CHROME = re.compile(r'<p class="button-wrapper"[^>]*>.*?</p>', re.S)
 
 
 def is_substack(folder: Path) -> bool:
@@ -50,7 +54,7 @@ def parse_post(row: dict, raw: bytes, digest: str) -> ParsedDocument:
     audience = (row.get("audience") or "everyone").strip()
     return ParsedDocument(
         title=title[:200],
-        body=html_to_body(raw.decode("utf-8", errors="replace")),
+        body=html_to_body(_CHROME.sub("", raw.decode("utf-8", errors="replace"))),
         content_hash=digest,
         description=clean_title(row.get("subtitle")),
         published_at=published_at,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
+from django.conf import settings
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
@@ -203,7 +204,7 @@ def _local_uploads(body: str, base: Path) -> tuple[str, list[ParsedAttachment]]:
             if candidate.is_file():
                 target = f"{MEDIA_FOLDER}/{relative}"
                 found.append(ParsedAttachment(source=str(candidate), target=target))
-                return target
+                return settings.MEDIA_URL + target
         return match.group(0)
 
     return _UPLOAD.sub(swap, body), found
