@@ -7,7 +7,7 @@ Celery's filesystem transport and email written as .eml files, all under var/.
 import secrets
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -150,21 +150,61 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
 if PRODUCTION and not REDIS_URL:
     _config_error("REDIS_URL is missing (production needs Redis for Celery and the cache).")
 
+
+def _another_database(url: str) -> str:
+    """REDIS_URL with the next database number (15, the last by default, gives 14)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix":
+        db = int(query.get("db", 0))
+        query["db"] = str(db + 1 if db < 15 else db - 1)
+        return f"{url.partition('?')[0]}?{urlencode(query)}"  # urlunsplit drops "//"
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + 1 if db < 15 else db - 1}"))
+
+
+# Two caches. "default" holds the small keys that coordinate the platform (rate-limit
+# counters, wake-up keys, the send-rate budget, beat's heartbeat): next to the broker,
+# never evicted. "pages" holds the reading site's whole pages, which anyone can make
+# more of: its own Redis database (CACHE_URL), meant for an evicting Redis (allkeys-lru;
+# see the README's operations), so that a full page cache drops pages and never
+# blocks the broker or the counters.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="pouls")
+try:
+    CACHE_URL = env("CACHE_URL", default="") or (_another_database(REDIS_URL) if REDIS_URL else "")
+except ValueError:
+    _config_error(f"REDIS_URL is malformed: its database must be a number, got {REDIS_URL!r}.")
+if CACHE_URL and urlsplit(CACHE_URL).scheme not in ("redis", "rediss", "unix"):
+    _config_error(f"CACHE_URL is malformed: expected redis://host:6379/1, got {CACHE_URL!r}.")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pouls"),
-        }
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        },
     }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pouls"),
-        }
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        },
+    }
+if CACHE_URL:
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }
+else:
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache-pages"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # Django's file cache culls a third of its files past this many.
+        "OPTIONS": {"MAX_ENTRIES": 2000},
     }
 
 # --- Celery ------------------------------------------------------------------
