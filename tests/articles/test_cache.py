@@ -296,4 +296,3 @@ def test_parameters_a_view_reads_keep_their_own_pages(db):
     home = Client().get("/")
     assert Client().get("/?page=2")["X-Page-Cache"] == "hit"
     assert home.status_code == 200
-
