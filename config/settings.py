@@ -277,6 +277,52 @@ WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 if WEBHOOK_SECRET:
     ANYMAIL.setdefault("WEBHOOK_SECRET", WEBHOOK_SECRET)
 
+# --- production refuses placeholders ------------------------------------------------
+# The values of platform/pouls.env.example that only show where a real one goes: with
+# the example's secret key anyone can forge preference links (export, erasure). Each
+# mark is matched case-insensitively inside the value.
+PLACEHOLDER_MARKS = (
+    "change-me",
+    "...",
+    "a-long-random-secret",
+    ":password@",
+    "adresse postale à configurer",
+    "rue de l’exemple",
+)
+# Backends with which no email leaves the machine (files, memory, console).
+LOCAL_EMAIL_BACKENDS = {
+    "config.mail.EmlFileBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def _placeholder(value: str) -> bool:
+    return any(mark in value.lower() for mark in PLACEHOLDER_MARKS)
+
+
+if PRODUCTION:
+    for _name, _value in [
+        ("DJANGO_SECRET_KEY", SECRET_KEY),
+        ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("DATABASE_URL", _database_url),
+        ("EMAIL_HOST_PASSWORD", EMAIL_HOST_PASSWORD),
+        *((f"ANYMAIL_{key}", str(value)) for key, value in ANYMAIL.items()),
+    ]:
+        if _placeholder(_value):
+            _config_error(f"{_name} still holds the example's placeholder value (production).")
+    if any("*" in host for host in ALLOWED_HOSTS):
+        _config_error("DJANGO_ALLOWED_HOSTS must name the site's hosts, not '*' (production).")
+    if EMAIL_BACKEND not in LOCAL_EMAIL_BACKENDS and (
+        not MAIL_POSTAL_ADDRESS.strip() or _placeholder(MAIL_POSTAL_ADDRESS)
+    ):
+        _config_error(
+            "MAIL_POSTAL_ADDRESS is empty or the placeholder; marketing emails must carry the "
+            "sender's real postal address (production)."
+        )
+
 # --- internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]
