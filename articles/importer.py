@@ -9,6 +9,7 @@ import hashlib
 import re
 import textwrap
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import ftfy
 import yaml
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from ftfy.badness import is_bad
 
 from .rendering import cut_at_word, squash
+from .validators import site_path_problem, web_url_problem
 
 KNOWN_KEYS = {
     "title",
@@ -463,9 +465,21 @@ def parse_document(raw: bytes) -> ParsedDocument:
             "publié",
             "publie",
         )
-    permalink = str(meta.get("permalink") or "").strip()
-    if permalink and not permalink.startswith("/"):
-        permalink = "/" + permalink
+    permalink = _site_path(meta.get("permalink"), "permalink", warnings)
+    redirect_from = [
+        path
+        for path in (
+            _site_path(p, "redirect_from", warnings) for p in as_list(meta.get("redirect_from"))
+        )
+        if path
+    ]
+    canonical_link = str(meta.get("canonical_link") or "").strip()
+    if canonical_link and (problem := web_url_problem(canonical_link)):
+        warnings.append(
+            _("Lien canonique « %(value)s » ignoré : %(problem)s")
+            % {"value": _visible(canonical_link), "problem": problem}
+        )
+        canonical_link = ""
     return ParsedDocument(
         title=squash(title)[:200],
         body=body,
@@ -475,15 +489,37 @@ def parse_document(raw: bytes) -> ParsedDocument:
         author=str(meta.get("author") or "").strip(),
         categories=as_list(meta.get("categories", meta.get("category"))),
         published=published,
-        permalink=permalink.rstrip("/") or ("/" if permalink else ""),
-        redirect_from=["/" + p.strip("/") for p in as_list(meta.get("redirect_from"))],
-        canonical_link=str(meta.get("canonical_link") or "").strip(),
+        permalink=permalink,
+        redirect_from=redirect_from,
+        canonical_link=canonical_link,
         image=str(meta.get("image") or "").strip(),
         slug=str(meta.get("slug") or "").strip(),
         extra={key: _jsonable(value) for key, value in meta.items() if key not in KNOWN_KEYS},
         comments=comments,
         warnings=warnings,
     )
+
+
+def _visible(text: str) -> str:
+    """Control characters shown as escapes (a NUL cannot even be stored by PostgreSQL)."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)[:200]
+
+
+def _site_path(value, key: str, warnings: list[str]) -> str:
+    """A path of this site (« blog/x » gains its « / »), or "" with a warning when the
+    value would lead elsewhere (a scheme, « // », a backslash)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if not text.startswith("/") and not urlsplit(text).scheme and "\\" not in text:
+        text = "/" + text
+    if problem := site_path_problem(text):
+        warnings.append(
+            _("%(key)s « %(value)s » ignoré : %(problem)s.")
+            % {"key": key, "value": _visible(str(value).strip()), "problem": problem}
+        )
+        return ""
+    return text.rstrip("/") or "/"
 
 
 def _jsonable(value):
@@ -493,6 +529,8 @@ def _jsonable(value):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if value is None or isinstance(value, int | float | bool):
         return value
     return str(value)

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
+from .validators import validate_site_path, validate_web_url
+
 WORDS_PER_MINUTE = 200
 
 
@@ -120,6 +122,7 @@ class Article(models.Model):
         _("adresse personnalisée"),
         max_length=300,
         blank=True,
+        validators=[validate_site_path],
         help_text=_(
             "Facultatif : une adresse comme /ce-serait-bien-si remplace /articles/identifiant/."
         ),
@@ -128,6 +131,7 @@ class Article(models.Model):
         _("lien canonique"),
         max_length=500,
         blank=True,
+        validators=[validate_web_url],
         help_text=_("Si l’article a d’abord paru ailleurs, l’adresse de l’original."),
     )
     image = models.CharField(_("image"), max_length=500, blank=True)
@@ -243,7 +247,9 @@ class Article(models.Model):
 class Redirect(models.Model):
     """An old address of an article (a `redirect_from` path or a former slug): answers 301."""
 
-    old_path = models.CharField(_("ancienne adresse"), max_length=300, unique=True)
+    old_path = models.CharField(
+        _("ancienne adresse"), max_length=300, unique=True, validators=[validate_site_path]
+    )
     article = models.ForeignKey(
         Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="redirects"
     )

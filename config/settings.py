@@ -265,7 +265,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Pouls <bonjour@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Sender identity and postal address, printed in every marketing email (LCEN, CAN-SPAM).
-MAIL_POSTAL_ADDRESS = env("MAIL_POSTAL_ADDRESS", default="Pouls, adresse postale à configurer")
+MAIL_POSTAL_ADDRESS_PLACEHOLDER = "Pouls, adresse postale à configurer"
+MAIL_POSTAL_ADDRESS = env("MAIL_POSTAL_ADDRESS", default=MAIL_POSTAL_ADDRESS_PLACEHOLDER)
 # Every ANYMAIL_<KEY> variable becomes ANYMAIL["<KEY>"]: any ESP by configuration alone,
 # e.g. EMAIL_BACKEND=anymail.backends.brevo.EmailBackend and ANYMAIL_BREVO_API_KEY=...
 ANYMAIL = {
@@ -405,6 +406,9 @@ MAIL_RETRY_BACKOFF = env.int("MAIL_RETRY_BACKOFF", default=30)
 MAIL_ESP_BATCH = env.bool("MAIL_ESP_BATCH", default=False)
 MAIL_ESP_MERGE_FIELD = env("MAIL_ESP_MERGE_FIELD", default="%recipient.{}%")
 MAIL_UNSUBSCRIBE_MAILTO = env("MAIL_UNSUBSCRIBE_MAILTO", default="")
+# Pre-send checks: ask each external link of a mailing with a HEAD request (off: offline).
+MAIL_CHECK_LINKS = env.bool("MAIL_CHECK_LINKS", default=False)
+MAIL_CHECK_LINKS_TIMEOUT = env.float("MAIL_CHECK_LINKS_TIMEOUT", default=5)
 
 # --- articles ------------------------------------------------------------------
 # Last, so every other middleware still sees the request and the response: serves the

@@ -56,7 +56,7 @@ def test_compose_see_the_audience_then_schedule_at_a_paris_time(client, editor):
     assert "Europe/Paris" in page
 
     confirm = client.get(f"/admin/mailings/mailing/{mailing.pk}/programmer/").content.decode()
-    assert 'id="schedule-count">3<' in confirm
+    assert 'id="schedule-count">3 contacts<' in confirm
     assert "04/05/2026 09:30 (Europe/Paris)" in confirm
     client.post(f"/admin/mailings/mailing/{mailing.pk}/programmer/")
     mailing.refresh_from_db()
