@@ -24,7 +24,9 @@ def _listing():
     return (
         Article.objects.published()
         .defer("body", "body_html", "search_vector")
-        .prefetch_related(Prefetch("categories", queryset=Category.objects.order_by("name")))
+        .prefetch_related(
+            Prefetch("categories", queryset=Category.objects.visible().order_by("name"))
+        )
     )
 
 
@@ -52,7 +54,7 @@ def index(request):
 @require_safe
 @cached_page
 def category(request, slug):
-    category = get_object_or_404(Category, slug=slug)
+    category = get_object_or_404(Category.objects.visible(), slug=slug)
     page = Paginator(_listing().filter(categories=category), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -129,7 +131,7 @@ def _json_ld(data: dict) -> str:
 
 def _render_article(request, article, *, preview=False, categories=None):
     if categories is None:
-        categories = list(article.categories.order_by("name"))
+        categories = list(article.categories.visible().order_by("name"))
     roots, comment_count = _comment_tree(article) if article.pk else ([], 0)
     url = _absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
     canonical = article.canonical_link or url

@@ -301,8 +301,10 @@ SIGNUPS_RATE_PER_ADDRESS = (
     env.int("SIGNUPS_RATE_PER_ADDRESS", default=5),
     env.int("SIGNUPS_RATE_PER_ADDRESS_WINDOW", default=3600),
 )
-# Behind a proxy: the META key holding the client's IP (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR.
-SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="")
+# Behind reverse proxies of our own: how many append to SIGNUPS_CLIENT_IP_HEADER (the client
+# is the entry the outermost one added, the N-th from the right); 0: REMOTE_ADDR only.
+SIGNUPS_TRUSTED_PROXIES = env.int("SIGNUPS_TRUSTED_PROXIES", default=0)
+SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
 
 # --- mailings (sending) -----------------------------------------------------
 # Open tracking per reader is off unless enabled (consent is becoming required for it).
