@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -42,7 +43,7 @@ def home(request):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("page", "q"))
 def index(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
@@ -52,7 +53,7 @@ def index(request):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("page",))
 def category(request, slug):
     category = get_object_or_404(Category.objects.visible(), slug=slug)
     page = Paginator(_listing().filter(categories=category), PER_PAGE).get_page(
@@ -101,9 +102,11 @@ def by_path(request, path):
             match = None
         if match and match.func is not by_path:
             query = request.META.get("QUERY_STRING")
-            return HttpResponsePermanentRedirect(
+            response = HttpResponsePermanentRedirect(
                 request.path + "/" + (f"?{query}" if query else "")
             )
+            add_never_cache_headers(response)  # it carries the whole query: never cached
+            return response
     raise Http404(_("Page introuvable."))
 
 
