@@ -725,6 +725,21 @@ def contact_export(*, contact: Contact) -> dict:
             {"question": str(Answer.QUESTION), "text": a.text, "created_at": _iso(a.created_at)}
             for a in contact.answers.order_by("pk")
         ],
+        "signups_to_confirm": [
+            {
+                "list": p.subscription.mailing_list.slug,
+                "first_name": p.first_name,
+                "profile": p.profile,
+                "answer": p.answer,
+                "form": p.form,
+                "ip_address": p.ip_address,
+                "user_agent": p.user_agent,
+                "submitted_at": _iso(p.submitted_at),
+            }
+            for p in PendingSignup.objects.filter(subscription__contact=contact)
+            .select_related("subscription__mailing_list")
+            .order_by("pk")
+        ],
         "interview_applications": [
             {
                 "company": a.company,
@@ -759,6 +774,7 @@ def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
         )
     contact.consents.all().delete()
     contact.answers.all().delete()
+    PendingSignup.objects.filter(subscription__contact=contact).delete()
     contact.interview_applications.all().delete()
     now = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(
