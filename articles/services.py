@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 
 from .cache import cache_version, pages_invalidate
 from .importer import DocumentError, ParsedDocument, content_hash, parse_document
-from .models import Article, Category, Comment, CommentStatus, Redirect, Status
+from .models import (
+    Article,
+    Category,
+    Comment,
+    CommentStatus,
+    Redirect,
+    Status,
+    comment_is_authors_reply,
+)
 
 # --- page cache ------------------------------------------------------------------
 
@@ -52,7 +60,8 @@ def comments_set_status(*, comments: Iterable[Comment], status: str) -> int:
 
 
 def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
-    """The editor answers a reader: the reply is published at once, under the comment."""
+    """The editor answers a reader: the reply is published at once, under the comment,
+    and shown as the article author's."""
     last = (
         parent.article.comments.order_by("-position").values_list("position", flat=True).first()
         or 0
@@ -61,6 +70,7 @@ def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
         article=parent.article,
         parent=parent,
         author=author,
+        is_author=True,
         body=body,
         status=CommentStatus.APPROVED,
         position=last + 1,
@@ -182,6 +192,10 @@ def _store_comments(article: Article, doc: ParsedDocument, *, is_new: bool) -> N
         comment.author = parsed.author
         comment.body = parsed.body
         comment.parent = saved[parsed.parent_index] if parsed.parent_index is not None else None
+        comment.is_author = comment_is_authors_reply(
+            author=parsed.author, body=parsed.body, parent=comment.parent
+        )
+        comment.created_at = getattr(parsed, "published_at", None)  # the page gives no date
         if comment.pk is None:
             comment.status = CommentStatus.APPROVED
         comment.save()
