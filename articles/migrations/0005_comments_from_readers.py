@@ -28,7 +28,7 @@ def imported_as_written(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0003_link_validators'),
+        ('articles', '0004_undated_articles_hidden_categories'),
     ]
 
     operations = [
