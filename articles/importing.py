@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 from .cache import invalidation_deferred
 from .importers.base import DocumentError, ImportItem, ParsedDocument
 from .importers.sources import Failure, sources_items
-from .models import Article, Category, Comment, CommentStatus, Redirect, Status
+from .models import (
+    Article,
+    Category,
+    Comment,
+    CommentStatus,
+    Redirect,
+    Status,
+    comment_is_authors_reply,
+)
 
 OUTCOMES = ("created", "updated", "unchanged", "failed")
 BATCH = 200
@@ -181,8 +189,10 @@ def _store_comments(article: Article, doc: ParsedDocument, *, is_new: bool) -> N
         comment.author = parsed.author
         comment.body = parsed.body
         comment.parent = saved[parsed.parent_index] if parsed.parent_index is not None else None
-        if parsed.created_at:
-            comment.created_at = parsed.created_at
+        comment.is_author = comment_is_authors_reply(
+            author=parsed.author, body=parsed.body, parent=comment.parent
+        )
+        comment.created_at = parsed.created_at  # none is invented when the source has none
         if comment.pk is None:
             comment.status = (
                 CommentStatus.APPROVED if parsed.status == "approved" else CommentStatus.PENDING

@@ -44,7 +44,8 @@ def comments_set_status(*, comments: Iterable[Comment], status: str) -> int:
 
 
 def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
-    """The editor answers a reader: the reply is published at once, under the comment."""
+    """The editor answers a reader: the reply is published at once, under the comment,
+    and shown as the article author's."""
     last = (
         parent.article.comments.order_by("-position").values_list("position", flat=True).first()
         or 0
@@ -53,6 +54,7 @@ def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
         article=parent.article,
         parent=parent,
         author=author,
+        is_author=True,
         body=body,
         status=CommentStatus.APPROVED,
         position=last + 1,
