@@ -3,7 +3,7 @@ and the report (downloadable)."""
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -87,6 +87,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/articles/importjob/upload.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not str(object_id).isdigit():
+            raise Http404
         return HttpResponseRedirect(reverse("admin:articles_importjob_progress", args=[object_id]))
 
     def progress_view(self, request, pk):
