@@ -66,10 +66,13 @@ def subscription_unsubscribe(
 
 
 @transaction.atomic
-def contact_suppress(*, contact: Contact, reason: str) -> Contact:
-    """Never mail this address again (hard bounce, complaint, erasure, editor's call)."""
+def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
+    """Never mail this address again (hard bounce, complaint, erasure, editor's call).
+
+    `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
+    the address's hash, so the editor can resume it (`contact_resume`)."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.email:
+    if contact.email and permanent:
         Suppression.objects.get_or_create(
             email_hash=email_hash(contact.email), defaults={"reason": reason}
         )
@@ -79,6 +82,19 @@ def contact_suppress(*, contact: Contact, reason: str) -> Contact:
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
     return contact
+
+
+@transaction.atomic
+def contact_resume(*, contact: Contact) -> bool:
+    """Mail a contact stopped without a permanent suppression again (the editor's call);
+    False, and nothing changes, for an address suppressed for good."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.suppressed_at is None or is_suppressed(contact.email):
+        return False
+    contact.suppressed_at = None
+    contact.suppression_reason = ""
+    contact.save(update_fields=["suppressed_at", "suppression_reason"])
+    return True
 
 
 # --- signup and double opt-in --------------------------------------------------
