@@ -115,9 +115,7 @@ def _mailgun(event) -> str:
     reason = data.get("reason") or ""
     if reason in ("suppress-bounce", "suppress-complaint", "suppress-unsubscribe", "espblock"):
         return BLOCKED  # Mailgun refused to try
-    if reason == "old":  # retried until it expired
-        return SOFT
-    if data.get("severity") == "temporary":
+    if reason == "old":  # retried until it expired (each try was reported as deferred)
         return SOFT
     status = data.get("delivery-status") if isinstance(data.get("delivery-status"), dict) else {}
     return _by_code(status.get("code"), event.mta_response, data.get("code"))
@@ -142,7 +140,17 @@ def event_kind(event, esp_name: str) -> str:
         # The ESP refused to send: an address it knows is invalid is a hard bounce;
         # its own block lists and policies say nothing final about the address.
         return HARD if event.reject_reason == RejectReason.INVALID else BLOCKED
+    if esp_name == "Amazon SES" and _ses_unsubscribe_all(event):
+        return "unsubscribed"  # SES list management, which anymail leaves « unknown »
     return KINDS.get(event.event_type, str(event.event_type))
+
+
+def _ses_unsubscribe_all(event) -> bool:
+    raw = _raw(event)
+    if raw.get("eventType") != "Subscription":
+        return False
+    preferences = (raw.get("subscription") or {}).get("newTopicPreferences") or {}
+    return preferences.get("unsubscribeAll") is True
 
 
 # --- recording -------------------------------------------------------------------

@@ -85,8 +85,9 @@ def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -
     `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
     the address's hash, so the editor can resume it (`contact_resume`)."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    made_permanent = False
     if contact.email and permanent:
-        Suppression.objects.get_or_create(
+        _, made_permanent = Suppression.objects.get_or_create(
             email_hash=email_hash(contact.email), defaults={"reason": reason}
         )
     if contact.suppressed_at is None:
@@ -94,6 +95,9 @@ def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -
         contact.suppression_reason = reason
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
+    elif made_permanent:  # stopped for a while, now for good: say why
+        contact.suppression_reason = reason
+        contact.save(update_fields=["suppression_reason"])
     return contact
 
 

@@ -39,10 +39,11 @@ def auth(secret=SECRET) -> dict:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
 
 
-def sent_delivery(esp_id: str = "", *, email: str | None = None, mailing=None) -> Delivery:
-    contact = ContactFactory(**({"email": email} if email else {}))
-    subscription = SubscriptionFactory(contact=contact)
-    mailing = mailing or MailingFactory(lists=[subscription.mailing_list])
+def sent_delivery(esp_id: str = "", *, subscription=None) -> Delivery:
+    """A delivery sent to a new subscriber, or to `subscription` (another mailing)."""
+    subscription = subscription or SubscriptionFactory(contact=ContactFactory())
+    contact = subscription.contact
+    mailing = MailingFactory(lists=[subscription.mailing_list])
     delivery = Delivery.objects.create(
         mailing=mailing,
         contact=contact,

@@ -331,6 +331,7 @@ def test_production_refuses_an_anymail_backend_without_webhook_secret(tmp_path):
         "POULS_VAR_DIR": str(tmp_path),
         "EMAIL_BACKEND": "anymail.backends.brevo.EmailBackend",
         "ANYMAIL_BREVO_API_KEY": "xkeysib-test",
+        "MAIL_POSTAL_ADDRESS": "Pouls, 12 rue des Lecteurs, 75011 Paris",
     }
     result = manage("check", env=env)
     assert result.returncode != 0
