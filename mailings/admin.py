@@ -572,18 +572,3 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.action(description=gettext_lazy("Créer un mailing à partir de l’article"))
-def create_mailing_from_article(modeladmin, request, queryset):
-    """An action of the article list (articles.admin.ArticleAdmin): one draft per article."""
-    created = [services.mailing_create_from_article(article=article) for article in queryset]
-    if len(created) == 1:
-        modeladmin.message_user(request, _("Mailing créé en brouillon."), messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[created[0].pk]))
-    modeladmin.message_user(
-        request,
-        _("%(count)s mailings créés en brouillon.") % {"count": len(created)},
-        messages.SUCCESS,
-    )
-    return None

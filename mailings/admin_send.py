@@ -225,21 +225,37 @@ class MailingSendMixin:
         return TemplateResponse(request, "admin/mailings/mailing/send.html", context)
 
     def schedule_view(self, request, pk):
-        """The confirmation: how many, when, and the checks; POST sends or schedules."""
+        """The confirmation: how many, when, and the checks; POST sends or schedules.
+        With ?article=<id> (« Publier et envoyer »), the article is published too."""
+        from articles.models import Article
+
+        from .admin_publish import checks_as_published, publish_and_send
+
         mailing = self._mailing(request, pk)
         now = request.POST.get("now", request.GET.get("maintenant")) == "1"
+        article_id = request.GET.get("article", "")
+        article = Article.objects.filter(pk=article_id).first() if article_id.isdigit() else None
         if request.method == "POST":
             try:
-                mailing = broadcast.mailing_send(mailing=mailing, now=now)
+                if article is not None:
+                    mailing = publish_and_send(article=article, mailing=mailing, now=now)
+                else:
+                    mailing = broadcast.mailing_send(mailing=mailing, now=now)
             except services.ScheduleError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return HttpResponseRedirect(request.get_full_path())
+            if article is not None:
+                self.message_user(request, _("Article publié."), messages.SUCCESS)
             self.message_user(
                 request,
                 _("Envoi lancé.") if now else _("Mailing programmé."),
                 messages.SUCCESS,
             )
             return self._back(mailing)
+        if article is not None:
+            report = checks_as_published(article=article, mailing=mailing)
+        else:
+            report = mailing_check(mailing=mailing)
         count, exact = broadcast.audience_size(mailing.audience())
         context = {
             **self._context(request, mailing, _("Confirmer l’envoi de « %(subject)s »")),
@@ -248,7 +264,8 @@ class MailingSendMixin:
             "count_label": count_label(count, exact),
             "departure": self.departure(mailing),
             "send_at": mailing.send_at(),
-            "report": mailing_check(mailing=mailing),
+            "report": report,
+            "article": article,
         }
         return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
 

@@ -51,11 +51,13 @@ class SendRefused(services.ScheduleError):
         self.report = report
 
 
-def mailing_send(*, mailing: Mailing, now: bool = False) -> Mailing:
-    """Check `mailing`, then schedule it at its date and time, or for right now (the
-    dispatch is queued at once rather than at the next tick). Refused (SendRefused)
-    while a check blocks."""
-    report = mailing_check(mailing=mailing, spam=False)
+def mailing_send(
+    *, mailing: Mailing, now: bool = False, report: CheckReport | None = None
+) -> Mailing:
+    """Check `mailing` (unless `report` is the checks just made), then schedule it at its
+    date and time, or for right now (the dispatch is queued at once rather than at the
+    next tick). Refused (SendRefused) while a check blocks."""
+    report = report or mailing_check(mailing=mailing, spam=False)
     if not report.ok:
         raise SendRefused(report)
     if now:

@@ -156,9 +156,14 @@ def _subject_warnings(subject: str) -> list[str]:
 
 
 def mailing_check(
-    *, mailing: Mailing, external_links: bool | None = None, spam: bool = True
+    *,
+    mailing: Mailing,
+    external_links: bool | None = None,
+    spam: bool = True,
+    online: list[str] = (),
 ) -> CheckReport:
-    """Everything that would go wrong in readers' inboxes, before sending `mailing`."""
+    """Everything that would go wrong in readers' inboxes, before sending `mailing`.
+    `online`: paths of this site taken as answering (an article published with the send)."""
     report = CheckReport()
     rendered = rendering.render_message(mailing)
     values = rendering.recipient_values(
@@ -192,7 +197,7 @@ def mailing_check(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             report.blocking.append(_("Lien relatif : %(url)s.") % {"url": url})
         elif parts.hostname == site.hostname:
-            status = _site_status(url)
+            status = 200 if (parts.path or "/") in online else _site_status(url)
             if status == 404:
                 report.blocking.append(
                     _("Lien vers le site qui répond « page introuvable » (404) : %(url)s.")

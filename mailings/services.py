@@ -1400,12 +1400,10 @@ def _delivery_for(event) -> Delivery | None:
 # --- from an article -------------------------------------------------------------
 
 
-def mailing_create_from_article(*, article) -> Mailing:
-    """A draft mailing from an article: its title, description and Markdown body,
-    with a link back to it on the site. Uses only `title`, `description`, `body`
+def mailing_create_from_article(*, article, lists=()) -> Mailing:
+    """A draft mailing from an article, to `lists`: its title, description and Markdown
+    body, with a link back to it on the site. Uses only `title`, `description`, `body`
     and `get_absolute_url()`."""
-    from signups.models import MailingList
-
     url = rendering.absolute(article.get_absolute_url())
     label = _("Lire l’article sur le site")
     body = f"{article.body.strip()}\n\n[{label}]({url})\n"
@@ -1414,9 +1412,7 @@ def mailing_create_from_article(*, article) -> Mailing:
         preheader=(article.description or "")[:200],
         body=body,
     )
-    newsletter = MailingList.objects.filter(slug="newsletter").first()
-    if newsletter:
-        mailing.lists.add(newsletter)
+    mailing.lists.set(lists)
     return mailing
 
 

@@ -649,6 +649,30 @@ def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = ""
 # --- data rights ------------------------------------------------------------------
 
 
+def data_link_request(*, contact: Contact) -> None:
+    """Send the address a fresh link to its data (export, erasure), after commit."""
+    from .tasks import send_data_link
+
+    send_data_link.delay_on_commit(contact.pk)
+
+
+def data_link_send(*, contact_id: int) -> bool:
+    """The data link goes to the address only, never to whoever asked for it."""
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None or not contact.email or contact.erased_at:
+        return False
+    emails.send(
+        name="data_link",
+        to=contact.email,
+        context={
+            "url": tokens.data_url(contact),
+            "minutes": int(tokens.DATA_LINK_MAX_AGE.total_seconds() // 60),
+        },
+        language=contact.language,
+    )
+    return True
+
+
 def _iso(value):
     return value.isoformat() if value else None
 

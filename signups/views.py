@@ -284,24 +284,19 @@ def unsubscribe(request, token: str):
         )
     if request.method == "POST":
         services.subscription_unsubscribe(subscription=subscription)
+        # The same answer with or without the one-click body, and never a preference
+        # link: this token travels in the email's headers, the preference centre does not.
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(
                 _("Désinscription enregistrée."), content_type="text/plain; charset=utf-8"
             )
-        return render(
-            request,
-            "signups/unsubscribed.html",
-            {
-                "subscription": subscription,
-                "preferences_url": tokens.preferences_url(subscription.contact),
-            },
-        )
+        return render(request, "signups/unsubscribed.html", {"subscription": subscription})
     return render(request, "signups/unsubscribe.html", {"subscription": subscription})
 
 
-def _contact_from_token(token: str) -> Contact | None:
+def _contact_from_token(token: str, purpose: str = "preferences") -> Contact | None:
     try:
-        pk = tokens.read_token("preferences", token)
+        pk = tokens.read_token(purpose, token)
     except tokens.InvalidToken:
         return None
     return Contact.objects.filter(pk=pk, erased_at__isnull=True).first()
@@ -315,19 +310,22 @@ def _link_invalid(request):
 @form_post()
 @require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
-    """The preference centre: lists, first name, time zone, language; leave; erase."""
+    """The preference centre: lists, first name, time zone, language; leave; ask for
+    the link to one's data (export and erasure are never opened by this permanent link)."""
     contact = _contact_from_token(token)
     if contact is None:
         return _link_invalid(request)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     ip, agent = client_ip(request), request.headers.get("user-agent", "")
     saved = None
-    erase_error = False
-    if action == "erase":
-        if request.POST.get("confirm_erase") == "yes":
-            services.contact_erase(contact=contact)
-            return render(request, "signups/erased.html")
-        erase_error = True
+    if action == "data_link":
+        wait = ratelimit.retry_after(ip=ip, email=contact.email)
+        if wait:
+            return _too_many(request, wait)
+        services.data_link_request(contact=contact)
+        saved = _(
+            "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
+        )
     elif action == "unsubscribe_all":
         services.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
@@ -351,7 +349,7 @@ def preferences(request, token: str):
                 _preferences_context(contact, token, form=form),
             )
     contact.refresh_from_db()
-    context = _preferences_context(contact, token, saved=saved, erase_error=erase_error)
+    context = _preferences_context(contact, token, saved=saved)
     return render(request, "signups/preferences.html", context)
 
 
@@ -367,12 +365,34 @@ def _preferences_context(contact, token, **extra) -> dict:
 
 
 @never_cache
-@require_http_methods(["GET"])
-def preferences_export(request, token: str):
-    """Download my data: the same JSON as the editor's export."""
-    contact = _contact_from_token(token)
+@form_post()
+@require_http_methods(["GET", "POST"])
+def data(request, token: str):
+    """My data: download it, or erase it. Reached only by the short-lived link sent to
+    the address on request (`tokens.data_url`)."""
+    contact = _contact_from_token(token, "data")
     if contact is None:
-        return _link_invalid(request)
+        return _data_link_invalid(request, token)
+    erase_error = False
+    if request.method == "POST":
+        if request.POST.get("confirm_erase") == "yes":
+            services.contact_erase(contact=contact)
+            return render(request, "signups/erased.html")
+        erase_error = True
+    return render(
+        request,
+        "signups/data.html",
+        {"contact": contact, "token": token, "erase_error": erase_error},
+    )
+
+
+@never_cache
+@require_http_methods(["GET"])
+def data_export(request, token: str):
+    """Download my data: the same JSON as the editor's export."""
+    contact = _contact_from_token(token, "data")
+    if contact is None:
+        return _data_link_invalid(request, token)
     data = services.contact_export(contact=contact)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2),
@@ -380,6 +400,17 @@ def preferences_export(request, token: str):
     )
     response["Content-Disposition"] = 'attachment; filename="mes-donnees-pouls.json"'
     return response
+
+
+def _data_link_invalid(request, token: str):
+    try:
+        tokens.read_token("data", token)
+    except tokens.ExpiredToken:
+        context = {"expired": True, "data_link": True}
+        return render(request, "signups/link_invalid.html", context, status=400)
+    except tokens.InvalidToken:
+        pass
+    return _link_invalid(request)
 
 
 @never_cache
