@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 
 from .cache import cache_version, pages_invalidate
 from .importers.document import DocumentError, ParsedDocument, content_hash, parse_document
-from .models import Article, Category, Comment, CommentStatus, Redirect, Status
+from .models import (
+    Article,
+    Category,
+    Comment,
+    CommentStatus,
+    Redirect,
+    Status,
+    comment_is_authors_reply,
+)
 
 # --- page cache ------------------------------------------------------------------
 
@@ -53,7 +61,8 @@ def comments_set_status(*, comments: Iterable[Comment], status: str) -> int:
 
 
 def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
-    """The editor answers a reader: the reply is published at once, under the comment."""
+    """The editor answers a reader: the reply is published at once, under the comment,
+    and shown as the article author's."""
     last = (
         parent.article.comments.order_by("-position").values_list("position", flat=True).first()
         or 0
@@ -62,6 +71,7 @@ def comment_reply(*, parent: Comment, author: str, body: str) -> Comment:
         article=parent.article,
         parent=parent,
         author=author,
+        is_author=True,
         body=body,
         status=CommentStatus.APPROVED,
         position=last + 1,
@@ -197,8 +207,12 @@ def _store_comments(article: Article, doc: ParsedDocument, *, is_new: bool) -> N
         comment.author = parsed.author
         comment.body = parsed.body
         comment.parent = saved[parsed.parent_index] if parsed.parent_index is not None else None
+        comment.is_author = comment_is_authors_reply(
+            author=parsed.author, body=parsed.body, parent=comment.parent
+        )
+        comment.created_at = parsed.created_at  # none is invented when the source has none
         if comment.pk is None:
-            comment.status = CommentStatus.APPROVED
+            comment.status = CommentStatus.APPROVED if parsed.approved else CommentStatus.PENDING
         comment.save()
         saved.append(comment)
     Comment.objects.filter(pk__in=[c.pk for c in existing.values()]).delete()
