@@ -9,6 +9,7 @@ class MailingsConfig(AppConfig):
         "mailings.services.mailings_dispatch_due",
         "mailings.services.enrolments_advance",
         "mailings.services.outbox_recover",
+        "mailings.abtest.ab_decide_due",
     )
 
     def ready(self) -> None:

@@ -30,15 +30,15 @@ from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from signups import services as signups_services
 from signups.models import Contact, Subscription
 
-from . import esp, rendering
-from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step
+from . import abtest, esp, rendering
+from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ def _handover_lock(*, exclusive: bool) -> None:
 
 def _in_handover(*, expired_at=None):
     """Delivery rows covered by an open hand-over of the worker that claimed them."""
-    from django.db.models import Exists, OuterRef
-
     entries = Handover.objects.filter(
         worker=OuterRef("claimed_by"), first_id__lte=OuterRef("pk"), last_id__gte=OuterRef("pk")
     )
@@ -176,7 +174,11 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
             )
         columns = "mailing_id, not_before, created_at, contact_id, subscription_id"
         skip_existing = mailing.deliveries.exists()
-        if bounds["low"] is not None:
+        if mailing.ab_winner_id is None and abtest.is_ab(mailing):
+            # An A/B test: only its share now; the tick sends the winner to the rest.
+            if not skip_existing:
+                written = abtest.insert_test_rows(mailing=mailing, audience=audience, now=now)
+        elif bounds["low"] is not None:
             for time_zone in zones:
                 not_before = mailing.local_send_at(time_zone) if time_zone else None
                 low = bounds["low"] - 1
@@ -223,7 +225,9 @@ def mailings_finish() -> int:
     """Mark sending mailings with nothing left in flight as sent."""
     finished = 0
     busy = (S.PENDING, S.CLAIMED, S.SENDING)  # sending: rows of earlier versions
-    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING):
+    # An A/B test whose winner is not chosen yet is not over: the rest waits for it.
+    waiting = Exists(Variant.objects.filter(mailing=OuterRef("pk"))) & Q(ab_winner__isnull=True)
+    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING).exclude(waiting):
         if not mailing.deliveries.filter(status__in=busy).exists():
             finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
                 status=Mailing.Status.SENT, finished_at=timezone.now()
@@ -574,7 +578,15 @@ def _lease_until() -> dt.datetime:
     return timezone.now() + dt.timedelta(seconds=_setting("MAIL_LEASE_SECONDS", 300))
 
 
-CLAIM_FIELDS = ("id", "mailing_id", "step_id", "attempts", "contact_id", "subscription_id")
+CLAIM_FIELDS = (
+    "id",
+    "mailing_id",
+    "step_id",
+    "attempts",
+    "contact_id",
+    "subscription_id",
+    "variant_id",
+)
 
 
 def outbox_claim(*, worker: str, size: int) -> list[int]:
@@ -753,6 +765,12 @@ def _messages(rows) -> dict:
     step_ids = {row["step_id"] for row in rows if row["step_id"]}
     objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
     objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
+    variant_ids = {row["variant_id"] for row in rows if row.get("variant_id")}
+    for variant in Variant.objects.filter(pk__in=variant_ids).select_related("mailing"):
+        # An A/B test's subject: the same mailing under its own subject.
+        objects[f"mailing-{variant.mailing_id}:{variant.pk}"] = abtest.variant_message(
+            variant.mailing, variant
+        )
     return {
         (key, language): rendering.render_message(objects[key], language)
         for key, language in {_key(row) for row in rows}
@@ -763,6 +781,8 @@ def _messages(rows) -> dict:
 def _key(row) -> tuple[str, str]:
     """(message key, chrome language) of a claimed row: which rendering it receives."""
     message = f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+    if row.get("variant_id"):
+        message += f":{row['variant_id']}"
     return message, row.get("contact__language") or settings.LANGUAGE_CODE
 
 
