@@ -95,8 +95,11 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
                 "manage.py",
                 "shell",
                 "-c",
+                # With a request, as the admin's login form does (django-axes needs it).
                 f"from django.contrib.auth import authenticate; "
-                f"print(bool(authenticate(username='admin', password='{password}')))",
+                f"from django.test import RequestFactory; "
+                f"print(bool(authenticate(RequestFactory().post('/admin/login/'), "
+                f"username='admin', password='{password}')))",
             ],
             cwd=ROOT,
             env=env,
