@@ -158,6 +158,7 @@ def signup_submit(
 # of every write here), an existing subscription only asks for a reply (an unsubscribed
 # one stays unsubscribed), and what was submitted goes to `signups_pendingsignup`,
 # applied when the owner confirms by the emailed link (`subscription_confirm_token`).
+# `xmax = 0` tells a row this statement inserted from one it found (and only locked).
 _SIGNUP_SQL = """
 WITH list AS (
     SELECT id, consent_text, consent_version FROM signups_mailinglist
