@@ -55,6 +55,8 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).netloc:
     _config_error(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 SITE_NAME = env("SITE_NAME", default="Pouls")
+# The blog author's name on their replies to comments when the article names no author.
+SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 # --- applications ------------------------------------------------------------
