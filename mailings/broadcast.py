@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 S = Delivery.Status
 # The live count answers within this; past it, PostgreSQL's estimate is shown, and said.
-COUNT_BUDGET_MS = 150
+COUNT_BUDGET_MS = 100
 
 
 def audience_size(contacts) -> tuple[int, bool]:

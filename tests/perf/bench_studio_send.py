@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mailings.models import Mailing
+from mailings.models import Mailing, audience_contacts
 from signups.models import Contact, MailingList, Profile
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
@@ -151,6 +151,24 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
     lines.append(
         f"[bench studio] baseline: bare count of one list: {statistics.median(times):.0f} ms"
     )
+    for label, filters in (
+        ("one list", {"list_ids": [newsletter]}),
+        ("three lists", {"list_ids": [newsletter, atelier, entretiens]}),
+        (
+            "one list, answer contains « prix »",
+            {"list_ids": [newsletter], "answer_contains": "prix"},
+        ),
+    ):
+        contacts = audience_contacts(**filters)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            exact = contacts.count()
+            times.append((time.perf_counter() - start) * 1000)
+        lines.append(
+            f"[bench studio] exact count without a budget, {label}: "
+            f"{statistics.median(times):.0f} ms ({exact:,})"
+        )
 
     for label, url in (
         ("sending screen (draft, two lists)", f"/admin/mailings/mailing/{draft.pk}/envoyer/"),
