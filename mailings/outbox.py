@@ -275,12 +275,14 @@ def _settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
     """Rows whose reader left (or whose mailing was cancelled) since they were written are
     recorded as such, never sent. Returns the others."""
     mine = Q(claimed_by=worker, status=S.CLAIMED)
-    vanished, cancelled, skipped, sendable = [], [], defaultdict(list), []
+    vanished, cancelled, paused, skipped, sendable = [], [], [], defaultdict(list), []
     for row in claimed:
         if row["contact__email"] is None or row["subscription__status"] is None:
             vanished.append(row["id"])  # the contact or subscription row was deleted
         elif row["mailing__status"] == Mailing.Status.CANCELLED:
             cancelled.append(row["id"])
+        elif row["mailing__status"] == Mailing.Status.PAUSED:
+            paused.append(row["id"])  # released by the tick after the pause began
         elif reason := recipients.skip_reason(row):
             skipped[reason].append(row["id"])
         else:
@@ -297,6 +299,8 @@ def _settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
         Delivery.objects.filter(mine, id__in=cancelled).update(
             status=S.CANCELLED, error=_("annulé par l’éditeur"), lease_until=None
         )
+    if paused:
+        Delivery.objects.filter(mine, id__in=paused).update(status=S.PAUSED, lease_until=None)
     return sendable
 
 

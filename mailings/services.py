@@ -92,7 +92,7 @@ def mailing_cancel(*, mailing: Mailing) -> int:
     mailing.save(update_fields=["status", "cancelled_at", "updated_at"])
     handover_lock(exclusive=True)  # rows being handed over right now stay as they are
     return (
-        mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED))
+        mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED, S.PAUSED))
         .exclude(in_handover())
         .update(status=S.CANCELLED, error=_("annulé par l’éditeur"))
     )
@@ -318,12 +318,10 @@ def _delivery_for(event) -> Delivery | None:
 # --- from an article -------------------------------------------------------------
 
 
-def mailing_create_from_article(*, article) -> Mailing:
-    """A draft mailing from an article: its title, description and Markdown body,
-    with a link back to it on the site. Uses only `title`, `description`, `body`
+def mailing_create_from_article(*, article, lists=()) -> Mailing:
+    """A draft mailing from an article, to `lists`: its title, description and Markdown
+    body, with a link back to it on the site. Uses only `title`, `description`, `body`
     and `get_absolute_url()`."""
-    from signups.models import MailingList
-
     url = rendering.absolute(article.get_absolute_url())
     label = _("Lire l’article sur le site")
     body = f"{article.body.strip()}\n\n[{label}]({url})\n"
@@ -332,9 +330,7 @@ def mailing_create_from_article(*, article) -> Mailing:
         preheader=(article.description or "")[:200],
         body=body,
     )
-    newsletter = MailingList.objects.filter(slug="newsletter").first()
-    if newsletter:
-        mailing.lists.add(newsletter)
+    mailing.lists.set(lists)
     return mailing
 
 
