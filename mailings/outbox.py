@@ -321,6 +321,7 @@ def _send_rows(rows, *, worker: str, lease: "Lease") -> None:
             finally:  # even when the database or a bug stopped the hand-over midway
                 outcomes_record(outcomes, worker=worker, journal=journal)
             lease.keep()
+            lease.beat()
     finally:
         transport.close()
 
@@ -372,7 +373,7 @@ class Lease:
 
     def __init__(self, worker: str, *, beat=None):
         self.worker = worker
-        self.beat = beat
+        self.beat = beat or (lambda: True)
         self.renewed = time.monotonic()
 
     def due(self) -> bool:
@@ -390,8 +391,7 @@ class Lease:
             if journal_ids:
                 Handover.objects.filter(pk__in=journal_ids).update(lease_until=until)
         self.renewed = time.monotonic()
-        if self.beat is not None:
-            self.beat()
+        self.beat()
 
 
 class Journal:
@@ -407,17 +407,24 @@ class Journal:
         self.lease = lease
         self.ids: list[int] = []  # its Handover rows (a new one if the tick deleted ours)
         self.covered = 0  # chunk[:covered] is journalled
-        self.reached = -1  # the last index whose content may have started out
+        self.reached: set[int] = set()  # indexes whose content may have started out
         self.lost: set[int] = set()
 
     def reach(self, index: int) -> bool:
-        if index >= self.covered:
-            self._extend(min(len(self.chunk), max(index + 1, self.covered + self.step)))
-        elif self.lease.due():
-            self.lease.keep(self.ids)
+        try:
+            if index >= self.covered:
+                self._extend(min(len(self.chunk), max(index + 1, self.covered + self.step)))
+            elif self.lease.due():
+                self.lease.keep(self.ids)
+        except DatabaseError:
+            # Unreachable: rows already journalled may still go out, the others wait
+            # (not sent, not settled: recorded as never reached, once the database is back).
+            logger.warning("hand-over journal: database unreachable", exc_info=True)
+            if index >= self.covered:
+                return False
         if self.chunk[index]["id"] in self.lost:
             return False
-        self.reached = index
+        self.reached.add(index)
         return True
 
     def _extend(self, end: int) -> None:
@@ -453,13 +460,19 @@ def outcomes_record(outcomes, *, worker: str, journal: Journal, tries: int = 6) 
     chunk is recorded whole, or the journal still says which rows may have gone out."""
     settled = {pk for pk, *_rest in outcomes.sent + outcomes.failed + outcomes.retry}
     settled |= {pk for pk, _reason in outcomes.unknown} | set(outcomes.untouched)
+    interrupted = []
     for index, row in enumerate(journal.chunk):  # the hand-over was interrupted
         if row["id"] in settled or row["id"] in journal.lost:
             continue
-        if index <= journal.reached:
+        interrupted.append(row["id"])
+        if index in journal.reached:
             outcomes.unknown.append((row["id"], MAYBE_SENT))
         else:
             outcomes.untouched.append(row["id"])
+    if interrupted:
+        logger.warning(
+            "hand-over interrupted: rows %s, reached %s", interrupted, sorted(journal.reached)
+        )
     for attempt in range(tries):
         try:
             with transaction.atomic():

@@ -189,7 +189,6 @@ def mailings_dispatch_due() -> int:
     return len(due)
 
 
-
 # --- preview and test sends ----------------------------------------------------
 
 
