@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import recipients, transports
-from .models import Delivery, Handover, Mailing
+from .models import Delivery, Handover, Mailing, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,9 @@ def outbox_recover(*, now: dt.datetime | None = None) -> dict:
 def mailings_finish() -> int:
     """Mark sending mailings with nothing left in flight as sent."""
     finished = 0
-    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING):
+    # An A/B test whose winner is not chosen yet is not over: the rest waits for it.
+    waiting = Exists(Variant.objects.filter(mailing=OuterRef("pk"))) & Q(ab_winner__isnull=True)
+    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING).exclude(waiting):
         if not mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED)).exists():
             finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
                 status=Mailing.Status.SENT, finished_at=timezone.now()
@@ -170,7 +172,15 @@ def _lease_until() -> dt.datetime:
     return timezone.now() + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
 
 
-CLAIM_FIELDS = ("id", "mailing_id", "step_id", "attempts", "contact_id", "subscription_id")
+CLAIM_FIELDS = (
+    "id",
+    "mailing_id",
+    "step_id",
+    "attempts",
+    "contact_id",
+    "subscription_id",
+    "variant_id",
+)
 
 
 def outbox_claim(*, worker: str, size: int, recipients_too: bool = False) -> list[dict]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import get_connection
 
-from .. import esp, rendering
-from ..models import Mailing, Step
+from .. import abtest, esp, rendering
+from ..models import Mailing, Step, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ def transport_for(*, esp_batch: bool = False) -> Transport:
 def message_key(row) -> tuple[str, str]:
     """(message key, chrome language) of a claimed row: which rendering it receives."""
     message = f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+    if row.get("variant_id"):
+        message += f":{row['variant_id']}"
     return message, row.get("contact__language") or settings.LANGUAGE_CODE
 
 
@@ -89,6 +91,12 @@ def messages_render(rows) -> dict:
     step_ids = {row["step_id"] for row in rows if row["step_id"]}
     objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
     objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
+    variant_ids = {row["variant_id"] for row in rows if row.get("variant_id")}
+    for variant in Variant.objects.filter(pk__in=variant_ids).select_related("mailing"):
+        # An A/B test's subject: the same mailing under its own subject.
+        objects[f"mailing-{variant.mailing_id}:{variant.pk}"] = abtest.variant_message(
+            variant.mailing, variant
+        )
     return {
         (key, language): rendering.render_message(objects[key], language)
         for key, language in {message_key(row) for row in rows}
