@@ -79,11 +79,15 @@ def subscription_unsubscribe(
 
 
 @transaction.atomic
-def contact_suppress(*, contact: Contact, reason: str) -> Contact:
-    """Never mail this address again (hard bounce, complaint, erasure, editor's call)."""
+def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
+    """Never mail this address again (hard bounce, complaint, erasure, editor's call).
+
+    `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
+    the address's hash, so the editor can resume it (`contact_resume`)."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.email:
-        Suppression.objects.get_or_create(
+    made_permanent = False
+    if contact.email and permanent:
+        _, made_permanent = Suppression.objects.get_or_create(
             email_hash=email_hash(contact.email), defaults={"reason": reason}
         )
     if contact.suppressed_at is None:
@@ -91,7 +95,23 @@ def contact_suppress(*, contact: Contact, reason: str) -> Contact:
         contact.suppression_reason = reason
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
+    elif made_permanent:  # stopped for a while, now for good: say why
+        contact.suppression_reason = reason
+        contact.save(update_fields=["suppression_reason"])
     return contact
+
+
+@transaction.atomic
+def contact_resume(*, contact: Contact) -> bool:
+    """Mail a contact stopped without a permanent suppression again (the editor's call);
+    False, and nothing changes, for an address suppressed for good."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.suppressed_at is None or is_suppressed(contact.email):
+        return False
+    contact.suppressed_at = None
+    contact.suppression_reason = ""
+    contact.save(update_fields=["suppressed_at", "suppression_reason"])
+    return True
 
 
 # --- signup and double opt-in --------------------------------------------------
