@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
             ],
+            # French typography in every template: `typographie` (config/typography.py).
+            "builtins": ["config.typography"],
         },
     },
 ]
@@ -514,6 +516,15 @@ MAIL_CHECK_LINKS = env.bool("MAIL_CHECK_LINKS", default=False)
 MAIL_CHECK_LINKS_TIMEOUT = env.float("MAIL_CHECK_LINKS_TIMEOUT", default=5)
 
 # --- articles ------------------------------------------------------------------
+# Comments allowed per client IP / per address: (count, seconds).
+COMMENTS_RATE_PER_IP = (
+    env.int("COMMENTS_RATE_PER_IP", default=10),
+    env.int("COMMENTS_RATE_PER_IP_WINDOW", default=600),
+)
+COMMENTS_RATE_PER_ADDRESS = (
+    env.int("COMMENTS_RATE_PER_ADDRESS", default=5),
+    env.int("COMMENTS_RATE_PER_ADDRESS_WINDOW", default=600),
+)
 # Last, so every other middleware still sees the request and the response: serves the
 # reading pages this web process holds without resolving the URL (articles/cache.py).
 MIDDLEWARE += ["articles.cache.CachedPagesMiddleware"]

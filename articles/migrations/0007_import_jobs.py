@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0005_comments_from_readers'),
+        ('articles', '0006_search_unaccent'),
     ]
 
     operations = [
