@@ -20,8 +20,9 @@ from .base import DocumentError
 _ADDRESS = re.compile(r"<?[\w.+-]+@[\w-]+(\.[\w-]+)+>?")
 
 
-class _WildLoader(yaml.SafeLoader):
-    """`yaml.SafeLoader` that never refuses a file for a tag it does not know."""
+class _WildLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """`yaml.SafeLoader` (LibYAML's when installed) that never refuses a file for a tag it
+    does not know."""
 
 
 def _binary(loader, node):
