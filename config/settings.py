@@ -63,6 +63,8 @@ SITE_NAME = env("SITE_NAME", default="Pouls")
 # The blog author's name on their replies to comments when the article names no author.
 SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# Other sites whose pages may hold the public signup form (config/origin.py).
+POULS_FORM_ORIGINS = env.list("POULS_FORM_ORIGINS", default=[])
 
 # --- applications ------------------------------------------------------------
 INSTALLED_APPS = [
