@@ -288,9 +288,27 @@ ANYMAIL = {
     for key, value in env.ENVIRON.items()
     if key.startswith("ANYMAIL_")
 }
+
+# --- ESP webhooks (mailings/webhooks.py) -------------------------------------------
+# Only the configured ESP's endpoints answer, and only with WEBHOOK_SECRET (HTTP basic
+# auth `user:password`), in every mode; the ESP's signature is checked too where its key
+# is set (ANYMAIL_<ESP>_WEBHOOK_SIGNING_KEY…, passed to anymail like every ANYMAIL_*).
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 if WEBHOOK_SECRET:
     ANYMAIL.setdefault("WEBHOOK_SECRET", WEBHOOK_SECRET)
+if PRODUCTION and "anymail" in EMAIL_BACKEND and not ANYMAIL.get("WEBHOOK_SECRET"):
+    _config_error(
+        "WEBHOOK_SECRET is missing: an anymail EMAIL_BACKEND needs it to receive the ESP's "
+        "webhooks (production)."
+    )
+# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe).
+MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
+# Events accepted in one webhook request; past it the request is refused with 413.
+MAIL_WEBHOOK_MAX_EVENTS = env.int("MAIL_WEBHOOK_MAX_EVENTS", default=5000)
+# This many soft bounces (distinct messages) within this many days stop mail to a contact
+# (reversible by the editor, unlike a hard bounce or a complaint).
+MAIL_SOFT_BOUNCE_LIMIT = env.int("MAIL_SOFT_BOUNCE_LIMIT", default=3)
+MAIL_SOFT_BOUNCE_DAYS = env.int("MAIL_SOFT_BOUNCE_DAYS", default=15)
 
 # --- production refuses placeholders ------------------------------------------------
 # The values of platform/pouls.env.example that only show where a real one goes: with

@@ -13,11 +13,10 @@ class MailingsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from anymail.signals import inbound, tracking
+        from anymail.signals import inbound
 
         from . import receivers
 
-        tracking.connect(receivers.on_tracking, dispatch_uid="mailings.tracking")
         inbound.connect(receivers.on_inbound, dispatch_uid="mailings.inbound")
 
     def bootstrap(self, stdout) -> None:

@@ -1,4 +1,4 @@
-"""Writes with side effects: scheduling, dispatching, sending, enrolling, ESP events.
+"""Writes with side effects: scheduling, dispatching, sending, enrolling (ESP events: events.py).
 
 The outbox rules (see the README's Mailings section):
 - one Delivery row per (message, contact), unique; rows are written set-based;
@@ -34,11 +34,10 @@ from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from signups import services as signups_services
 from signups.models import Contact, Subscription
 
 from . import abtest, esp, rendering
-from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step, Variant
+from .models import Delivery, Enrolment, Handover, Mailing, Sequence, Step, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -1338,85 +1337,6 @@ def message_send_test(*, message, email: str, first_name: str = "", language: st
     personal.send()
 
 
-# --- ESP events ----------------------------------------------------------------
-
-
-def esp_event_record(*, event, esp_name: str) -> Event | None:
-    """Record one anymail tracking event once; act on bounces, complaints, unsubscribes, clicks."""
-    from anymail.signals import EventType
-
-    kinds = {
-        EventType.DELIVERED: "delivered",
-        EventType.BOUNCED: "bounced",
-        EventType.REJECTED: "bounced",
-        EventType.COMPLAINED: "complained",
-        EventType.UNSUBSCRIBED: "unsubscribed",
-        EventType.OPENED: "opened",
-        EventType.CLICKED: "clicked",
-        EventType.DEFERRED: "deferred",
-    }
-    kind = kinds.get(event.event_type, str(event.event_type))
-    delivery = _delivery_for(event)
-    event_id = event.event_id or "{}:{}:{}:{}".format(
-        esp_name,
-        event.message_id,
-        event.event_type,
-        event.timestamp.isoformat() if event.timestamp else "",
-    )
-    track_reader = kind != "opened" or settings.MAIL_TRACK_OPENS
-    with transaction.atomic():
-        record, created = Event.objects.get_or_create(
-            event_id=f"{esp_name}:{event_id}"[:200],
-            defaults={
-                "kind": kind,
-                "delivery": delivery if track_reader else None,
-                "mailing_id": delivery.mailing_id if delivery else None,
-                "step_id": delivery.step_id if delivery else None,
-                "occurred_at": event.timestamp or timezone.now(),
-                "detail": str(event.description or event.mta_response or "")[:300],
-            },
-        )
-        if not created or delivery is None:
-            return record if created else None
-        contact = delivery.contact
-        if kind == "bounced" and _is_hard_bounce(event):
-            signups_services.contact_suppress(contact=contact, reason="hard_bounce")
-        elif kind == "complained":
-            signups_services.contact_suppress(contact=contact, reason="complaint")
-        elif kind == "unsubscribed":
-            signups_services.subscription_unsubscribe(
-                subscription=delivery.subscription, reason="esp_unsubscribe"
-            )
-        elif kind == "clicked":
-            Contact.objects.filter(pk=contact.pk).update(last_activity_at=timezone.now())
-    return record
-
-
-def _is_hard_bounce(event) -> bool:
-    """Anymail reports soft bounces as `deferred`; some ESPs still say soft in the payload."""
-    raw = str(event.esp_event).lower()
-    return (
-        "softbounce" not in raw
-        and "soft bounce" not in raw
-        and "'severity': 'temporary'" not in raw
-    )
-
-
-def _delivery_for(event) -> Delivery | None:
-    metadata = event.metadata or {}
-    delivery_id = metadata.get("delivery_id")
-    deliveries = Delivery.objects.select_related("contact", "subscription")
-    if delivery_id and str(delivery_id).isdigit():
-        found = deliveries.filter(pk=int(delivery_id)).first()
-        if found:
-            return found
-    if event.message_id:
-        found = deliveries.filter(esp_message_id=str(event.message_id).strip("<>")).first()
-        if found:
-            return found
-    return None
-
-
 # --- from an article -------------------------------------------------------------
 
 
@@ -1459,21 +1379,3 @@ def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "
             totals[kind] += per_hour[hour][kind]
             series[kind].append(totals[kind])
     return {"hours": hours, "series": series}
-
-
-def mailto_unsubscribe(*, subject: str) -> Subscription | None:
-    """An email to the List-Unsubscribe mailbox (arriving through anymail's inbound
-    webhook): the subject carries the same signed token as the one-click link."""
-    from signups import tokens
-
-    match = re.search(rf"{re.escape(rendering.MAILTO_SUBJECT_PREFIX)}(\S+)", subject or "")
-    if not match:
-        return None
-    try:
-        pk = tokens.read_token("unsubscribe", match.group(1))
-    except tokens.InvalidToken:
-        return None
-    subscription = Subscription.objects.filter(pk=pk).first()
-    if subscription is None:
-        return None
-    return signups_services.subscription_unsubscribe(subscription=subscription, reason="mailto")

@@ -160,6 +160,7 @@ class ContactAdmin(admin.ModelAdmin):
         SignupDateFilter,
         ("inactive_flagged_at", admin.EmptyFieldListFilter),
         ("erased_at", admin.EmptyFieldListFilter),
+        "suppression_reason",
     )
     search_fields = ("email", "first_name")
     date_hierarchy = "created_at"
@@ -173,7 +174,7 @@ class ContactAdmin(admin.ModelAdmin):
         "transactional_sent_at",
     )
     inlines = (SubscriptionInline, ConsentInline)
-    actions = ("export_json", "erase")
+    actions = ("export_json", "erase", "resume")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("subscriptions__mailing_list")
@@ -207,6 +208,22 @@ class ContactAdmin(admin.ModelAdmin):
                 "est conservée."
             )
             % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Reprendre les envois (arrêtés après des rebonds temporaires)"),
+        permissions=["change"],
+    )
+    def resume(self, request, queryset):
+        resumed = sum(services.contact_resume(contact=contact) for contact in queryset)
+        self.message_user(
+            request,
+            _(
+                "%(count)d contact(s) recevront de nouveau les envois ; une adresse bloquée "
+                "pour de bon (rebond définitif, plainte) le reste."
+            )
+            % {"count": resumed},
             messages.SUCCESS,
         )
 

@@ -61,6 +61,8 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
         wait_for(healthy, timeout=120, interval=0.5, message="the web server")
         output = log_path.read_text()
         assert f"{base}/admin/" in output
+        # Said once, by gunicorn's master: no anymail backend, no webhook answers.
+        assert output.count("ESP webhooks: none mounted") == 1, output
         password = re.search(r"mot de passe : (\S+)", output).group(1)
 
         status, html = get(base + "/")
