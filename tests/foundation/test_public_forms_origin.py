@@ -106,3 +106,24 @@ def test_the_admin_keeps_djangos_csrf_token():
         HTTP_ORIGIN="http://testserver",  # the right origin is not enough there
     )
     assert response.status_code == 403
+
+
+def test_article_pages_with_the_comment_form_are_cached_and_cross_site_comments_refused():
+    from django.utils import timezone
+
+    from articles.models import Article, Comment, Status
+
+    Article.objects.create(
+        title="Écouter", slug="ecouter", body="Texte.", status=Status.PUBLISHED,
+        published_at=timezone.now(),
+    )  # fmt: skip
+    Client().get("/articles/ecouter/")
+    page = Client().get("/articles/ecouter/")
+    assert page["X-Page-Cache"] == "hit"
+    assert b"/articles/ecouter/commenter/" in page.content
+    assert b"csrfmiddlewaretoken" not in page.content
+    comment = {"name": "Awa", "email": "awa@example.org", "body": "Merci !", "consent": "on"}
+    refused_in_french(
+        post("/articles/ecouter/commenter/", comment, HTTP_ORIGIN="https://evil.example")
+    )
+    assert not Comment.objects.exists()
