@@ -1,7 +1,12 @@
+from collections import defaultdict
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Func, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -17,7 +22,8 @@ from config.admin import KeptOnDeleteMixin
 from signups.models import Contact, Profile, Subscription
 
 from . import services
-from .models import Delivery, Event, Mailing, Sequence, Step
+from .admin_results import MailingResultsMixin, mailing_results
+from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step
 
 
 class MailingForm(forms.ModelForm):
@@ -153,7 +159,7 @@ class MessageAdminMixin:
 
 
 @admin.register(Mailing)
-class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
+class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -187,9 +193,12 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
             return f"{obj.send_date:%d/%m/%Y} {obj.send_time:%H:%M} ({obj.time_zone})"
         return "—"
 
+    def get_changelist(self, request, **kwargs):
+        return MailingChangeList
+
     @admin.display(description=gettext_lazy("progression"))
     def progress_bar(self, obj):
-        progress = obj.progress()
+        progress = obj.progress(getattr(obj, "delivery_counts", None))
         if not progress["total"]:
             return "—"
         return format_html(
@@ -217,6 +226,7 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
             path(
                 "<int:pk>/progression/", view(self.progress_view), name="mailings_mailing_progress"
             ),
+            *self.results_urls(),
             *super().get_urls(),
         ]
 
@@ -280,16 +290,15 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        if object_id and (mailing := Mailing.objects.filter(pk=object_id).first()):
-            stats = mailing.stats()
-            series = services.stats_series(mailing=mailing)
+        # get_object answers None for a malformed id (« abc ») instead of raising.
+        if object_id and (mailing := self.get_object(request, object_id)):
             extra_context.update(
                 {
                     "mailing": mailing,
-                    "audience_count": mailing.audience_count(),
+                    # Once dispatched, the deliveries are the audience: no count again.
+                    "audience_count": mailing.audience_count() if mailing.is_editable else None,
                     "progress": mailing.progress(),
-                    "stats": stats,
-                    "chart": _chart(series),
+                    "results": mailing_results(mailing=mailing),
                     "departure": self.departure(mailing),
                     "message_buttons": message_buttons(
                         request,
@@ -329,53 +338,37 @@ class MailingAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
     actions = ("cancel_selected",)
 
 
-CHART_COLOURS = {
-    "delivered": "#1a5fb4",
-    "opened": "#2e7d32",
-    "clicked": "#b4232f",
-    "bounced": "#5b6170",
-}
-CHART_LABELS = {
-    "delivered": gettext_lazy("délivrés"),
-    "opened": gettext_lazy("ouverts"),
-    "clicked": gettext_lazy("cliqués"),
-    "bounced": gettext_lazy("rejetés"),
-}
+class MailingChangeList(ChangeList):
+    """The mailings list reads the progress of the unfinished mailings on the page in
+    one query (a finished mailing keeps its own)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        unfinished = [m.pk for m in self.result_list if not m.final_progress]
+        counts = defaultdict(dict)
+        rows = (
+            Delivery.objects.filter(mailing_id__in=unfinished)
+            .values_list("mailing_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for mailing_id, status, n in rows:
+            counts[mailing_id][status] = n
+        for mailing in self.result_list:
+            mailing.delivery_counts = counts[mailing.pk]
 
 
-def _chart(series, width=640, height=220, pad=36):
-    """Polylines for a server-rendered SVG: cumulative events per hour."""
-    hours = series["hours"]
-    if not hours:
-        return None
-    top = max([1, *(v for values in series["series"].values() for v in values)])
-    span = max(1, len(hours) - 1)
-    lines = []
-    for kind, values in series["series"].items():
-        points = " ".join(
-            f"{pad + (width - 2 * pad) * i / span:.1f},{height - pad - (height - 2 * pad) * v / top:.1f}"
-            for i, v in enumerate(values)
-        )
-        lines.append(
-            {
-                "kind": kind,
-                "label": CHART_LABELS[kind],
-                "colour": CHART_COLOURS[kind],
-                "points": points,
-                "total": values[-1],
-            }
-        )
-    return {
-        "width": width,
-        "height": height,
-        "pad": pad,
-        "inner_right": width - pad,
-        "inner_bottom": height - pad,
-        "top": top,
-        "first": hours[0],
-        "last": hours[-1],
-        "lines": lines,
-    }
+def _count_of(queryset):
+    """A correlated COUNT(*) of `queryset` (joining both would multiply the rows)."""
+    return Coalesce(
+        Subquery(
+            queryset.order_by()
+            .values(one=Value(1))
+            .annotate(n=Func("pk", function="COUNT"))
+            .values("n")[:1]
+        ),
+        0,
+    )
 
 
 class StepInline(admin.StackedInline):
@@ -467,13 +460,26 @@ class SequenceAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
             extra_context["sequence_steps"] = Step.objects.filter(sequence_id=object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @admin.display(description=gettext_lazy("étapes"))
-    def step_count(self, obj):
-        return obj.steps.count()
+    def get_queryset(self, request):
+        # Counted in the list's own query, not one query per row and column.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                steps_total=_count_of(Step.objects.filter(sequence=OuterRef("pk"))),
+                readers_active=_count_of(
+                    Enrolment.objects.active().filter(sequence=OuterRef("pk"))
+                ),
+            )
+        )
 
-    @admin.display(description=gettext_lazy("lecteurs en cours"))
+    @admin.display(description=gettext_lazy("étapes"), ordering="steps_total")
+    def step_count(self, obj):
+        return obj.steps_total
+
+    @admin.display(description=gettext_lazy("lecteurs en cours"), ordering="readers_active")
     def active_readers(self, obj):
-        return obj.enrolments.active().count()
+        return obj.readers_active
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -511,7 +517,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     reader from receiving a message twice); the worker alone writes them."""
 
     list_display = ("pk", "mailing", "step", "contact", "status", "sent_at", "error")
-    list_filter = ("status",)
+    list_filter = ("status", "mailing")
     list_select_related = ("mailing", "step", "contact")
     search_fields = ("contact__email", "esp_message_id")
     show_full_result_count = False
@@ -530,9 +536,14 @@ class DeliveryAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     """ESP events as received, read only."""
 
-    list_display = ("occurred_at", "kind", "mailing", "step", "detail")
-    list_filter = ("kind",)
+    list_display = ("occurred_at", "kind", "mailing", "step", "reader", "detail")
+    list_filter = ("kind", "mailing")
+    list_select_related = ("mailing", "step", "delivery__contact")
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("lecteur"))
+    def reader(self, obj):
+        return obj.delivery.contact if obj.delivery else "—"
 
     def has_add_permission(self, request):
         return False

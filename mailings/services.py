@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from signups import services as signups_services
 from signups.models import Contact, Subscription
 
-from . import esp, rendering
+from . import esp, rendering, tallies
 from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,8 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
                     low += chunk
         mailing.status = Mailing.Status.SENDING
         mailing.dispatched_at = now
-        mailing.save(update_fields=["status", "dispatched_at", "updated_at"])
+        mailing.recipient_count = mailing.deliveries.count() if skip_existing else written
+        mailing.save(update_fields=["status", "dispatched_at", "recipient_count", "updated_at"])
         if written > 10_000 and db_connection.vendor == "postgresql":
             # Fresh statistics before the workers' first claim: with the table's old
             # ones the planner scans every delivery row to find a batch's 1,000.
@@ -226,7 +227,9 @@ def mailings_finish() -> int:
     for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING):
         if not mailing.deliveries.filter(status__in=busy).exists():
             finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
-                status=Mailing.Status.SENT, finished_at=timezone.now()
+                status=Mailing.Status.SENT,
+                finished_at=timezone.now(),
+                final_progress=mailing.progress(),
             )
     return finished
 
@@ -1346,9 +1349,17 @@ def esp_event_record(*, event, esp_name: str) -> Event | None:
                 "mailing_id": delivery.mailing_id if delivery else None,
                 "step_id": delivery.step_id if delivery else None,
                 "occurred_at": event.timestamp or timezone.now(),
-                "detail": str(event.description or event.mta_response or "")[:300],
+                # A click's detail is its link: the results count clicks per link.
+                "detail": str(
+                    (event.click_url if kind == "clicked" else "")
+                    or event.description
+                    or event.mta_response
+                    or ""
+                )[:300],
             },
         )
+        if created:
+            tallies.event_tally(event=record)
         if not created or delivery is None:
             return record if created else None
         contact = delivery.contact

@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -60,8 +61,8 @@ class MailingListAdmin(KeptOnDeleteMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         mailing_list = get_object_or_404(MailingList, pk=pk)
-        response = HttpResponse(
-            "\ufeff" + services.mailing_list_csv(mailing_list=mailing_list),
+        response = StreamingHttpResponse(
+            services.mailing_list_csv(mailing_list=mailing_list),
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.localdate().isoformat()
@@ -138,6 +139,71 @@ class SignupDateFilter(admin.SimpleListFilter):
         return queryset.filter(created_at__gte=now - timedelta(days=int(value)))
 
 
+class SubscribedToFilter(admin.SimpleListFilter):
+    """Contacts with a subscription to a list (and of a status, with the next filter).
+    A condition on their subscriptions (EXISTS), not a join: a join repeats a contact
+    per subscription and makes the admin add a DISTINCT over every column."""
+
+    title = _("liste")
+    parameter_name = "liste"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in MailingList.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
+
+
+class SubscriptionStatusFilter(admin.SimpleListFilter):
+    title = _("abonnement")
+    parameter_name = "abonnement"
+
+    def lookups(self, request, model_admin):
+        return Subscription.Status.choices
+
+    def queryset(self, request, queryset):
+        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
+
+
+def _subscribed(queryset, list_id, status):
+    """Contacts (or, given subscriptions, those subscriptions) of a list and a status."""
+    if not (list_id or status):
+        return queryset
+    if queryset.model is Subscription:
+        subscriptions = queryset
+    else:
+        subscriptions = Subscription.objects.filter(contact=OuterRef("pk"))
+    if list_id:
+        if not list_id.isdigit():
+            return queryset.none()
+        subscriptions = subscriptions.filter(mailing_list_id=list_id)
+    if status:
+        subscriptions = subscriptions.filter(status=status)
+    if queryset.model is Subscription:
+        return subscriptions
+    return queryset.filter(Exists(subscriptions))
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """Where contacts came from, in two kinds: the site's forms or an import (listing
+    every distinct source would read the whole table on each page)."""
+
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return (("site", _("formulaires du site")), ("import", _("imports")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "import":
+            return queryset.filter(source__startswith="import:")
+        if self.value() == "site":
+            return queryset.exclude(source__startswith="import:")
+        if self.value():  # one source exactly (a link from elsewhere)
+            return queryset.filter(source=self.value())
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
@@ -153,16 +219,18 @@ class ContactAdmin(admin.ModelAdmin):
         "suppressed_at",
     )
     list_filter = (
-        "subscriptions__mailing_list",
-        "subscriptions__status",
+        SubscribedToFilter,
+        SubscriptionStatusFilter,
         "profile",
-        "source",
+        SourceFilter,
         SignupDateFilter,
         ("inactive_flagged_at", admin.EmptyFieldListFilter),
         ("erased_at", admin.EmptyFieldListFilter),
     )
+    # Served by trigram indexes on PostgreSQL. No date hierarchy: its years and months
+    # are a DISTINCT over the whole table on every page; « date d’inscription » filters.
     search_fields = ("email", "first_name")
-    date_hierarchy = "created_at"
+    show_full_result_count = False
     readonly_fields = (
         "created_at",
         "last_activity_at",
@@ -177,6 +245,20 @@ class ContactAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("subscriptions__mailing_list")
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        params = set(request.GET) - {"p", "o"}
+        if params and params <= {"liste", "abonnement"}:
+            # Filtered by list and status alone: as many contacts as subscriptions, read
+            # from the subscriptions' (list, status, contact) index, not by a semi-join.
+            subscriptions = _subscribed(
+                Subscription.objects.all(), request.GET.get("liste"), request.GET.get("abonnement")
+            )
+            paginator.count = subscriptions.count()
+        return paginator
 
     @admin.display(description=_("listes"))
     def lists(self, obj):
