@@ -51,4 +51,4 @@ messages: install
 	@$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf var/cache var/broker var/static
+	rm -rf var/cache var/cache-pages var/broker var/static

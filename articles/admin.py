@@ -8,7 +8,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from mailings.admin import create_mailing_from_article
+from mailings.admin_publish import PublishAndSendMixin, create_mailing_from_article
 
 from . import services
 from .models import Article, Category, Comment, CommentStatus, Redirect
@@ -22,7 +22,7 @@ class RedirectInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(PublishAndSendMixin, admin.ModelAdmin):
     list_display = ("title", "status", "published_at", "is_online", "author", "comment_count")
     list_filter = ("status", ("published_at", admin.DateFieldListFilter), "categories", "author")
     search_fields = ("title", "description", "body", "author")
@@ -110,6 +110,7 @@ class ArticleAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.preview_view),
                 name="articles_article_preview",
             ),
+            *self.publish_send_urls(),
             *super().get_urls(),
         ]
 

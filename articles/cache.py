@@ -13,6 +13,11 @@ served by `CachedPagesMiddleware`, last in MIDDLEWARE, before the URL is resolve
 (the articles catch-all comes last in the URLconf: resolving `/` walked every other
 app's routes first); the other tiers are read by the `cached_page` view decorator.
 
+A page's key names only the query parameters its view reads (`cached_page(reads=...)`,
+page numbers normalised as the paginator reads them): `?x=<random>` is the same page,
+never one more copy. The pages live in their own cache (`caches["pages"]`, CACHE_URL),
+meant for an evicting Redis, apart from the broker and the counters.
+
 Pages are stored cut at their CSRF inputs and joined with a token made for each
 request: a cached page never hands out someone else's token.
 """
@@ -20,35 +25,48 @@ request: a cached page never hands out someone else's token.
 import contextlib
 import functools
 import hashlib
+import logging
 import operator
 import os
 import re
 import threading
 import time
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.utils.connection import ConnectionProxy
 from django.utils.translation import get_language
+
+# Every read and write of this module goes to the pages cache (see config/settings.py).
+cache = ConnectionProxy(caches, "pages")
 
 PAGE_SECONDS = 600
 VERSION_TTL = 1.0
 LOCAL_PAGES = 200
 STATE_KEY = "articles:pages:state"
 NEXT_KEY = "articles:pages:next:{}"
-# Version, language, digest of the path and query; "p2": pages stored cut at their tokens.
-PAGE_KEY = "articles:page:p2:{}:{}:{}"
+# Version, language, digest of the path and the parameters the view reads; "p3": pages
+# stored cut at their tokens, keyed on those parameters only.
+PAGE_KEY = "articles:page:p3:{}:{}:{}"
+# Page numbers, read by Paginator.get_page (`page`) and the sitemap (`p`).
+PAGE_NUMBER_PARAMS = frozenset({"page", "p"})
 # The value of each CSRF input: what re.split drops (no group) when a page is stored.
 _TOKEN_INPUT = re.compile(
     rb'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(?=")'
 )
 _MESSAGES_COOKIE = "messages"  # django.contrib.messages' CookieStorage
 
+logger = logging.getLogger(__name__)
+
 _lock = threading.Lock()
 _memo: dict = {"state": None, "read_at": 0.0}
 _pages: OrderedDict = OrderedDict()
+# Every parameter some cached view reads: what CachedPagesMiddleware keys on.
+_read_params: set = set()
 
 
 def _next_publication() -> float:
@@ -201,34 +219,76 @@ def _respond(page, request) -> HttpResponse:
     return response
 
 
+def _params(request, names) -> tuple:
+    """The values of the parameters a view reads, as it reads them (the last value):
+    every other parameter is ignored. A page number is an integer as `int()` reads it
+    (`?page=007` is page 7); anything else is absent, as the paginator's page 1 is."""
+    found = []
+    for name in sorted(names):
+        value = request.GET.get(name)
+        if value is not None and name in PAGE_NUMBER_PARAMS:
+            try:
+                value = str(int(value))
+            except ValueError:
+                value = None
+        if value is not None:
+            found.append((name, value))
+    return tuple(found)
+
+
 def served_from_memory(request) -> HttpResponse | None:
     """This process's copy of the page asked for, if it has one (no network, no URL
-    resolution): see `CachedPagesMiddleware`."""
+    resolution): see `CachedPagesMiddleware`. The view is not known yet, so the key
+    takes every parameter some cached view reads: a page whose view reads fewer is
+    found when the request has none of the others, and by its view otherwise."""
     if not _pages or not _cacheable(request):
         return None
     page = _pages.get(
-        (cache_version(), get_language(), request.path, request.META.get("QUERY_STRING", ""))
+        (cache_version(), get_language(), request.path, _params(request, _read_params))
     )
     return None if page is None else _respond(page, request)
 
 
-def cached_page(view):
+def _store(key, page) -> None:
+    """A page the shared cache cannot take (full, unreachable) is served all the same."""
+    try:
+        cache.set(key, page, PAGE_SECONDS)
+    except Exception:  # redis-py, the file system: any cache failure
+        logger.warning("Page not cached: the pages cache refused it.", exc_info=True)
+
+
+def cached_page(view=None, *, reads: tuple[str, ...] = ()):
+    """Serve the view's anonymous GET answers from the page cache.
+
+    `reads`: the query parameters the view reads; the key holds only these."""
+    if view is None:
+        return functools.partial(cached_page, reads=reads)
+    names = frozenset(reads)
+    _read_params.update(names)
+
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
         version, language = cache_version(), get_language()
-        query = request.META.get("QUERY_STRING", "")
-        local_key = (version, language, request.path, query)
+        params = _params(request, names)
+        local_key = (version, language, request.path, params)
+        # The address the page may print (base.html's language switcher): only what the
+        # key holds, never a parameter that the next visitor did not send.
+        request.page_path = request.path + (f"?{urlencode(params)}" if params else "")
         digest = hashlib.md5(  # noqa: S324 (a cache key, not security)
-            f"{request.path}?{query}".encode(), usedforsecurity=False
+            repr((request.path, params)).encode(), usedforsecurity=False
         ).hexdigest()
         key = PAGE_KEY.format(version, language, digest)
         hit = _get(local_key, key)
         if hit is not None:
             return _respond(hit, request)
         response = view(request, *args, **kwargs)
-        if response.status_code in (200, 301) and not getattr(response, "streaming", False):
+        if (
+            response.status_code in (200, 301)
+            and not getattr(response, "streaming", False)
+            and "no-store" not in response.get("Cache-Control", "")
+        ):
             if callable(getattr(response, "render", None)):
                 response.render()
             headers = [(n, v) for n, v in response.items() if n in ("Location", "Content-Language")]
@@ -238,7 +298,7 @@ def cached_page(view):
                 tuple(_TOKEN_INPUT.split(response.content)),
                 headers,
             )
-            cache.set(key, page, PAGE_SECONDS)
+            _store(key, page)
             _remember(local_key, page)
             response["X-Page-Cache"] = "miss"
         return response

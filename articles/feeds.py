@@ -65,7 +65,7 @@ class LatestArticlesRss(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        return [c.name for c in item.categories.all()]
+        return [c.name for c in item.categories.all() if not c.hidden]
 
     def item_guid(self, item):
         return f"{settings.SITE_URL}{item.get_absolute_url()}"

@@ -4,7 +4,7 @@ import math
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -15,9 +15,24 @@ from .validators import validate_site_path, validate_web_url
 WORDS_PER_MINUTE = 200
 
 
+class CategoryQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False)
+
+
 class Category(models.Model):
     name = models.CharField(_("nom"), max_length=100, unique=True)
     slug = models.SlugField(_("identifiant"), max_length=100, unique=True)
+    hidden = models.BooleanField(
+        _("masquée"),
+        default=False,
+        help_text=_(
+            "Une catégorie masquée n’est montrée nulle part aux lecteurs (catégories de "
+            "remplissage importées, comme « category1 »)."
+        ),
+    )
+
+    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("catégorie")
@@ -38,11 +53,11 @@ class Status(models.TextChoices):
 
 class ArticleQuerySet(models.QuerySet):
     def published(self, now=None):
-        """Visible to readers: published, and its publication date has come."""
+        """Visible to readers: published, and its publication date has come (or it is
+        an imported article whose date is unknown)."""
         return self.filter(
+            Q(published_at__lte=now or timezone.now()) | Q(published_at__isnull=True, undated=True),
             status=Status.PUBLISHED,
-            published_at__isnull=False,
-            published_at__lte=now or timezone.now(),
         )
 
     def scheduled(self, now=None):
@@ -62,7 +77,7 @@ class ArticleQuerySet(models.QuerySet):
             return (
                 self.filter(search_vector=search_query)
                 .annotate(rank=SearchRank("search_vector", search_query))
-                .order_by("-rank", "-published_at")
+                .order_by("-rank", F("published_at").desc(nulls_last=True))
             )
         return self.filter(
             Q(title__icontains=query) | Q(description__icontains=query) | Q(body__icontains=query)
@@ -118,6 +133,14 @@ class Article(models.Model):
             "pour programmer sa publication."
         ),
     )
+    undated = models.BooleanField(
+        _("non daté"),
+        default=False,
+        help_text=_(
+            "Article importé sans date : affiché « non daté », après les articles datés. "
+            "Donnez-lui une date de publication pour le dater."
+        ),
+    )
     permalink = models.CharField(
         _("adresse personnalisée"),
         max_length=300,
@@ -162,7 +185,8 @@ class Article(models.Model):
     class Meta:
         verbose_name = _("article")
         verbose_name_plural = _("articles")
-        ordering = ("-published_at", "-pk")
+        # Undated articles (no date) come after the dated ones, on every database.
+        ordering = (F("published_at").desc(nulls_last=True), "-pk")
         constraints = [
             models.UniqueConstraint(
                 fields=["permalink"], condition=~Q(permalink=""), name="article_unique_permalink"
@@ -176,7 +200,9 @@ class Article(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        if self.status == Status.PUBLISHED and self.published_at is None:
+        if self.published_at is not None:
+            self.undated = False
+        if self.status == Status.PUBLISHED and self.published_at is None and not self.undated:
             self.published_at = timezone.now()  # "Publié" without a date: published now
         self.render()
         old_url = None
@@ -204,11 +230,11 @@ class Article(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return (
-            self.status == Status.PUBLISHED
-            and self.published_at is not None
-            and self.published_at <= timezone.now()
-        )
+        if self.status != Status.PUBLISHED:
+            return False
+        if self.published_at is None:
+            return self.undated
+        return self.published_at <= timezone.now()
 
     def render(self) -> list[str]:
         """Refresh the derived fields from the Markdown source; returns rendering warnings.

@@ -1,6 +1,7 @@
 """Writes about articles: importing documents, publishing, moderating comments, the page cache."""
 
 import contextlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .cache import cache_version, pages_invalidate
-from .importer import DocumentError, ParsedDocument, content_hash, parse_document
+from .importers.document import DocumentError, ParsedDocument, content_hash, parse_document
 from .models import Article, Category, Comment, CommentStatus, Redirect, Status
 
 # --- page cache ------------------------------------------------------------------
@@ -99,18 +100,35 @@ def _unique_slug(base: str, *, exclude_pk=None) -> str:
     return slug
 
 
-def _categories(names: list[str]) -> list[Category]:
+_PLACEHOLDER_CATEGORY = re.compile(
+    r"^(category|cat[ée]gorie|tag|uncategori[sz]ed|non class[ée]|sans cat[ée]gorie|default)"
+    r"[\s_-]*\d*$",
+    re.I,
+)
+
+
+def _categories(names: list[str], warnings: list[str]) -> list[Category]:
+    """The categories named, created when new; a placeholder (« category1 »,
+    « Uncategorized ») is created hidden, with a warning."""
+    names = [name[:100] for name in names]
     known = {c.name: c for c in Category.objects.filter(name__in=names)} if names else {}
     result = []
     for name in names:
         category = known.get(name)
+        placeholder = bool(_PLACEHOLDER_CATEGORY.match(name.strip()))
         if category is None:
             slug = slugify(name) or "categorie"
             candidate, counter = slug, 2
             while Category.objects.filter(slug=candidate).exists():
                 candidate = f"{slug}-{counter}"
                 counter += 1
-            category = known[name] = Category.objects.create(name=name, slug=candidate)
+            category = known[name] = Category.objects.create(
+                name=name, slug=candidate, hidden=placeholder
+            )
+        if placeholder and category.hidden:
+            warnings.append(
+                _("Catégorie « %(name)s » : nom de remplissage, importée masquée.") % {"name": name}
+            )
         if category not in result:
             result.append(category)
     return result
@@ -124,15 +142,12 @@ def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
     article.author = doc.author
     article.status = Status.PUBLISHED if doc.published else Status.DRAFT
     warnings = list(doc.warnings)
-    if doc.published_at:
-        article.published_at = doc.published_at
-    elif article.published_at is None:
-        article.published_at = timezone.now()
-        warnings.append(_("Pas de date : l’article est daté du jour de l’import."))
+    article.published_at = doc.published_at
+    article.undated = doc.published_at is None
     article.permalink = doc.permalink
     article.canonical_link = doc.canonical_link
     article.image = doc.image
-    article.extra = doc.extra
+    article.extra = {**doc.extra, "tags": doc.tags} if doc.tags else doc.extra
     article.source_path = key
     article.source_hash = doc.content_hash
     if doc.slug:
@@ -152,11 +167,11 @@ def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
             )
             article.image = ""
             article.extra = {**article.extra, "image_missing": doc.image}
+    categories = _categories(doc.categories, warnings)
     warnings += article.render()
     article.import_warnings = warnings
     is_new = article.pk is None
     article.save()
-    categories = _categories(doc.categories)
     if is_new:
         through = Article.categories.through
         through.objects.bulk_create([through(article=article, category=c) for c in categories])
@@ -221,7 +236,7 @@ def article_import_file(*, path: Path, known=_LOOK_UP) -> ImportResult:
             name, "unchanged", article=Article.objects.only("title").get(pk=known[0])
         )
     try:
-        doc = parse_document(raw)
+        doc = parse_document(raw, name=str(path))
     except DocumentError as exc:
         return ImportResult(name, "failed", message=str(exc))
     try:

@@ -34,7 +34,9 @@ class CategorySitemap(SiteUrlSitemap):
     priority = 0.4
 
     def items(self):
-        return Category.objects.filter(articles__in=Article.objects.published()).distinct()
+        return (
+            Category.objects.visible().filter(articles__in=Article.objects.published()).distinct()
+        )
 
 
 class PagesSitemap(SiteUrlSitemap):

@@ -15,7 +15,7 @@ urlpatterns = [
     path("categories/<slug:slug>/", views.category, name="category"),
     path("flux/atom/", cached_page(LatestArticlesAtom()), name="feed_atom"),
     path("flux/rss/", cached_page(LatestArticlesRss()), name="feed_rss"),
-    path("sitemap.xml", cached_page(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", cached_page(sitemap, reads=("p",)), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
     # Without a reverse proxy (development, `make run`), article images under MEDIA_ROOT
     # are served here; in production the proxy serves /media/ (see the README).

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,9 @@ def _listing():
     return (
         Article.objects.published()
         .defer("body", "body_html", "search_vector")
-        .prefetch_related(Prefetch("categories", queryset=Category.objects.order_by("name")))
+        .prefetch_related(
+            Prefetch("categories", queryset=Category.objects.visible().order_by("name"))
+        )
     )
 
 
@@ -40,7 +43,7 @@ def home(request):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("page", "q"))
 def index(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
@@ -50,9 +53,9 @@ def index(request):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("page",))
 def category(request, slug):
-    category = get_object_or_404(Category, slug=slug)
+    category = get_object_or_404(Category.objects.visible(), slug=slug)
     page = Paginator(_listing().filter(categories=category), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -99,9 +102,11 @@ def by_path(request, path):
             match = None
         if match and match.func is not by_path:
             query = request.META.get("QUERY_STRING")
-            return HttpResponsePermanentRedirect(
+            response = HttpResponsePermanentRedirect(
                 request.path + "/" + (f"?{query}" if query else "")
             )
+            add_never_cache_headers(response)  # it carries the whole query: never cached
+            return response
     raise Http404(_("Page introuvable."))
 
 
@@ -129,7 +134,7 @@ def _json_ld(data: dict) -> str:
 
 def _render_article(request, article, *, preview=False, categories=None):
     if categories is None:
-        categories = list(article.categories.order_by("name"))
+        categories = list(article.categories.visible().order_by("name"))
     roots, comment_count = _comment_tree(article) if article.pk else ([], 0)
     url = _absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
     canonical = article.canonical_link or url

@@ -7,7 +7,7 @@ Celery's filesystem transport and email written as .eml files, all under var/.
 import secrets
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -150,21 +150,61 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
 if PRODUCTION and not REDIS_URL:
     _config_error("REDIS_URL is missing (production needs Redis for Celery and the cache).")
 
+
+def _another_database(url: str) -> str:
+    """REDIS_URL with the next database number (15, the last by default, gives 14)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix":
+        db = int(query.get("db", 0))
+        query["db"] = str(db + 1 if db < 15 else db - 1)
+        return f"{url.partition('?')[0]}?{urlencode(query)}"  # urlunsplit drops "//"
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + 1 if db < 15 else db - 1}"))
+
+
+# Two caches. "default" holds the small keys that coordinate the platform (rate-limit
+# counters, wake-up keys, the send-rate budget, beat's heartbeat): next to the broker,
+# never evicted. "pages" holds the reading site's whole pages, which anyone can make
+# more of: its own Redis database (CACHE_URL), meant for an evicting Redis (allkeys-lru;
+# see the README's operations), so that a full page cache drops pages and never
+# blocks the broker or the counters.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="pouls")
+try:
+    CACHE_URL = env("CACHE_URL", default="") or (_another_database(REDIS_URL) if REDIS_URL else "")
+except ValueError:
+    _config_error(f"REDIS_URL is malformed: its database must be a number, got {REDIS_URL!r}.")
+if CACHE_URL and urlsplit(CACHE_URL).scheme not in ("redis", "rediss", "unix"):
+    _config_error(f"CACHE_URL is malformed: expected redis://host:6379/1, got {CACHE_URL!r}.")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pouls"),
-        }
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        },
     }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pouls"),
-        }
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        },
+    }
+if CACHE_URL:
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }
+else:
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache-pages"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        # Django's file cache culls a third of its files past this many.
+        "OPTIONS": {"MAX_ENTRIES": 2000},
     }
 
 # --- Celery ------------------------------------------------------------------
@@ -225,7 +265,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Pouls <bonjour@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Sender identity and postal address, printed in every marketing email (LCEN, CAN-SPAM).
-MAIL_POSTAL_ADDRESS = env("MAIL_POSTAL_ADDRESS", default="Pouls, adresse postale à configurer")
+MAIL_POSTAL_ADDRESS_PLACEHOLDER = "Pouls, adresse postale à configurer"
+MAIL_POSTAL_ADDRESS = env("MAIL_POSTAL_ADDRESS", default=MAIL_POSTAL_ADDRESS_PLACEHOLDER)
 # Every ANYMAIL_<KEY> variable becomes ANYMAIL["<KEY>"]: any ESP by configuration alone,
 # e.g. EMAIL_BACKEND=anymail.backends.brevo.EmailBackend and ANYMAIL_BREVO_API_KEY=...
 ANYMAIL = {
@@ -236,6 +277,52 @@ ANYMAIL = {
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 if WEBHOOK_SECRET:
     ANYMAIL.setdefault("WEBHOOK_SECRET", WEBHOOK_SECRET)
+
+# --- production refuses placeholders ------------------------------------------------
+# The values of platform/pouls.env.example that only show where a real one goes: with
+# the example's secret key anyone can forge preference links (export, erasure). Each
+# mark is matched case-insensitively inside the value.
+PLACEHOLDER_MARKS = (
+    "change-me",
+    "...",
+    "a-long-random-secret",
+    ":password@",
+    "adresse postale à configurer",
+    "rue de l’exemple",
+)
+# Backends with which no email leaves the machine (files, memory, console).
+LOCAL_EMAIL_BACKENDS = {
+    "config.mail.EmlFileBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def _placeholder(value: str) -> bool:
+    return any(mark in value.lower() for mark in PLACEHOLDER_MARKS)
+
+
+if PRODUCTION:
+    for _name, _value in [
+        ("DJANGO_SECRET_KEY", SECRET_KEY),
+        ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("DATABASE_URL", _database_url),
+        ("EMAIL_HOST_PASSWORD", EMAIL_HOST_PASSWORD),
+        *((f"ANYMAIL_{key}", str(value)) for key, value in ANYMAIL.items()),
+    ]:
+        if _placeholder(_value):
+            _config_error(f"{_name} still holds the example's placeholder value (production).")
+    if any("*" in host for host in ALLOWED_HOSTS):
+        _config_error("DJANGO_ALLOWED_HOSTS must name the site's hosts, not '*' (production).")
+    if EMAIL_BACKEND not in LOCAL_EMAIL_BACKENDS and (
+        not MAIL_POSTAL_ADDRESS.strip() or _placeholder(MAIL_POSTAL_ADDRESS)
+    ):
+        _config_error(
+            "MAIL_POSTAL_ADDRESS is empty or the placeholder; marketing emails must carry the "
+            "sender's real postal address (production)."
+        )
 
 # --- internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -300,8 +387,10 @@ SIGNUPS_RATE_PER_ADDRESS = (
     env.int("SIGNUPS_RATE_PER_ADDRESS", default=5),
     env.int("SIGNUPS_RATE_PER_ADDRESS_WINDOW", default=3600),
 )
-# Behind a proxy: the META key holding the client's IP (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR.
-SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="")
+# Behind reverse proxies of our own: how many append to SIGNUPS_CLIENT_IP_HEADER (the client
+# is the entry the outermost one added, the N-th from the right); 0: REMOTE_ADDR only.
+SIGNUPS_TRUSTED_PROXIES = env.int("SIGNUPS_TRUSTED_PROXIES", default=0)
+SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
 
 # --- mailings (sending) -----------------------------------------------------
 # Open tracking per reader is off unless enabled (consent is becoming required for it).
@@ -319,6 +408,9 @@ MAIL_RETRY_BACKOFF = env.int("MAIL_RETRY_BACKOFF", default=30)
 MAIL_ESP_BATCH = env.bool("MAIL_ESP_BATCH", default=False)
 MAIL_ESP_MERGE_FIELD = env("MAIL_ESP_MERGE_FIELD", default="%recipient.{}%")
 MAIL_UNSUBSCRIBE_MAILTO = env("MAIL_UNSUBSCRIBE_MAILTO", default="")
+# Pre-send checks: ask each external link of a mailing with a HEAD request (off: offline).
+MAIL_CHECK_LINKS = env.bool("MAIL_CHECK_LINKS", default=False)
+MAIL_CHECK_LINKS_TIMEOUT = env.float("MAIL_CHECK_LINKS_TIMEOUT", default=5)
 
 # --- articles ------------------------------------------------------------------
 # Last, so every other middleware still sees the request and the response: serves the

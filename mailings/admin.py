@@ -1,3 +1,4 @@
+import re
 from collections import defaultdict
 
 from django import forms
@@ -5,13 +6,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.validators import validate_email
 from django.db.models import Count, Func, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -23,6 +24,7 @@ from signups.models import Contact, Profile, Subscription
 
 from . import services
 from .admin_results import MailingResultsMixin, mailing_results
+from .admin_send import MailingSendMixin
 from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step
 
 
@@ -46,6 +48,7 @@ class MailingForm(forms.ModelForm):
             "profiles",
             "signed_up_after",
             "signed_up_before",
+            "answer_contains",
             "send_date",
             "send_time",
             "time_zone",
@@ -76,6 +79,35 @@ class ChromeLanguageForm(forms.Form):
         return form.cleaned_data["language"] if form.is_valid() else ""
 
 
+class TestSendForm(forms.Form):
+    """The addresses a test goes to: typed, separated by commas, spaces or new lines."""
+
+    MAX = 10
+    emails = forms.CharField(required=False)
+
+    def clean_emails(self) -> list[str]:
+        typed = [e for e in re.split(r"[\s,;]+", self.cleaned_data["emails"]) if e]
+        if not typed:
+            raise forms.ValidationError(
+                _("Indiquez au moins une adresse pour recevoir le test (votre compte n’en a pas).")
+            )
+        if len(typed) > self.MAX:
+            raise forms.ValidationError(
+                _("Un test part vers %(max)s adresses au plus.") % {"max": self.MAX}
+            )
+        wrong = []
+        for email in typed:
+            try:
+                validate_email(email)
+            except forms.ValidationError:
+                wrong.append(email)
+        if wrong:
+            raise forms.ValidationError(
+                _("Adresse invalide : %(emails)s.") % {"emails": ", ".join(wrong)}
+            )
+        return list(dict.fromkeys(e.lower() for e in typed))
+
+
 def message_buttons(request, *, form_id: str, preview_url: str) -> str:
     """The chrome language choice and the preview and test-send buttons of a message.
     They all belong to the test form `form_id` (a POST form outside the change form,
@@ -89,6 +121,7 @@ def message_buttons(request, *, form_id: str, preview_url: str) -> str:
             "preview_url": preview_url,
             "languages": settings.LANGUAGES,
             "default_language": settings.LANGUAGE_CODE,
+            "test_emails": request.user.email,
             "csrf_token": get_token(request),
         },
     )
@@ -110,27 +143,30 @@ class MessageAdminMixin:
         js = ("js/admin-local-times.js",)
 
     def message_test_response(self, request, message, back):
-        """POST: send `message` to the editor, marked as a test, the chrome in the
-        language chosen (the site's default otherwise); then go `back`."""
+        """POST: send `message`, marked as a test, to the addresses typed (the editor's
+        own by default), the chrome in the language chosen (the site's default
+        otherwise); then go `back`."""
         if request.method == "POST":
-            if not request.user.email:
-                self.message_user(
-                    request,
-                    _("Ajoutez d’abord une adresse e-mail à votre compte pour recevoir le test."),
-                    messages.ERROR,
-                )
-            else:
+            data = request.POST.copy()
+            data.setdefault("emails", request.user.email)  # a form without the field
+            form = TestSendForm(data)
+            if not form.is_valid():
+                for error in form.errors.get("emails", []):
+                    self.message_user(request, error, messages.ERROR)
+                return back
+            emails = form.cleaned_data["emails"]
+            for email in emails:
                 services.message_send_test(
                     message=message,
-                    email=request.user.email,
-                    first_name=request.user.first_name,
+                    email=email,
+                    first_name=request.user.first_name if email == request.user.email else "",
                     language=ChromeLanguageForm.chosen(request.POST),
                 )
-                self.message_user(
-                    request,
-                    _("Test envoyé à %(email)s.") % {"email": request.user.email},
-                    messages.SUCCESS,
-                )
+            self.message_user(
+                request,
+                _("Test envoyé à %(email)s.") % {"email": ", ".join(emails)},
+                messages.SUCCESS,
+            )
         return back
 
     def message_preview_response(self, request, message, audience):
@@ -159,7 +195,9 @@ class MessageAdminMixin:
 
 
 @admin.register(Mailing)
-class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
+class MailingAdmin(
+    MailingSendMixin, MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin
+):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -169,7 +207,15 @@ class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, ad
         (gettext_lazy("Message"), {"fields": ("subject", "preheader", "body", "sender_name")}),
         (
             gettext_lazy("Destinataires"),
-            {"fields": ("lists", "profiles", "signed_up_after", "signed_up_before")},
+            {
+                "fields": (
+                    "lists",
+                    "profiles",
+                    "signed_up_after",
+                    "signed_up_before",
+                    "answer_contains",
+                )
+            },
         ),
         (
             gettext_lazy("Envoi"),
@@ -217,12 +263,11 @@ class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, ad
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path(
-                "<int:pk>/programmer/", view(self.schedule_view), name="mailings_mailing_schedule"
-            ),
+            *self.send_urls(),
             path("<int:pk>/annuler/", view(self.cancel_view), name="mailings_mailing_cancel"),
             path("<int:pk>/test/", view(self.test_view), name="mailings_mailing_test"),
             path("<int:pk>/apercu/", view(self.preview_view), name="mailings_mailing_preview"),
+            path("<int:pk>/apercu/<path:rest>", view(self.not_found_view)),
             path(
                 "<int:pk>/progression/", view(self.progress_view), name="mailings_mailing_progress"
             ),
@@ -238,28 +283,6 @@ class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, ad
 
     def _back(self, mailing):
         return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
-
-    def schedule_view(self, request, pk):
-        """GET: what will happen (count, time, zone); POST: schedule it."""
-        mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            try:
-                services.mailing_schedule(mailing=mailing)
-            except services.ScheduleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, _("Mailing programmé."), messages.SUCCESS)
-            return self._back(mailing)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": mailing,
-            "title": _("Programmer « %(subject)s »") % {"subject": mailing.subject},
-            "audience_count": mailing.audience_count(),
-            "departure": self.departure(mailing),
-            "send_at": mailing.send_at(),
-        }
-        return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
 
     def cancel_view(self, request, pk):
         mailing = self._mailing(request, pk)
@@ -284,6 +307,10 @@ class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, ad
         mailing = self._mailing(request, pk)
         return self.message_preview_response(request, mailing, mailing.audience())
 
+    def not_found_view(self, request, **kwargs):
+        """What a preview's relative address would load: nothing here."""
+        raise Http404
+
     def progress_view(self, request, pk):
         mailing = self._mailing(request, pk)
         return JsonResponse({"status": mailing.get_status_display(), **mailing.progress()})
@@ -298,6 +325,8 @@ class MailingAdmin(MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, ad
                     # Once dispatched, the deliveries are the audience: no count again.
                     "audience_count": mailing.audience_count() if mailing.is_editable else None,
                     "progress": mailing.progress(),
+                    "live": mailing.status
+                    in (Mailing.Status.SCHEDULED, Mailing.Status.SENDING, Mailing.Status.PAUSED),
                     "results": mailing_results(mailing=mailing),
                     "departure": self.departure(mailing),
                     "message_buttons": message_buttons(
@@ -553,18 +582,3 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.action(description=gettext_lazy("Créer un mailing à partir de l’article"))
-def create_mailing_from_article(modeladmin, request, queryset):
-    """An action of the article list (articles.admin.ArticleAdmin): one draft per article."""
-    created = [services.mailing_create_from_article(article=article) for article in queryset]
-    if len(created) == 1:
-        modeladmin.message_user(request, _("Mailing créé en brouillon."), messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[created[0].pk]))
-    modeladmin.message_user(
-        request,
-        _("%(count)s mailings créés en brouillon.") % {"count": len(created)},
-        messages.SUCCESS,
-    )
-    return None

@@ -9,11 +9,11 @@ import datetime as dt
 import zoneinfo
 
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from signups.models import Contact, MailingList, Subscription
+from signups.models import Answer, Contact, MailingList, Subscription
 
 PARIS = "Europe/Paris"
 
@@ -246,6 +246,33 @@ class Enrolment(models.Model):
         return step.next_send_time(anchor + step.delay, time_zone or self.contact.time_zone)
 
 
+def audience_of(
+    *, list_ids, profiles=(), signed_up_after=None, signed_up_before=None, answer_contains=""
+):
+    """Active subscriptions to these lists, filtered: one or more per contact. A mailing's
+    audience, and the sending screen's live count before anything is saved."""
+    subscriptions = Subscription.objects.active().filter(
+        mailing_list__in=list_ids, contact__email__isnull=False
+    )
+    if profiles:
+        subscriptions = subscriptions.filter(contact__profile__in=profiles)
+    if signed_up_after:
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        subscriptions = subscriptions.filter(contact__created_at__gte=start)
+    if signed_up_before:
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        subscriptions = subscriptions.filter(contact__created_at__lt=end)
+    if answer_contains.strip():
+        subscriptions = subscriptions.filter(
+            Exists(
+                Answer.objects.filter(
+                    contact_id=OuterRef("contact_id"), text__icontains=answer_contains.strip()
+                )
+            )
+        )
+    return subscriptions
+
+
 class MailingQuerySet(models.QuerySet):
     def due(self, now=None):
         return self.filter(status=Mailing.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
@@ -258,6 +285,7 @@ class Mailing(models.Model):
         DRAFT = "draft", _("brouillon")
         SCHEDULED = "scheduled", _("programmé")
         SENDING = "sending", _("envoi en cours")
+        PAUSED = "paused", _("en pause")
         SENT = "sent", _("envoyé")
         CANCELLED = "cancelled", _("annulé")
 
@@ -301,6 +329,15 @@ class Mailing(models.Model):
     )
     signed_up_before = models.DateField(
         _("inscrits avant le"), null=True, blank=True, help_text=_("Exclu. Vide : sans limite.")
+    )
+    answer_contains = models.CharField(
+        _("réponse à la question contenant"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Seulement les lecteurs dont une réponse à la question de l’inscription contient "
+            "ces mots (« prix », « prospection »…). Vide : tout le monde."
+        ),
     )
     send_date = models.DateField(_("date d’envoi"), null=True, blank=True)
     send_time = models.TimeField(_("heure d’envoi"), null=True, blank=True)
@@ -365,18 +402,13 @@ class Mailing(models.Model):
 
     def audience(self):
         """Active subscriptions of the audience: one or more per contact."""
-        subscriptions = Subscription.objects.active().filter(
-            mailing_list__in=self.lists.all(), contact__email__isnull=False
+        return audience_of(
+            list_ids=self.lists.all(),
+            profiles=self.profiles,
+            signed_up_after=self.signed_up_after,
+            signed_up_before=self.signed_up_before,
+            answer_contains=self.answer_contains,
         )
-        if self.profiles:
-            subscriptions = subscriptions.filter(contact__profile__in=self.profiles)
-        if self.signed_up_after:
-            start = dt.datetime.combine(self.signed_up_after, dt.time(0), tzinfo=zone(PARIS))
-            subscriptions = subscriptions.filter(contact__created_at__gte=start)
-        if self.signed_up_before:
-            end = dt.datetime.combine(self.signed_up_before, dt.time(0), tzinfo=zone(PARIS))
-            subscriptions = subscriptions.filter(contact__created_at__lt=end)
-        return subscriptions
 
     def audience_count(self) -> int:
         return self.audience().values("contact_id").distinct().count()
@@ -384,7 +416,7 @@ class Mailing(models.Model):
     def progress(self, counts: dict | None = None) -> dict:
         """Deliveries per status. `counts` ({status: n}) when already read for many."""
         if self.final_progress:
-            return self.final_progress
+            return {**self.final_progress, "status_code": self.status}
         if counts is None:
             counts = dict(self.deliveries.values_list("status").annotate(n=Count("id")).order_by())
         total = sum(counts.values())
@@ -392,6 +424,8 @@ class Mailing(models.Model):
         sent = counts.get(S.SENT, 0)
         done = sum(counts.get(s, 0) for s in (S.SENT, S.FAILED, S.SKIPPED, S.UNKNOWN, S.CANCELLED))
         return {
+            "status_code": self.status,
+            "paused": counts.get(S.PAUSED, 0),
             "total": total,
             "sent": sent,
             "failed": counts.get(S.FAILED, 0),
@@ -437,6 +471,7 @@ class Delivery(models.Model):
         SKIPPED = "skipped", _("écarté (désinscrit ou bloqué)")
         UNKNOWN = "unknown", _("inconnu")
         CANCELLED = "cancelled", _("annulé")
+        PAUSED = "paused", _("en pause")
 
     mailing = models.ForeignKey(
         Mailing,

@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import css_inline
 from django.conf import settings
@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
+from articles.rendering import image_available, media_src
 from config.mail import WellFormedEmail
 from signups import tokens
 
@@ -46,13 +47,11 @@ _OWN_GREETING = re.compile(
 # (no quoted-printable: placeholders are replaced in the serialised bytes).
 MAX_LINE = 900
 
-_markdown = MarkdownIt("commonmark", {"typographer": True, "html": False}).enable(
-    ["table", "strikethrough", "replacements", "smartquotes"]
-)
-_markdown.options["quotes"] = "«»‹›"  # French quotes for "…" typed by the editor
 _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-_RELATIVE = re.compile(r'(href|src)="/(?!/)')
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# An image's caption may hold links of its own: « ![Source : [site](https://…)](./a.jpeg) ».
+_MD_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_ABSOLUTE_SCHEMES = ("http", "https", "mailto", "tel")
 
 
 def site_host() -> str:
@@ -100,18 +99,68 @@ def _token_maker(purpose: str, secret_key: str):
 
 
 def absolute(url: str) -> str:
-    return f"{settings.SITE_URL}{url}" if url.startswith("/") and not url.startswith("//") else url
+    """A link as an email needs it: relative ones (« /atelier/ », « ./autre/ », « #plan »)
+    made absolute on SITE_URL; a placeholder (« @@UNSUB@@ ») or a URL with a scheme kept."""
+    if not url or url.startswith("@@") or urlsplit(url).scheme in _ABSOLUTE_SCHEMES:
+        return url
+    if url.startswith("//"):
+        return f"{urlsplit(settings.SITE_URL).scheme}:{url}"
+    return urljoin(f"{settings.SITE_URL}/", url)
+
+
+def image_url(src: str) -> str | None:
+    """The absolute URL of an image of the body, or None when its file is not there (then
+    its caption stands in its place, as on the site)."""
+    if not image_available(src):
+        return None
+    return absolute(media_src(src))
+
+
+def _build_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"typographer": True, "html": False}).enable(
+        ["table", "strikethrough", "replacements", "smartquotes"]
+    )
+    md.options["quotes"] = "«»‹›"  # French quotes for "…" typed by the editor
+
+    def render_link_open(self, tokens, idx, options, env):
+        token = tokens[idx]
+        token.attrSet("href", absolute(token.attrGet("href") or ""))
+        return self.renderToken(tokens, idx, options, env)
+
+    def render_image(self, tokens, idx, options, env):
+        token = tokens[idx]
+        src = token.attrGet("src") or ""
+        url = image_url(src)
+        if url is None:
+            caption = self.renderInline(token.children or [], options, env)
+            return f'<span class="image-missing">{caption}</span>' if caption.strip() else ""
+        alt = html.escape(self.renderInlineAsText(token.children or [], options, env))
+        return f'<img src="{html.escape(url)}" alt="{alt}">'
+
+    md.add_render_rule("link_open", render_link_open)
+    md.add_render_rule("image", render_image)
+    return md
+
+
+_markdown = _build_markdown()
 
 
 def markdown_to_html(body: str) -> str:
-    rendered = _markdown.render(body)
-    rendered = _RELATIVE.sub(lambda m: f'{m.group(1)}="{settings.SITE_URL}/', rendered)
-    return rendered
+    """Every link and image absolute; an image whose file is missing becomes its caption."""
+    return _markdown.render(body)
+
+
+def _text_image(match) -> str:
+    caption, src = match.group(1), match.group(2)
+    url = image_url(src)
+    return f"{caption} ({url})" if url and caption else (url or caption)
 
 
 def markdown_to_text(body: str) -> str:
-    """Markdown reads well as text; links become « text (url) », lines are wrapped."""
-    text = _MD_LINK.sub(lambda m: f"{m.group(1)} ({absolute(m.group(2))})", body)
+    """Markdown reads well as text; links become « text (url) », an image its caption (and
+    its address when the file is there), lines are wrapped."""
+    text = _MD_IMAGE.sub(_text_image, body)
+    text = _MD_LINK.sub(lambda m: f"{m.group(1)} ({absolute(m.group(2))})", text)
     lines = []
     for line in text.splitlines():
         if len(line) > 78:

@@ -122,7 +122,7 @@ def mailing_cancel(*, mailing: Mailing) -> int:
     mailing.save(update_fields=["status", "cancelled_at", "updated_at"])
     _handover_lock(exclusive=True)  # rows being handed over right now stay as they are
     return (
-        mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED))
+        mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED, S.PAUSED))
         .exclude(_in_handover())
         .update(status=S.CANCELLED, error=_("annulé par l’éditeur"))
     )
@@ -791,10 +791,13 @@ def outbox_send_batch(*, size: int | None = None) -> int:
     # Before sending: whoever left since the rows were written is skipped, and recorded.
     skipped = defaultdict(list)
     cancelled = []
+    paused = []
     sendable = []
     for row in rows:
         if row["mailing__status"] == Mailing.Status.CANCELLED:
             cancelled.append(row["id"])
+        elif row["mailing__status"] == Mailing.Status.PAUSED:
+            paused.append(row["id"])  # released by the tick after the pause began
         elif reason := _skip_reason(row):
             skipped[reason].append(row["id"])
         else:
@@ -806,6 +809,10 @@ def outbox_send_batch(*, size: int | None = None) -> int:
     if cancelled:
         Delivery.objects.filter(id__in=cancelled, claimed_by=worker, status=S.CLAIMED).update(
             status=S.CANCELLED, error=_("annulé par l’éditeur")
+        )
+    if paused:
+        Delivery.objects.filter(id__in=paused, claimed_by=worker, status=S.CLAIMED).update(
+            status=S.PAUSED
         )
     if sendable:
         _send_rows(sendable, worker=worker)
@@ -1404,12 +1411,10 @@ def _delivery_for(event) -> Delivery | None:
 # --- from an article -------------------------------------------------------------
 
 
-def mailing_create_from_article(*, article) -> Mailing:
-    """A draft mailing from an article: its title, description and Markdown body,
-    with a link back to it on the site. Uses only `title`, `description`, `body`
+def mailing_create_from_article(*, article, lists=()) -> Mailing:
+    """A draft mailing from an article, to `lists`: its title, description and Markdown
+    body, with a link back to it on the site. Uses only `title`, `description`, `body`
     and `get_absolute_url()`."""
-    from signups.models import MailingList
-
     url = rendering.absolute(article.get_absolute_url())
     label = _("Lire l’article sur le site")
     body = f"{article.body.strip()}\n\n[{label}]({url})\n"
@@ -1418,9 +1423,7 @@ def mailing_create_from_article(*, article) -> Mailing:
         preheader=(article.description or "")[:200],
         body=body,
     )
-    newsletter = MailingList.objects.filter(slug="newsletter").first()
-    if newsletter:
-        mailing.lists.add(newsletter)
+    mailing.lists.set(lists)
     return mailing
 
 

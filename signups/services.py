@@ -4,15 +4,13 @@
 import csv
 import io
 import logging
-import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from smtplib import SMTPException
 
 import psycopg
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.urls import reverse
@@ -26,19 +24,34 @@ from .models import (
     Contact,
     InterviewApplication,
     MailingList,
+    PendingSignup,
     Profile,
     Subscription,
     Suppression,
     email_hash,
 )
+from .ratelimit import redis_client
 
 logger = logging.getLogger(__name__)
+
+
+def _lock(subscription_id: int) -> Subscription | None:
+    """Lock a subscription and its contact, in the one order every write here uses:
+    the contact first, then the subscription (as the signup statement's upserts do;
+    the other order deadlocks against concurrent re-signups)."""
+    contact_id = (
+        Subscription.objects.filter(pk=subscription_id).values_list("contact_id", flat=True).first()
+    )
+    if contact_id is None:
+        return None
+    Contact.objects.select_for_update(no_key=True).filter(pk=contact_id).exists()
+    return Subscription.objects.select_for_update(no_key=True).filter(pk=subscription_id).first()
 
 
 @transaction.atomic
 def subscription_confirm(*, subscription: Subscription) -> Subscription:
     """Activate a pending subscription; anything else is left as it is."""
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = _lock(subscription.pk) or subscription
     if subscription.status != Subscription.Status.PENDING:
         return subscription
     now = timezone.now()
@@ -105,7 +118,6 @@ def signup_submit(
     language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",
-    wake_up_taken: bool | None = None,
 ) -> None:
     """Record a signup (contact, pending subscription, consent evidence) in one
     transaction and queue, after commit, the task that answers it.
@@ -114,13 +126,6 @@ def signup_submit(
     or suppressed): the same statement runs and the same wake-up is queued; the
     worker decides what, if anything, to send (`signup_reply_send`). Nothing of a
     suppressed address is stored.
-
-    `wake_up_taken`: the web view takes the reply sender's wake-up key in the same
-    Redis call as its rate limits (`views.signup_admission`), one round trip fewer on
-    the hot path. True: it was free, so the task is queued after commit; False: a
-    task is queued already and will read this signup (if it started in the instant
-    before this commit, its last look after a pause does; the tick backs that up).
-    None: the key is taken here, after commit.
     """
     values = {
         "email": email,
@@ -137,27 +142,23 @@ def signup_submit(
         "answer": answer,
         "now": timezone.now(),
     }
-    wake_up = {None: _wake_reply_sender, True: _queue_reply_sender}.get(wake_up_taken)
     if connection.vendor == "postgresql":
         # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
         # caller's transaction the task still waits for its commit.
-        try:
-            _signup_write_postgresql(values)
-        finally:  # a wake-up key taken is always followed by its task
-            if wake_up:
-                transaction.on_commit(wake_up)
-        return
-    try:
+        _signup_write_postgresql(values)
+    else:
         with transaction.atomic():
             _signup_write_orm(values)
-    finally:
-        if wake_up:
-            transaction.on_commit(wake_up)
+    transaction.on_commit(_wake_reply_sender)
 
 
 # One round trip instead of eleven: the signup is the hot path (see tests/perf).
 # A re-signup after unsubscribing starts over as pending, with no confirmation sent
 # (so any older confirmation link is void, see tokens.confirm_state).
+# An address already known keeps everything it has: the upsert's no-op SET only locks
+# the contact and returns its id (contact first, then subscription: the one lock order
+# of every write here), and what was submitted goes to `signups_pendingsignup`, applied
+# when the owner confirms by the emailed link (`subscription_confirm_token`).
 _SIGNUP_SQL = """
 WITH list AS (
     SELECT id, consent_text, consent_version FROM signups_mailinglist
@@ -172,12 +173,8 @@ WITH list AS (
     SELECT %(email)s, %(first_name)s, %(profile)s, %(time_zone)s, %(language)s, %(source)s,
            %(now)s, %(now)s, ''
     WHERE NOT EXISTS (SELECT 1 FROM blocked) AND EXISTS (SELECT 1 FROM list)
-    ON CONFLICT (email) DO UPDATE SET
-        last_activity_at = EXCLUDED.last_activity_at,
-        inactive_flagged_at = NULL,
-        first_name = CASE WHEN c.first_name = '' THEN EXCLUDED.first_name ELSE c.first_name END,
-        profile = CASE WHEN EXCLUDED.profile <> '' THEN EXCLUDED.profile ELSE c.profile END
-    RETURNING id
+    ON CONFLICT (email) DO UPDATE SET source = c.source
+    RETURNING id, xmax = 0 AS created
 ), subscription AS (
     INSERT INTO signups_subscription AS s (
         contact_id, mailing_list_id, status, created_at, reply_requested_at
@@ -198,10 +195,19 @@ WITH list AS (
     )
     SELECT contact.id, list.id, list.consent_text, list.consent_version, %(form)s, %(now)s,
            %(ip)s, %(agent)s, %(now)s
-    FROM contact, list
+    FROM contact, list WHERE contact.created
 ), answer AS (
     INSERT INTO signups_answer (contact_id, mailing_list_id, text, profile, created_at)
-    SELECT id, %(list)s, %(answer)s, %(profile)s, %(now)s FROM contact WHERE %(answer)s <> ''
+    SELECT id, %(list)s, %(answer)s, %(profile)s, %(now)s FROM contact
+    WHERE contact.created AND %(answer)s <> ''
+), pending AS (
+    INSERT INTO signups_pendingsignup (
+        subscription_id, first_name, profile, answer, consent_text, consent_version, form,
+        ip_address, user_agent, submitted_at
+    )
+    SELECT subscription.id, %(first_name)s, %(profile)s, %(answer)s, list.consent_text,
+           list.consent_version, %(form)s, %(ip)s, %(agent)s, %(now)s
+    FROM contact, subscription, list WHERE NOT contact.created
 )
 SELECT id FROM subscription
 """
@@ -249,46 +255,53 @@ def _signup_write_orm(values: dict) -> int | None:
             "time_zone": values["time_zone"],
             "language": values["language"],
             "source": values["source"],
+            "created_at": now,
             "last_activity_at": now,
         },
     )
-    if not created:
-        changes = {"last_activity_at": now, "inactive_flagged_at": None}
-        if not contact.first_name:
-            changes["first_name"] = values["first_name"]
-        if values["profile"]:
-            changes["profile"] = values["profile"]
-        Contact.objects.filter(pk=contact.pk).update(**changes)
-    subscription, created = Subscription.objects.get_or_create(
+    if not created:  # the lock order of `_SIGNUP_SQL`: contact, then subscription
+        Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk).exists()
+    subscription, _created = Subscription.objects.get_or_create(
         contact=contact,
-        mailing_list_id=values["list"],
+        mailing_list=mailing_list,
         defaults={"created_at": now, "reply_requested_at": now},
     )
-    if not created:
-        Subscription.objects.filter(pk=subscription.pk).update(reply_requested_at=now)
+    changes = {"reply_requested_at": now}
     if subscription.status == Subscription.Status.UNSUBSCRIBED:
-        Subscription.objects.filter(pk=subscription.pk).update(
+        changes.update(
             status=Subscription.Status.PENDING,
             created_at=now,
             confirmation_sent_at=None,
             confirmed_at=None,
             unsubscribed_at=None,
         )
-    Consent.objects.create(
+    Subscription.objects.filter(pk=subscription.pk).update(**changes)
+    if not created:
+        PendingSignup.objects.create(
+            subscription=subscription,
+            first_name=values["first_name"],
+            profile=values["profile"],
+            answer=values["answer"],
+            consent_text=mailing_list.consent_text,
+            consent_version=mailing_list.consent_version,
+            form=values["form"],
+            ip_address=values["ip"],
+            user_agent=values["agent"],
+            submitted_at=now,
+        )
+        return subscription.pk
+    Consent.objects.record(
         contact=contact,
-        mailing_list_id=values["list"],
-        text=mailing_list.consent_text,
-        version=mailing_list.consent_version,
+        mailing_list=mailing_list,
         form=values["form"],
         given_at=now,
         ip_address=values["ip"],
         user_agent=values["agent"],
-        created_at=now,
     )
     if values["answer"]:
         Answer.objects.create(
             contact=contact,
-            mailing_list_id=values["list"],
+            mailing_list=mailing_list,
             text=values["answer"],
             profile=values["profile"],
             created_at=now,
@@ -305,24 +318,8 @@ def _claim_send(contact: Contact, now) -> bool:
     return True
 
 
-def redis_client():
-    """The default cache's redis-py client, or None when the cache is not Redis.
-
-    Kept on the cache instance (instances are per thread): Django builds a new
-    `redis.Redis` object for every cache call, which costs more than the round trip.
-    """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    client = backend.__dict__.get("_signups_client")
-    if client is None:
-        client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
-    return client
-
-
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
 REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
-REPLY_SETTLE_SECONDS = 0.05
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
@@ -350,16 +347,6 @@ def _wake_reply_sender() -> None:
         logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 
-def _queue_reply_sender() -> None:
-    """Queue the reply sender whose wake-up key the caller has taken."""
-    from .tasks import send_signup_emails
-
-    try:
-        send_signup_emails.delay()
-    except Exception:
-        logger.warning("could not queue the signup reply wake-up", exc_info=True)
-
-
 def signup_replies_send() -> int:
     """Answer every signup waiting for its email (`Subscription.reply_requested_at`
     is the outbox). Runs from the wake-up task and from every tick."""
@@ -367,9 +354,10 @@ def signup_replies_send() -> int:
         cache.delete(REPLY_WAKEUP_KEY)
     except Exception:
         logger.warning("could not clear the signup reply wake-up", exc_info=True)
+    # Every signup that committed before the key was deleted is read below; one that
+    # commits later finds the key free and queues another run.
     started = timezone.now()
     sent = 0
-    settled = False
     given_back = set()  # failed in this run: for the next one
     while True:
         batch = list(
@@ -379,14 +367,7 @@ def signup_replies_send() -> int:
             .values_list("pk", flat=True)[:200]
         )
         if not batch:
-            if settled:
-                return sent
-            # A signup that found the wake-up key taken just before this run took it
-            # commits moments later: one more look after a pause, for those (anything
-            # later still has the next tick).
-            clock.sleep(REPLY_SETTLE_SECONDS)
-            started, settled = timezone.now(), True
-            continue
+            return sent
         for subscription_id in batch:
             try:
                 sent += bool(signup_reply_send(subscription_id=subscription_id))
@@ -405,16 +386,16 @@ def signup_reply_send(*, subscription_id: int) -> str:
     """
     now = timezone.now()
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update(skip_locked=True)
-            .filter(pk=subscription_id, reply_requested_at__isnull=False)
-            .first()
-        )
-        if subscription is None:
-            return ""
+        subscription = _lock(subscription_id)
+        if subscription is None or subscription.reply_requested_at is None:
+            return ""  # answered by another run, or purged
         subscription.reply_requested_at = None
         subscription.save(update_fields=["reply_requested_at"])
-        contact = Contact.objects.select_for_update().get(pk=subscription.contact_id)
+        if subscription.status != Subscription.Status.PENDING:
+            # Nothing to confirm: what a re-signup submitted is dropped (the reader
+            # changes their details in the preference centre, linked from the notice).
+            subscription.pending_signups.all().delete()
+        contact = Contact.objects.get(pk=subscription.contact_id)
         if not _claim_send(contact, now):
             return ""
         mailing_list = MailingList.objects.get(pk=subscription.mailing_list_id)
@@ -469,15 +450,59 @@ def subscription_for_confirm_token(token: str) -> Subscription:
 
 @transaction.atomic
 def subscription_confirm_token(*, token: str) -> Subscription:
-    """Confirm through the link of the confirmation email (the button's POST)."""
+    """Confirm through the link of the confirmation email (the button's POST): the
+    owner of the address speaks, so what the signups this email answered submitted
+    for a known address is applied now (`PendingSignup`)."""
     subscription = subscription_for_confirm_token(token)
-    locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    if locked.status != Subscription.Status.PENDING or tokens.confirm_state(
-        locked
-    ) != tokens.confirm_state(subscription):
+    locked = _lock(subscription.pk)
+    if (
+        locked is None
+        or locked.status != Subscription.Status.PENDING
+        or tokens.confirm_state(locked) != tokens.confirm_state(subscription)
+    ):
         raise LinkUsed
     Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
+    _pending_signup_apply(subscription=locked)
     return subscription_confirm(subscription=locked)
+
+
+def _pending_signup_apply(*, subscription: Subscription) -> None:
+    """Apply the latest submission that the clicked email answered (sent before it);
+    later ones, which no email of theirs confirmed, are dropped with the rest."""
+    pending = (
+        subscription.pending_signups.filter(submitted_at__lte=subscription.confirmation_sent_at)
+        .order_by("-submitted_at", "-pk")
+        .first()
+        if subscription.confirmation_sent_at
+        else None
+    )
+    if pending is not None:
+        changes = {
+            field: value
+            for field, value in (("first_name", pending.first_name), ("profile", pending.profile))
+            if value
+        }
+        if changes:
+            Contact.objects.filter(pk=subscription.contact_id).update(**changes)
+        Consent.objects.record(
+            contact=subscription.contact,
+            mailing_list=subscription.mailing_list,
+            text=pending.consent_text,
+            version=pending.consent_version,
+            form=pending.form,
+            given_at=pending.submitted_at,
+            ip_address=pending.ip_address,
+            user_agent=pending.user_agent,
+        )
+        if pending.answer:
+            Answer.objects.create(
+                contact_id=subscription.contact_id,
+                mailing_list_id=subscription.mailing_list_id,
+                text=pending.answer,
+                profile=pending.profile,
+                created_at=pending.submitted_at,
+            )
+    subscription.pending_signups.all().delete()
 
 
 @transaction.atomic
@@ -514,7 +539,7 @@ def interview_apply(
     )
     if not created:
         Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    Consent.objects.create(
+    Consent.objects.record(
         contact=contact,
         mailing_list=None,
         text=consent_text,
@@ -522,7 +547,7 @@ def interview_apply(
         form="entretiens:candidature",
         given_at=now,
         ip_address=ip_address,
-        user_agent=user_agent[:500],
+        user_agent=user_agent,
     )
     return InterviewApplication.objects.create(
         contact=contact,
@@ -577,15 +602,13 @@ def contact_preferences_update(
             continue
         if not contact.is_sendable:
             continue
-        Consent.objects.create(
+        Consent.objects.record(
             contact=contact,
             mailing_list=mailing_list,
-            text=mailing_list.consent_text,
-            version=mailing_list.consent_version,
             form="preferences",
             given_at=now,
             ip_address=ip_address,
-            user_agent=user_agent[:500],
+            user_agent=user_agent,
         )
         if subscription is None:
             subscription = Subscription.objects.create(contact=contact, mailing_list=mailing_list)
@@ -611,21 +634,43 @@ def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = ""
     now = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
     for subscription in contact.subscriptions.active().select_related("mailing_list"):
-        Consent.objects.create(
+        Consent.objects.record(
             contact=contact,
             mailing_list=subscription.mailing_list,
-            text=subscription.mailing_list.consent_text,
-            version=subscription.mailing_list.consent_version,
             form="reconsent",
             given_at=now,
             ip_address=ip_address,
-            user_agent=user_agent[:500],
+            user_agent=user_agent,
         )
     contact.refresh_from_db()
     return contact
 
 
 # --- data rights ------------------------------------------------------------------
+
+
+def data_link_request(*, contact: Contact) -> None:
+    """Send the address a fresh link to its data (export, erasure), after commit."""
+    from .tasks import send_data_link
+
+    send_data_link.delay_on_commit(contact.pk)
+
+
+def data_link_send(*, contact_id: int) -> bool:
+    """The data link goes to the address only, never to whoever asked for it."""
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None or not contact.email or contact.erased_at:
+        return False
+    emails.send(
+        name="data_link",
+        to=contact.email,
+        context={
+            "url": tokens.data_url(contact),
+            "minutes": int(tokens.DATA_LINK_MAX_AGE.total_seconds() // 60),
+        },
+        language=contact.language,
+    )
+    return True
 
 
 def _iso(value):
@@ -739,6 +784,11 @@ def subscriptions_purge_unconfirmed() -> int:
     purged = 0
     for subscription in stale.iterator():
         with transaction.atomic():
+            locked = _lock(subscription.pk)
+            if locked is None or locked.status != Subscription.Status.PENDING:
+                continue  # confirmed meanwhile
+            if locked.created_at >= cutoff:
+                continue  # signed up again meanwhile
             Consent.objects.filter(
                 contact_id=subscription.contact_id, mailing_list_id=subscription.mailing_list_id
             ).delete()
@@ -753,6 +803,9 @@ def subscriptions_purge_unconfirmed() -> int:
                 erased_at__isnull=True,
             ).delete()
         purged += 1
+    # What re-signups submitted and no confirmation ever applied (the subscriptions
+    # they were for went on without them).
+    PendingSignup.objects.filter(submitted_at__lt=cutoff).delete()
     return purged
 
 
@@ -922,14 +975,12 @@ def contacts_import(
                 # overrides what the person did since.
                 report.unchanged += 1
                 continue
-            Consent.objects.create(
+            Consent.objects.record(
                 contact=contact,
                 mailing_list=mailing_list,
-                text=mailing_list.consent_text,
-                version=mailing_list.consent_version,
                 form=form,
                 given_at=given_at,
-                user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
+                user_agent=f"import par {imported_by}" if imported_by else "import",
             )
             signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
             report.imported += 1

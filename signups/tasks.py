@@ -32,3 +32,8 @@ def send_signup_emails() -> int:
 @shared_task(name="signups.send_reconsent_email", **_RETRY)
 def send_reconsent_email(contact_id: int) -> bool:
     return services.reconsent_email_send(contact_id=contact_id)
+
+
+@shared_task(name="signups.send_data_link", **_RETRY)
+def send_data_link(contact_id: int) -> bool:
+    return services.data_link_send(contact_id=contact_id)

@@ -1,8 +1,8 @@
-"""Signed tokens for the links in emails: confirm, unsubscribe, preferences.
+"""Signed tokens for the links in emails: confirm, unsubscribe, preferences, data.
 
 Tokens carry ids only (never an address) and are signed with SECRET_KEY and a
 salt per purpose, so a token made for one purpose is useless for another.
-Confirmation tokens expire; unsubscribe and preference tokens never do.
+Confirmation and data tokens expire; unsubscribe and preference tokens never do.
 """
 
 from datetime import timedelta
@@ -12,12 +12,18 @@ from django.core import signing
 from django.urls import reverse
 
 CONFIRM_MAX_AGE = timedelta(days=7)
+DATA_LINK_MAX_AGE = timedelta(hours=1)
 
 _SALTS = {
     "confirm": "pouls.signups.confirm",
     "unsubscribe": "pouls.signups.unsubscribe",
     "preferences": "pouls.signups.preferences",
+    "data": "pouls.signups.data",
 }
+# Tokens that expire. A « data » link (export, erasure) is sent on request only, to the
+# address itself, and is short-lived: the permanent preference and unsubscribe links
+# travel in every email and its headers, so they never open the data.
+_MAX_AGES = {"confirm": CONFIRM_MAX_AGE, "data": DATA_LINK_MAX_AGE}
 
 
 class InvalidToken(Exception):
@@ -33,7 +39,7 @@ def make_token(purpose: str, pk: int, state: int | None = None) -> str:
     value = signing.b62_encode(pk)
     if state is not None:
         value = f"{value}-{signing.b62_encode(state)}"
-    if purpose == "confirm":
+    if purpose in _MAX_AGES:
         return signing.TimestampSigner(salt=_SALTS[purpose]).sign(value)
     return signing.Signer(salt=_SALTS[purpose]).sign(value)
 
@@ -41,9 +47,9 @@ def make_token(purpose: str, pk: int, state: int | None = None) -> str:
 def read_token_state(purpose: str, token: str) -> tuple[int, int | None]:
     """The id and the bound state (None when the token carries none)."""
     try:
-        if purpose == "confirm":
+        if purpose in _MAX_AGES:
             value = signing.TimestampSigner(salt=_SALTS[purpose]).unsign(
-                token, max_age=CONFIRM_MAX_AGE
+                token, max_age=_MAX_AGES[purpose]
             )
         else:
             value = signing.Signer(salt=_SALTS[purpose]).unsign(token)
@@ -85,3 +91,8 @@ def unsubscribe_url(subscription) -> str:
 
 def preferences_url(contact) -> str:
     return absolute(reverse("signups:preferences", args=[make_token("preferences", contact.pk)]))
+
+
+def data_url(contact) -> str:
+    """The page to download or erase one's data: sent on request, valid one hour."""
+    return absolute(reverse("signups:data", args=[make_token("data", contact.pk)]))

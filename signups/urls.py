@@ -13,8 +13,7 @@ urlpatterns = [
     path("confirmer/<str:token>/", views.confirm, name="confirm"),
     path("desinscription/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
-    path(
-        "preferences/<str:token>/donnees.json", views.preferences_export, name="preferences_export"
-    ),
+    path("mes-donnees/<str:token>/", views.data, name="data"),
+    path("mes-donnees/<str:token>/donnees.json", views.data_export, name="data_export"),
     path("rester-inscrit/<str:token>/", views.reconsent, name="reconsent"),
 ]

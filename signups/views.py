@@ -4,7 +4,6 @@ import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -17,9 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
-from redis.commands.core import Script
 
-from . import services, tokens
+from . import ratelimit, services, tokens
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -27,7 +25,8 @@ from .forms import (
     PreferencesForm,
     SignupForm,
 )
-from .models import Contact, MailingList, Subscription, email_hash
+from .models import Contact, MailingList, Subscription
+from .ratelimit import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -100,129 +99,10 @@ def form_post(*, csrf: bool = True):
     return decorator
 
 
-def client_ip(request) -> str | None:
-    header = getattr(settings, "SIGNUPS_CLIENT_IP_HEADER", "")
-    value = request.META.get(header) if header else None
-    value = (value or request.META.get("REMOTE_ADDR") or "").split(",")[0].strip()
-    return value or None
-
-
-def _count(hits: list[tuple[str, int]]) -> list[int]:
-    """Count one request in each fixed window (key, seconds); returns the counts.
-
-    On Redis all counters move in one command (a script: INCR, then EXPIRE NX, for
-    each); any other cache backend goes through Django's API.
-    """
-    backend = caches["default"]
-    client = services.redis_client()
-    if client is not None:
-        return _COUNT_SCRIPT(
-            keys=[backend.make_and_validate_key(key) for key, _window in hits],
-            args=[window for _key, window in hits],
-            client=client,
-        )
-    counts = []
-    for key, window in hits:
-        backend.add(key, 0, timeout=window)
-        try:
-            counts.append(backend.incr(key))
-        except ValueError:  # expired between add and incr
-            backend.set(key, 1, timeout=window)
-            counts.append(1)
-    return counts
-
-
-# EVALSHA, and EVAL once per Redis server (redis-py loads the script on NOSCRIPT).
-_COUNT_SCRIPT = Script(
-    None,  # no client bound: each call passes the thread's own
-    b"""
-    local counts = {}
-    for i, key in ipairs(KEYS) do
-        counts[i] = redis.call('INCR', key)
-        redis.call('EXPIRE', key, ARGV[i], 'NX')
-    end
-    return counts
-    """,
-)
-
-
-def _limits() -> tuple[tuple[int, int], tuple[int, int]]:
-    """(requests, seconds) per IP and per address."""
-    return (
-        getattr(settings, "SIGNUPS_RATE_PER_IP", (20, 600)),
-        getattr(settings, "SIGNUPS_RATE_PER_ADDRESS", (5, 3600)),
-    )
-
-
-def rate_limited(request, email: str) -> bool:
-    (ip_limit, ip_window), (address_limit, address_window) = _limits()
-    try:
-        by_ip, by_address = _count(
-            [
-                (f"signups:rate:ip:{client_ip(request)}", ip_window),
-                (f"signups:rate:email:{email_hash(email)}", address_window),
-            ]
-        )
-    except Exception:
-        # The cache is down: take the signup rather than lose it; emails stay limited
-        # to one per address per 24 hours by the database.
-        logger.warning("rate limits unavailable", exc_info=True)
-        return False
-    return by_ip > ip_limit or by_address > address_limit
-
-
-# The signup's own script: both rate limits and, for an admitted request, the reply
-# sender's wake-up key (SET NX, as `services._wake_reply_sender`) in one round trip.
-_ADMISSION_SCRIPT = Script(
-    None,
-    b"""
-    local by_ip = redis.call('INCR', KEYS[1])
-    redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-    local by_address = redis.call('INCR', KEYS[2])
-    redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
-    if by_ip > tonumber(ARGV[3]) or by_address > tonumber(ARGV[4]) then
-        return {by_ip, by_address, 0}
-    end
-    local taken = redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[5])
-    return {by_ip, by_address, taken and 1 or 0}
-    """,
-)
-
-
-def signup_admission(request, email: str) -> tuple[bool, bool | None]:
-    """(rate limited, wake-up key taken) for a signup, in one Redis call. Without
-    Redis: Django's cache counts, and the key is left to the service (None)."""
-    client = services.redis_client()
-    if client is None:
-        return rate_limited(request, email), None
-    (ip_limit, ip_window), (address_limit, address_window) = _limits()
-    backend = caches["default"]
-    try:
-        by_ip, by_address, taken = _ADMISSION_SCRIPT(
-            keys=[  # Redis takes any key: no memcached-style validation, char by char
-                backend.make_key(f"signups:rate:ip:{client_ip(request)}"),
-                backend.make_key(f"signups:rate:email:{email_hash(email)}"),
-                backend.make_key(services.REPLY_WAKEUP_KEY),
-            ],
-            args=[
-                ip_window,
-                address_window,
-                ip_limit,
-                address_limit,
-                services.REPLY_WAKEUP_SECONDS,
-            ],
-            client=client,
-        )
-    except Exception:
-        logger.warning("rate limits unavailable", exc_info=True)
-        return False, None  # as `rate_limited`: take the signup rather than lose it
-    if by_ip > ip_limit or by_address > address_limit:
-        return True, None
-    return False, bool(taken)
-
-
-def _too_many(request):
-    return render(request, "signups/rate_limited.html", status=429)
+def _too_many(request, wait: int):
+    response = render(request, "signups/rate_limited.html", status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _thanks(request, mailing_list):
@@ -298,9 +178,9 @@ def subscribe(request, slug: str):
     if not form.is_valid():
         return render(request, _templates(slug), _list_context(mailing_list, form=form))
     data = form.cleaned_data
-    limited, wake_up_taken = signup_admission(request, data["email"])
-    if limited:
-        return _too_many(request)
+    wait = ratelimit.retry_after(ip=client_ip(request), email=data["email"])
+    if wait:
+        return _too_many(request, wait)
     services.signup_submit(
         mailing_list=mailing_list,
         email=data["email"],
@@ -312,7 +192,6 @@ def subscribe(request, slug: str):
         language=_language(request),
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        wake_up_taken=wake_up_taken,
     )
     return _thanks(request, mailing_list)
 
@@ -340,8 +219,9 @@ def apply(request):
             request, "signups/entretiens.html", _list_context(mailing_list, apply_form=form)
         )
     data = form.cleaned_data
-    if rate_limited(request, data["email"]):
-        return _too_many(request)
+    wait = ratelimit.retry_after(ip=client_ip(request), email=data["email"])
+    if wait:
+        return _too_many(request, wait)
     services.interview_apply(
         email=data["email"],
         first_name=data["first_name"],
@@ -404,24 +284,19 @@ def unsubscribe(request, token: str):
         )
     if request.method == "POST":
         services.subscription_unsubscribe(subscription=subscription)
+        # The same answer with or without the one-click body, and never a preference
+        # link: this token travels in the email's headers, the preference centre does not.
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(
                 _("Désinscription enregistrée."), content_type="text/plain; charset=utf-8"
             )
-        return render(
-            request,
-            "signups/unsubscribed.html",
-            {
-                "subscription": subscription,
-                "preferences_url": tokens.preferences_url(subscription.contact),
-            },
-        )
+        return render(request, "signups/unsubscribed.html", {"subscription": subscription})
     return render(request, "signups/unsubscribe.html", {"subscription": subscription})
 
 
-def _contact_from_token(token: str) -> Contact | None:
+def _contact_from_token(token: str, purpose: str = "preferences") -> Contact | None:
     try:
-        pk = tokens.read_token("preferences", token)
+        pk = tokens.read_token(purpose, token)
     except tokens.InvalidToken:
         return None
     return Contact.objects.filter(pk=pk, erased_at__isnull=True).first()
@@ -435,19 +310,22 @@ def _link_invalid(request):
 @form_post()
 @require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
-    """The preference centre: lists, first name, time zone, language; leave; erase."""
+    """The preference centre: lists, first name, time zone, language; leave; ask for
+    the link to one's data (export and erasure are never opened by this permanent link)."""
     contact = _contact_from_token(token)
     if contact is None:
         return _link_invalid(request)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     ip, agent = client_ip(request), request.headers.get("user-agent", "")
     saved = None
-    erase_error = False
-    if action == "erase":
-        if request.POST.get("confirm_erase") == "yes":
-            services.contact_erase(contact=contact)
-            return render(request, "signups/erased.html")
-        erase_error = True
+    if action == "data_link":
+        wait = ratelimit.retry_after(ip=ip, email=contact.email)
+        if wait:
+            return _too_many(request, wait)
+        services.data_link_request(contact=contact)
+        saved = _(
+            "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
+        )
     elif action == "unsubscribe_all":
         services.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
@@ -471,7 +349,7 @@ def preferences(request, token: str):
                 _preferences_context(contact, token, form=form),
             )
     contact.refresh_from_db()
-    context = _preferences_context(contact, token, saved=saved, erase_error=erase_error)
+    context = _preferences_context(contact, token, saved=saved)
     return render(request, "signups/preferences.html", context)
 
 
@@ -487,12 +365,34 @@ def _preferences_context(contact, token, **extra) -> dict:
 
 
 @never_cache
-@require_http_methods(["GET"])
-def preferences_export(request, token: str):
-    """Download my data: the same JSON as the editor's export."""
-    contact = _contact_from_token(token)
+@form_post()
+@require_http_methods(["GET", "POST"])
+def data(request, token: str):
+    """My data: download it, or erase it. Reached only by the short-lived link sent to
+    the address on request (`tokens.data_url`)."""
+    contact = _contact_from_token(token, "data")
     if contact is None:
-        return _link_invalid(request)
+        return _data_link_invalid(request, token)
+    erase_error = False
+    if request.method == "POST":
+        if request.POST.get("confirm_erase") == "yes":
+            services.contact_erase(contact=contact)
+            return render(request, "signups/erased.html")
+        erase_error = True
+    return render(
+        request,
+        "signups/data.html",
+        {"contact": contact, "token": token, "erase_error": erase_error},
+    )
+
+
+@never_cache
+@require_http_methods(["GET"])
+def data_export(request, token: str):
+    """Download my data: the same JSON as the editor's export."""
+    contact = _contact_from_token(token, "data")
+    if contact is None:
+        return _data_link_invalid(request, token)
     data = services.contact_export(contact=contact)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2),
@@ -500,6 +400,17 @@ def preferences_export(request, token: str):
     )
     response["Content-Disposition"] = 'attachment; filename="mes-donnees-pouls.json"'
     return response
+
+
+def _data_link_invalid(request, token: str):
+    try:
+        tokens.read_token("data", token)
+    except tokens.ExpiredToken:
+        context = {"expired": True, "data_link": True}
+        return render(request, "signups/link_invalid.html", context, status=400)
+    except tokens.InvalidToken:
+        pass
+    return _link_invalid(request)
 
 
 @never_cache

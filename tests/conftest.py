@@ -11,7 +11,7 @@ import os
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EMBEDDED_PASS = os.environ.get("POULS_TEST_EMBEDDED", "").lower() in ("1", "true", "yes")
@@ -26,9 +26,22 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# A test run keeps to the one Redis database REDIS_URL names (clearing the caches
+# empties it between tests): the pages cache, in its own database in production
+# (CACHE_URL), shares it here (its keys are its own). Processes the tests start get the
+# same (tests.helpers.process_env). tests/foundation/test_cache_settings.py checks the
+# production layout and the eviction policy on a Redis of its own.
+if django_settings.REDIS_URL and not os.environ.get("CACHE_URL"):
+    django_settings.CACHES["pages"].update(
+        BACKEND="django.core.cache.backends.redis.RedisCache", LOCATION=django_settings.REDIS_URL
+    )
+    django_settings.CACHES["pages"].pop("OPTIONS", None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()
+    caches["default"].clear()
+    caches["pages"].clear()
     yield
 
 

@@ -35,6 +35,8 @@ def process_env(**extra) -> dict:
             f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
         )
     env["POULS_VAR_DIR"] = str(settings.VAR_DIR)
+    if settings.CACHES["pages"]["BACKEND"].endswith("RedisCache"):
+        env["CACHE_URL"] = settings.CACHES["pages"]["LOCATION"]
     env.update({key: str(value) for key, value in extra.items()})
     return env
 

@@ -1,4 +1,5 @@
-// Mailing admin: confirm before cancelling; refresh the progress bar while sending.
+// Mailing admin: confirm before cancelling; refresh the progress by itself while the
+// mailing is scheduled, sending or paused (and the whole page when its status changes).
 (function () {
   "use strict";
   var cancel = document.getElementById("mailing-cancel-form");
@@ -20,7 +21,10 @@
         set("progress-failed", data.failed); set("progress-skipped", data.skipped);
         set("progress-cancelled", data.cancelled); set("progress-remaining", data.remaining);
         set("mailing-status", data.status);
-        if (data.remaining > 0) { window.setTimeout(refresh, 2000); }
+        set("progress-paused", data.paused);
+        // Scheduled → sending → sent, or paused elsewhere: the page shows other buttons.
+        if (data.status_code !== box.dataset.status) { window.location.reload(); return; }
+        window.setTimeout(refresh, 2000);
       })
       .catch(function () { window.setTimeout(refresh, 5000); });
   }

@@ -147,15 +147,15 @@ def test_processes_share_pages_through_the_shared_cache(db, client):
     assert response["X-Page-Cache"] == "hit" and "Partagé" in response.content.decode()
 
 
-def test_shared_cache_is_redis_when_configured(db, client, redis_url):
+def test_shared_cache_is_redis_when_configured(db, client, redis_url, settings):
     import redis
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
-    assert isinstance(caches["default"], RedisCache)
+    assert isinstance(caches["pages"], RedisCache)
     make_article()
     client.get("/")
-    server = redis.Redis.from_url(redis_url)
+    server = redis.Redis.from_url(settings.CACHES["pages"]["LOCATION"])
     try:
         assert server.keys("*articles:page:*")
         assert server.keys("*articles:pages:state*")
@@ -166,9 +166,8 @@ def test_shared_cache_is_redis_when_configured(db, client, redis_url):
 def test_computing_the_next_publication_never_brings_back_an_old_version(db):
     import time
 
-    from django.core.cache import cache
-
     from articles import cache as page_cache
+    from articles.cache import cache
 
     old = page_cache.cache_version()
     # This process read the old version, not yet its next publication time...
@@ -241,3 +240,59 @@ def test_staff_and_pending_messages_bypass_held_pages(db, client, admin_user):
     del client.cookies["messages"]
     client.force_login(admin_user)
     assert "X-Page-Cache" not in client.get("/")
+
+
+def _stored_pages() -> int:
+    """Pages in the shared pages cache (Redis or the file cache)."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    backend = caches["pages"]
+    if settings.CACHES["pages"]["BACKEND"].endswith("RedisCache"):
+        client = backend._cache.get_client()
+        return len(client.keys(backend.make_key("articles:page:*")))
+    return len(backend._list_cache_files()) - 2  # the version and the next publication
+
+
+def test_unread_query_parameters_never_store_another_copy(db):
+    """The flood: `?x=<random>` on every request stored a fresh copy for 600 s."""
+    import secrets
+
+    make_article(title="Une seule copie")
+    for path in ("/", "/articles/"):
+        first = Client().get(path)
+        assert first["X-Page-Cache"] == "miss"
+        for _ in range(20):
+            response = Client().get(f"{path}?x={secrets.token_hex(8)}&utm_source=evil")
+            assert response.status_code == 200
+            assert response["X-Page-Cache"] == "hit"
+    assert _stored_pages() == 2
+
+
+def test_unread_parameters_never_reach_the_cached_page(db):
+    make_article()
+    Client().get("/articles/?page=1&x=%22%3E%3Cb%3Epiege")
+    later = Client().get("/articles/?page=1")
+    assert later["X-Page-Cache"] == "hit"
+    body = later.content.decode()
+    assert "piege" not in body and "?page=1&amp;x" not in body
+    assert 'name="next" type="hidden" value="/articles/?page=1"' in body
+
+
+def test_parameters_a_view_reads_keep_their_own_pages(db):
+    for number in range(12):
+        make_article(title=f"Article {number}", slug=f"article-{number}")
+    page_one = Client().get("/articles/")
+    page_two = Client().get("/articles/?page=2&x=1")
+    assert page_two["X-Page-Cache"] == "miss"
+    assert page_two.content != page_one.content
+    again = Client().get("/articles/?x=2&page=002")  # order and leading zeros: page 2
+    assert again["X-Page-Cache"] == "hit"
+    assert without_tokens(again.content) == without_tokens(page_two.content)
+    search = Client().get("/articles/?q=Article+3")
+    assert search["X-Page-Cache"] == "miss" and "Article 3" in search.content.decode()
+    assert Client().get("/articles/?q=Article+3&x=9")["X-Page-Cache"] == "hit"
+    # The home page reads no parameter at all: ?page= is ignored there.
+    home = Client().get("/")
+    assert Client().get("/?page=2")["X-Page-Cache"] == "hit"
+    assert home.status_code == 200

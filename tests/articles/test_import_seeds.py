@@ -204,6 +204,8 @@ def test_004_bare_date_and_placeholder_category(seeds, client):
     assert article.extra == {"layout": "post"}
     assert "<blockquote>" in article.body_html
     assert "<li>Image de marque (Mailchimp)</li>" in article.body_html
-    page = client.get("/categories/category1/")
-    assert page.status_code == 200
-    assert article.title in page.content.decode()
+    # « category1 » is a placeholder: kept, hidden from readers, and the editor is told.
+    assert article.categories.get().hidden
+    assert any("category1" in w and "masquée" in w for w in article.import_warnings)
+    assert client.get("/categories/category1/").status_code == 404
+    assert "category1" not in client.get(article.get_absolute_url()).content.decode()

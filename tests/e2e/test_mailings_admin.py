@@ -11,7 +11,12 @@ from playwright.sync_api import expect
 
 from mailings import services
 from mailings.models import Delivery, Mailing
-from tests.mailings.factories import MailingFactory, StepFactory, subscribers
+from tests.mailings.factories import (
+    MailingFactory,
+    MailingListFactory,
+    StepFactory,
+    subscribers,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,46 +36,97 @@ def login(page, live_server):
     page.get_by_role("button", name="Connexion").click()
 
 
-def test_schedule_test_send_progress_and_cancel(page, live_server, monkeypatch):
+def test_send_screen_live_count_checks_schedule_then_pause_resume_and_cancel(
+    page, live_server, monkeypatch
+):
     # The test plays the workers itself, one small batch at a time.
     monkeypatch.setattr(services, "outbox_wake", lambda *args: None)
-    subs = subscribers(3)
-    tomorrow = timezone.localdate() + dt.timedelta(days=1)
-    mailing = MailingFactory(
-        lists=[subs[0].mailing_list], send_date=tomorrow, send_time=dt.time(9, 0)
-    )
+    newsletter = MailingListFactory()
+    atelier = MailingListFactory(slug="atelier", name="Atelier")
+    subscribers(3, newsletter)
+    subscribers(2, atelier)
+    mailing = MailingFactory(lists=[newsletter], send_date=None, send_time=None, body="Bonjour !")
     login(page, live_server)
     page.goto(f"{live_server.url}/admin/mailings/mailing/{mailing.pk}/change/")
     expect(page.locator("#audience-count")).to_have_text("3")
 
-    page.get_by_role("link", name="Programmer…").click()
-    expect(page.locator("#schedule-count")).to_have_text("3")
+    page.get_by_role("link", name="Envoyer…").click()
+    expect(page.locator("#live-count")).to_have_text("3 contacts")
+    page.get_by_label("Atelier").check()  # the count follows, nothing saved
+    expect(page.locator("#live-count")).to_have_text("5 contacts")
+    page.get_by_label("Newsletter").uncheck()
+    expect(page.locator("#live-count")).to_have_text("2 contacts")
+    assert list(Mailing.objects.get().lists.all()) == [newsletter]
+    page.get_by_label("Newsletter").check()
+    page.get_by_label("Programmer").check()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    page.get_by_label("Date d’envoi").fill(tomorrow.isoformat())
+    page.get_by_label("Heure d’envoi").fill("09:00")
+    page.get_by_label("Fuseau horaire").select_option("Europe/Paris")
+    page.get_by_role("button", name="Vérifier et confirmer…").click()
+
+    expect(page.locator("#schedule-count")).to_have_text("5 contacts")
     expect(page.locator("#schedule-departure")).to_contain_text("09:00 (Europe/Paris)")
+    expect(page.locator("#mailing-checks")).to_contain_text("Rien ne bloque l’envoi.")
     page.get_by_role("button", name="Confirmer la programmation").click()
     expect(page.locator(".messagelist")).to_contain_text("Mailing programmé.")
     expect(page.locator("#mailing-status")).to_have_text("programmé")
 
-    page.get_by_role("button", name="M’envoyer un test").click()
+    page.get_by_role("button", name="Envoyer le test").click()
     expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
     assert [m.to for m in mail.outbox] == [["editrice@pouls.example"]]
 
-    # Departure time: the rows are written and one batch of one goes out.
+    # Departure time: the page, left open, notices by itself and shows the progress.
     Mailing.objects.filter(pk=mailing.pk).update(scheduled_at=timezone.now())
     services.mailing_dispatch(mailing_id=mailing.pk)
     services.outbox_send_batch(size=1)
-    page.reload()
-    expect(page.locator("#mailing-status")).to_have_text("envoi en cours")
+    expect(page.locator("#mailing-status")).to_have_text("envoi en cours", timeout=10_000)
     expect(page.locator("#progress-sent")).to_have_text("1")
-    expect(page.locator("#progress-total")).to_have_text("3")
+    expect(page.locator("#progress-total")).to_have_text("5")
     services.outbox_send_batch(size=1)  # the bar follows without reloading
     expect(page.locator("#progress-sent")).to_have_text("2", timeout=10_000)
 
+    page.get_by_role("button", name="Mettre en pause").click()
+    expect(page.locator(".messagelist")).to_contain_text("3 messages attendent")
+    expect(page.locator("#mailing-status")).to_have_text("en pause")
+    services.outbox_send_batch(size=5)
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2
+    page.get_by_role("button", name="Reprendre l’envoi").click()
+    expect(page.locator(".messagelist")).to_contain_text("3 messages repartent")
+    services.outbox_send_batch(size=1)
+    expect(page.locator("#progress-sent")).to_have_text("3", timeout=10_000)
+
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Annuler ce mailing").click()
-    expect(page.locator(".messagelist")).to_contain_text(re.compile("1 envois? n’auront pas lieu"))
+    expect(page.locator(".messagelist")).to_contain_text(re.compile("2 envois? n’auront pas lieu"))
     expect(page.locator("#mailing-status")).to_have_text("annulé")
-    assert Delivery.objects.filter(status=Delivery.Status.CANCELLED).count() == 1
-    assert len(mail.outbox) == 3  # the test + two readers; the third was cancelled
+    assert Delivery.objects.filter(status=Delivery.Status.CANCELLED).count() == 2
+    assert len(mail.outbox) == 4  # the test + three readers; two were cancelled
+
+
+def test_send_now_from_the_send_screen(page, live_server, monkeypatch):
+    monkeypatch.setattr(services, "outbox_wake", lambda *args: None)
+    newsletter = MailingListFactory()
+    subscribers(2, newsletter)
+    mailing = MailingFactory(lists=[newsletter], send_date=None, send_time=None, body="Bonjour !")
+    login(page, live_server)
+    page.goto(f"{live_server.url}/admin/mailings/mailing/{mailing.pk}/envoyer/")
+    page.get_by_label("Envoyer maintenant").check()
+    expect(page.get_by_label("Date d’envoi")).to_be_hidden()
+    page.get_by_role("button", name="Vérifier et confirmer…").click()
+    expect(page.locator("#schedule-departure")).to_have_text("dès maintenant")
+    expect(page.locator("#schedule-count")).to_have_text("2 contacts")
+    page.get_by_role("button", name="Confirmer l’envoi maintenant").click()
+    expect(page.locator(".messagelist")).to_contain_text("Envoi lancé.")
+    # The dispatch was queued at once (tasks run in-process here), not at the next tick.
+    expect(page.locator("#mailing-status")).to_have_text("envoi en cours")
+    assert Delivery.objects.filter(mailing=mailing).count() == 2
+    services.outbox_send_batch(size=10)
+    services.mailings_finish()
+    expect(page.locator("#mailing-status")).to_have_text("envoyé", timeout=10_000)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        mailing.audience().values_list("contact__email", flat=True)
+    )
 
 
 def test_preview_and_test_send_in_the_language_chosen_without_javascript(browser, live_server):
@@ -83,7 +139,7 @@ def test_preview_and_test_send_in_the_language_chosen_without_javascript(browser
     with page.expect_popup() as preview:
         page.get_by_role("button", name="Aperçu texte").click()
     expect(preview.value.locator("body")).to_contain_text("Unsubscribe in one click:")
-    page.get_by_role("button", name="M’envoyer un test").click()
+    page.get_by_role("button", name="Envoyer le test").click()
     expect(page.locator(".messagelist")).to_contain_text("Test envoyé à editrice@pouls.example")
     (message,) = mail.outbox
     assert message.body.startswith("Hello,") and "Le texte reste en français." in message.body

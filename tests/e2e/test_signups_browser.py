@@ -71,13 +71,21 @@ def test_preference_centre(page, live_server, lists):
     statuses = dict(contact.subscriptions.values_list("mailing_list__slug", "status"))
     assert statuses == {"newsletter": "unsubscribed", "entretiens": "active"}
 
+    page.get_by_role("button", name="Me désinscrire de tout").click()
+    assert page.get_by_text("Vous êtes désinscrit·e de tout.").is_visible()
+
+    # The data are reached by a fresh link sent to the address, not from this page.
+    assert page.get_by_role("link", name="Télécharger mes données (JSON)").count() == 0
+    mail.outbox.clear()
+    page.get_by_role("button", name="Recevoir un lien").click()
+    assert page.get_by_text("Un lien vers vos données vient de partir").is_visible()
+    (message,) = mail.outbox
+    link = next(word for word in message.body.split() if "/mes-donnees/" in word)
+    page.goto(live_server.url + "/" + link.split("/", 3)[3])
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Télécharger mes données (JSON)").click()
     data = json.loads(open(download_info.value.path(), encoding="utf-8").read())
     assert data["contact"]["first_name"] == "Léa"
-
-    page.get_by_role("button", name="Me désinscrire de tout").click()
-    assert page.get_by_text("Vous êtes désinscrit·e de tout.").is_visible()
     assert set(contact.subscriptions.values_list("status", flat=True)) == {"unsubscribed"}
 
     page.get_by_label("Je veux que mes données soient effacées").check()

@@ -37,3 +37,34 @@ def test_bootstrap_takes_the_admin_from_the_environment(monkeypatch):
     user = get_user_model().objects.get(username="claire")
     assert user.is_superuser and user.check_password("un-mot-de-passe-solide")
     assert "un-mot-de-passe-solide" not in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_bootstrap_takes_the_admin_email_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "redaction@pouls.example")
+    call_command("bootstrap", stdout=StringIO())
+    assert get_user_model().objects.get().email == "redaction@pouls.example"
+
+
+@pytest.mark.django_db
+def test_bootstrap_asks_for_the_admin_email_when_run_interactively(monkeypatch):
+    import sys
+
+    monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers = iter(["pas-une-adresse", "claire@pouls.example"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    err = StringIO()
+    call_command("bootstrap", stdout=StringIO(), stderr=err)
+    assert get_user_model().objects.get().email == "claire@pouls.example"
+    assert "Adresse invalide : pas-une-adresse" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_bootstrap_without_a_terminal_asks_nothing(monkeypatch):
+    monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked"))
+    out = StringIO()
+    call_command("bootstrap", "--noinput", stdout=out)
+    assert get_user_model().objects.get().email == ""
+    assert "tapez-en une à chaque envoi de test" in out.getvalue()

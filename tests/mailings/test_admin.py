@@ -58,7 +58,7 @@ def test_compose_see_the_audience_then_schedule_at_a_paris_time(client, editor):
     assert "Europe/Paris" in page
 
     confirm = client.get(f"/admin/mailings/mailing/{mailing.pk}/programmer/").content.decode()
-    assert 'id="schedule-count">3<' in confirm
+    assert 'id="schedule-count">3 contacts<' in confirm
     assert "04/05/2026 09:30 (Europe/Paris)" in confirm
     client.post(f"/admin/mailings/mailing/{mailing.pk}/programmer/")
     mailing.refresh_from_db()
@@ -131,6 +131,7 @@ def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settin
 
     settings.SITE_URL = "https://pouls.example"
     MailingListFactory()
+    atelier = MailingListFactory(slug="atelier", name="Atelier")
     article = Article.objects.create(
         title="Oubliez votre produit, cherchez d’abord vos clients",
         slug="oubliez-votre-produit",
@@ -138,9 +139,15 @@ def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settin
         body="## Il était une fois\n\nTony rêvait d’un empire.",
         published_at=timezone.now(),
     )
+    action = {"action": "create_mailing_from_article", "_selected_action": [article.pk]}
+    # First it asks which lists (nothing is chosen for the editor).
+    page = client.post("/admin/articles/article/", action).content.decode()
+    assert "À quelles listes ?" in page and "checked" not in page.split("À quelles listes ?")[1]
+    assert not Mailing.objects.exists()
+    page = client.post("/admin/articles/article/", {**action, "apply": "1"}).content.decode()
+    assert "Ce champ est obligatoire." in page and not Mailing.objects.exists()
     response = client.post(
-        "/admin/articles/article/",
-        {"action": "create_mailing_from_article", "_selected_action": [article.pk]},
+        "/admin/articles/article/", {**action, "apply": "1", "lists": [atelier.pk]}
     )
     mailing = Mailing.objects.get()
     assert response.status_code == 302
@@ -149,7 +156,7 @@ def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settin
     assert mailing.subject == article.title and mailing.preheader == article.description
     assert "Tony rêvait d’un empire." in mailing.body
     assert f"(https://pouls.example{article.get_absolute_url()})" in mailing.body
-    assert list(mailing.lists.values_list("slug", flat=True)) == ["newsletter"]
+    assert list(mailing.lists.values_list("slug", flat=True)) == ["atelier"]
 
 
 def test_a_step_added_in_the_admin_reaches_readers_who_finished_the_sequence(client, editor):

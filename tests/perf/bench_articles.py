@@ -200,7 +200,7 @@ def test_import_a_thousand_generated_articles(tmp_path):
             + "\n\n- un\n- deux\n",
             encoding="utf-8",
         )
-    from articles.importer import parse_document
+    from articles.importers.document import parse_document
 
     started = time.perf_counter()
     for path in sorted(folder.iterdir()):

@@ -312,3 +312,87 @@ def test_html_typed_anywhere_is_shown_as_text(client, lists):
     html = response.content.decode()
     assert "<b>gras</b>" not in html and "&lt;b&gt;gras&lt;/b&gt;" in html
     assert "<script>alert(1)" not in html
+
+
+def _post_signup(client, email, **meta):
+    return client.post(
+        "/inscription/newsletter/",
+        {"email": email, "consent": "on", "first_name": "Léa"},
+        **meta,
+    )
+
+
+def test_behind_our_proxy_the_client_chosen_forwarded_entries_are_ignored(client, lists, settings):
+    """One proxy of ours appends the address it saw to X-Forwarded-For: a client that
+    writes its own entries in front can neither pick its consent IP nor escape the
+    per-IP limit by changing them."""
+    settings.SIGNUPS_TRUSTED_PROXIES = 1
+    settings.SIGNUPS_RATE_PER_IP = (2, 600)
+    codes = [
+        _post_signup(
+            client,
+            f"spoof{n}@example.org",
+            REMOTE_ADDR="10.0.0.2",  # the proxy
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.23",
+        ).status_code
+        for n in range(3)
+    ]
+    assert codes == [303, 303, 429]
+    ips = set(Contact.objects.values_list("consents__ip_address", flat=True))
+    assert ips == {"198.51.100.23"}
+
+
+def test_two_trusted_proxies_take_the_second_entry_from_the_right(client, lists, settings):
+    settings.SIGNUPS_TRUSTED_PROXIES = 2
+    response = _post_signup(
+        client,
+        "two@example.org",
+        REMOTE_ADDR="10.0.0.3",
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 2001:db8::7, 10.0.0.9",
+    )
+    assert response.status_code == 303
+    assert Contact.objects.get().consents.get().ip_address == "2001:db8::7"
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(client, lists, settings):
+    settings.SIGNUPS_TRUSTED_PROXIES = 0
+    _post_signup(
+        client, "direct@example.org", REMOTE_ADDR="203.0.113.40", HTTP_X_FORWARDED_FOR="6.6.6.6"
+    )
+    assert Contact.objects.get().consents.get().ip_address == "203.0.113.40"
+
+
+@pytest.mark.parametrize(
+    "forwarded", ["not-an-ip", "203.0.113.5:8080", "", " , ", "1.2.3.4\x00", "999.1.1.1"]
+)
+def test_a_forwarded_value_that_is_not_an_ip_falls_back_to_the_peer(
+    client, lists, settings, forwarded
+):
+    """Stored in an `inet` column on PostgreSQL: a non-IP value must never reach it."""
+    settings.SIGNUPS_TRUSTED_PROXIES = 1
+    response = _post_signup(
+        client, "odd@example.org", REMOTE_ADDR="10.0.0.4", HTTP_X_FORWARDED_FOR=forwarded
+    )
+    assert response.status_code == 303
+    assert Contact.objects.get().consents.get().ip_address == "10.0.0.4"
+
+
+def test_every_429_says_when_to_come_back(client, lists, settings):
+    settings.SIGNUPS_RATE_PER_IP = (1, 600)
+    assert _post_signup(client, "a@example.org", REMOTE_ADDR="192.0.2.60").status_code == 303
+    refused = _post_signup(client, "b@example.org", REMOTE_ADDR="192.0.2.60")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 600
+    application = {
+        "email": "c@example.org",
+        "first_name": "Léa",
+        "company": "Atelier",
+        "activity": "Céramique",
+        "city": "Lyon",
+        "country": "France",
+        "story": "J’ai commencé seule.",
+        "consent": "on",
+    }
+    refused = client.post("/entretiens/candidature/", application, REMOTE_ADDR="192.0.2.60")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 600

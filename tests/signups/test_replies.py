@@ -82,13 +82,13 @@ def test_signups_are_kept_when_redis_is_down(client, lists, settings):
     assert len(mail.outbox) == 1
 
 
-def test_on_redis_the_rate_limit_call_takes_the_wake_up_and_queues_one_task(
+def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
     redis_url, client, lists, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
-    """One Redis call counts the request and takes the reply sender's wake-up key: the
-    first signup queues the task, the next ones (the task not started yet) do not, a
-    refused one leaves the key alone; once the task has started, a signup queues
-    another. Every signup is answered."""
+    """After commit the service takes the reply sender's wake-up key: the first signup
+    queues the task, the next ones (the task not started yet) do not, a refused one
+    leaves the key alone; once the task has started, a signup queues another. Every
+    signup is answered."""
     import redis
     from django.core.cache import cache
 
@@ -138,28 +138,3 @@ def test_on_redis_the_rate_limit_call_takes_the_wake_up_and_queues_one_task(
         "r1@example.org",
         "r4@example.org",
     ]
-
-
-def test_a_signup_committed_while_the_sender_runs_is_answered_by_that_run(
-    lists, django_capture_on_commit_callbacks, monkeypatch
-):
-    """The view found the wake-up key taken (a task queued), and that task started
-    before the signup committed: its last look, after a pause, still finds it."""
-    with django_capture_on_commit_callbacks(execute=True):
-        services.signup_submit(
-            mailing_list=lists["newsletter"], email="a@example.org", form="t", wake_up_taken=False
-        )
-
-    def late_commit(seconds):
-        assert seconds == services.REPLY_SETTLE_SECONDS
-        monkeypatch.setattr(services.clock, "sleep", lambda seconds: None)
-        services.signup_submit(
-            mailing_list=lists["newsletter"],
-            email="late@example.org",
-            form="t",
-            wake_up_taken=False,
-        )
-
-    monkeypatch.setattr(services.clock, "sleep", late_commit)
-    assert services.signup_replies_send() == 2
-    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "late@example.org"]

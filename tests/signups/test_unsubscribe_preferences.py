@@ -144,10 +144,25 @@ def test_unsubscribe_from_everything(active, lists):
     assert set(Subscription.objects.values_list("status", flat=True)) == {"unsubscribed"}
 
 
-def test_download_my_data(active):
-    response = Client().get(
-        f"/preferences/{tokens.make_token('preferences', active.contact.pk)}/donnees.json"
-    )
+def _data_link(active, django_capture_on_commit_callbacks):
+    """Ask for the data link from the preference centre; return the emailed link."""
+    from django.core import mail
+
+    from .conftest import link_in
+
+    mail.outbox.clear()
+    url = _path(tokens.preferences_url(active.contact))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(url, {"action": "data_link"})
+    assert response.status_code == 200
+    assert "Un lien vers vos données vient de partir" in response.content.decode()
+    assert [m.to for m in mail.outbox] == [["lea@example.org"]]
+    return _path(link_in(mail.outbox[0], r"https?://\S+/mes-donnees/\S+/"))
+
+
+def test_download_my_data(active, django_capture_on_commit_callbacks):
+    page = _data_link(active, django_capture_on_commit_callbacks)
+    response = Client().get(f"{page}donnees.json")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
     data = json.loads(response.content)
@@ -156,17 +171,66 @@ def test_download_my_data(active):
     assert data["consents"][0]["text"]
 
 
-def test_delete_my_data_needs_the_box_ticked(active):
+def test_delete_my_data_needs_the_box_ticked(active, django_capture_on_commit_callbacks):
     client = Client()
-    url = _path(tokens.preferences_url(active.contact))
-    response = client.post(url, {"action": "erase"})
+    url = _data_link(active, django_capture_on_commit_callbacks)
+    response = client.post(url, {})
     assert "Cochez la case pour confirmer l’effacement." in response.content.decode()
     assert Contact.objects.get().email == "lea@example.org"
-    response = client.post(url, {"action": "erase", "confirm_erase": "yes"})
+    response = client.post(url, {"confirm_erase": "yes"})
     assert "Vos données sont effacées" in response.content.decode()
     assert Contact.objects.get().email is None
-    # The link now leads nowhere.
+    # The links now lead nowhere.
     assert client.get(url).status_code == 404
+    assert client.get(_path(tokens.preferences_url(active.contact))).status_code == 404
+
+
+def test_the_permanent_links_never_open_export_or_erasure(active):
+    """The preference link (in every email) and the unsubscribe link (in every email's
+    headers) never reach the data: the preference centre offers only « Recevoir un
+    lien », sent to the address."""
+    token = tokens.make_token("preferences", active.contact.pk)
+    client = Client()
+    html = client.get(f"/preferences/{token}/").content.decode()
+    assert "Recevoir un lien" in html
+    assert "donnees.json" not in html and "confirm_erase" not in html
+    assert client.get(f"/preferences/{token}/donnees.json").status_code == 404
+    assert client.get(f"/mes-donnees/{token}/").status_code == 404
+    assert client.get(f"/mes-donnees/{token}/donnees.json").status_code == 404
+    unsubscribe = tokens.make_token("unsubscribe", active.pk)
+    assert client.get(f"/mes-donnees/{unsubscribe}/donnees.json").status_code == 404
+    client.post(f"/preferences/{token}/", {"action": "erase", "confirm_erase": "yes"})
+    assert Contact.objects.get().email == "lea@example.org"
+
+
+def test_the_data_link_expires_after_an_hour(active, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    url = _data_link(active, django_capture_on_commit_callbacks)
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        response = Client().get(url)
+        assert response.status_code == 400
+        assert "a expiré" in response.content.decode()
+        assert Client().get(f"{url}donnees.json").status_code == 400
+        Client().post(url, {"confirm_erase": "yes"})
+    assert Contact.objects.get().email == "lea@example.org"
+
+
+@pytest.mark.parametrize("body", ["List-Unsubscribe=One-Click", "", "autre=1"])
+def test_the_one_click_answer_never_hands_out_a_preferences_link(active, body):
+    response = Client(enforce_csrf_checks=True).post(
+        _path(tokens.unsubscribe_url(active)),
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "/preferences/" not in content and "/mes-donnees/" not in content
+    active.refresh_from_db()
+    assert active.status == Subscription.Status.UNSUBSCRIBED
 
 
 def test_preferences_tampered_token(active):

@@ -31,6 +31,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("signups", "0003_subscription_indexes_covered")]
+    dependencies = [("signups", "0004_pending_signup")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]

@@ -38,7 +38,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0005_step_and_mailing_body_greeting_help'),
+        ('mailings', '0006_mailing_pause_and_answer_filter'),
     ]
 
     operations = [

@@ -1,0 +1,6 @@
+"""Importers: each module reads one kind of export into `ParsedDocument`s (no database).
+
+`document` reads one front-matter/Markdown file or scraped page, `frontmatter` the
+headers found in the wild (YAML with custom tags, TOML), `wxr`, `ghost`, `medium` and
+`substack` the platforms' exports, `archive` opens zips safely. Writing is
+`articles.services`."""
