@@ -23,6 +23,7 @@ from config.admin import KeptOnDeleteMixin
 from signups.models import Contact, Profile, Subscription
 
 from . import services
+from .admin_contact import contact_admin_add_history
 from .admin_results import MailingResultsMixin, mailing_results
 from .admin_send import MailingSendMixin
 from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step
@@ -582,3 +583,6 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+contact_admin_add_history()

@@ -567,6 +567,11 @@ class Delivery(models.Model):
                 name="delivery_in_flight",
                 condition=Q(status__in=("claimed", "sending")),
             ),
+            # « Inconnu » rows, for the editor to review: rare, so an index of nothing
+            # most of the time, and none of the outbox's writes touches it.
+            models.Index(
+                fields=("mailing",), name="delivery_unknown", condition=Q(status="unknown")
+            ),
             # Only rows that have an ESP id: nothing to maintain when the rows are written.
             models.Index(
                 fields=("esp_message_id",),

@@ -75,3 +75,12 @@ def on_tracking(sender, event, esp_name, **kwargs):
 
 def on_inbound(sender, event, esp_name, **kwargs):
     services.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
+
+
+@receiver(signals.welcome_emails_count, dispatch_uid="mailings.welcome_emails_count")
+def count_welcome_emails(sender, mailing_list, **kwargs):
+    from .models import Step
+
+    return Step.objects.filter(
+        sequence__mailing_list=mailing_list, sequence__is_active=True
+    ).count()

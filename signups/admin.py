@@ -1,8 +1,11 @@
 import json
+import uuid
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -15,7 +18,7 @@ from django.utils.translation import ngettext
 
 from config.admin import KeptOnDeleteMixin
 
-from . import audience, services
+from . import audience, importing, services
 from .forms import ImportForm, normalise_email
 from .models import (
     Answer,
@@ -102,6 +105,17 @@ class ConsentInline(admin.TabularInline):
         "user_agent",
     )
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = readonly_fields = ("text", "mailing_list", "profile", "created_at")
+    can_delete = False
+    verbose_name_plural = _("réponses à la question de l’inscription")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -204,6 +218,9 @@ class SourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+IMPORT_CACHE_KEY = "contacts-import:%s"
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
@@ -241,7 +258,7 @@ class ContactAdmin(admin.ModelAdmin):
         "inactive_flagged_at",
         "transactional_sent_at",
     )
-    inlines = (SubscriptionInline, ConsentInline)
+    inlines = (SubscriptionInline, ConsentInline, AnswerInline)
     actions = ("export_json", "erase")
 
     def get_queryset(self, request):
@@ -304,26 +321,52 @@ class ContactAdmin(admin.ModelAdmin):
         ]
 
     def import_csv(self, request):
+        """First the file and the editor's statement, then a preview of the lines as they
+        will be read (and of the welcome emails enrolling would send), then the import."""
         if not self.has_add_permission(request):
             return HttpResponse(status=403)
-        report = None
-        if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                report = services.contacts_import(
-                    text=form.cleaned_data["file"],
-                    mailing_list=form.cleaned_data["mailing_list"],
-                    consent_source=form.cleaned_data["consent_source"],
-                    consent_date=form.cleaned_data["consent_date"],
+        report = preview = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            contacts_file = None
+            if data["file"] is not None:
+                contacts_file = importing.contacts_file_read(raw=data["file"])
+            elif stored := cache.get(IMPORT_CACHE_KEY % data["token"]):
+                contacts_file = importing.ContactsFile(**stored)
+            if contacts_file is None:
+                form.add_error("file", _("Le fichier a expiré : choisissez-le à nouveau."))
+            elif data["file"] is not None:
+                try:
+                    preview = importing.contacts_import_preview(
+                        contacts_file=contacts_file,
+                        mailing_list=data["mailing_list"],
+                        enrol=data["enrol"],
+                    )
+                except ValidationError as exc:
+                    form.add_error("file", exc)
+                else:
+                    token = uuid.uuid4().hex
+                    cache.set(IMPORT_CACHE_KEY % token, vars(contacts_file), 3600)
+                    preview["file"] = contacts_file
+                    form = ImportForm(initial={**data, "file": None, "token": token})
+            else:
+                report = importing.contacts_import(
+                    contacts_file=contacts_file,
+                    mailing_list=data["mailing_list"],
+                    consent_source=data["consent_source"],
+                    consent_date=data["consent_date"],
                     imported_by=request.user.get_username(),
+                    enrol=data["enrol"],
                 )
-        else:
-            form = ImportForm()
+                cache.delete(IMPORT_CACHE_KEY % data["token"])
+                form = ImportForm()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Importer des contacts (CSV)"),
             "form": form,
+            "preview": preview,
             "report": report,
         }
         return TemplateResponse(request, "admin/signups/contact/import.html", context)
