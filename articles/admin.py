@@ -11,7 +11,15 @@ from django.utils.translation import ngettext
 from mailings.admin_publish import PublishAndSendMixin, create_mailing_from_article
 
 from . import services
-from .models import Article, Category, Comment, CommentStatus, Redirect
+from .models import (
+    Article,
+    Category,
+    Comment,
+    Commenter,
+    CommentSettings,
+    CommentStatus,
+    Redirect,
+)
 
 
 class RedirectInline(admin.TabularInline):
@@ -36,6 +44,7 @@ class ArticleAdmin(PublishAndSendMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "body")}),
         (_("Publication"), {"fields": ("status", "published_at", "author", "categories")}),
+        (_("Commentaires"), {"fields": ("comments_open", "comment_moderation")}),
         (
             _("Adresse et partage"),
             {"fields": ("permalink", "canonical_link", "image"), "classes": ("collapse",)},
@@ -166,13 +175,30 @@ class RedirectAdmin(admin.ModelAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ("excerpt", "author", "article", "in_reply_to", "status", "reply_link")
-    list_filter = ("status", "imported", "article")
-    search_fields = ("body", "author", "article__title")
-    list_select_related = ("article", "parent")
+    list_display = (
+        "excerpt",
+        "written_by",
+        "article",
+        "in_reply_to",
+        "created_at",
+        "status",
+        "reply_link",
+    )
+    list_filter = ("status", "is_author", "imported", "article")
+    search_fields = ("body", "author", "commenter__email", "article__title")
+    list_select_related = ("article", "parent", "commenter")
     autocomplete_fields = ("article",)
-    raw_id_fields = ("parent",)
+    raw_id_fields = ("parent", "commenter")
+    readonly_fields = ("ip_address",)
     actions = ["approve", "hide"]
+
+    @admin.display(description=_("Auteur"), ordering="author")
+    def written_by(self, obj):
+        if obj.is_author:
+            return format_html("{} <em>({})</em>", obj.display_name, _("auteur de l’article"))
+        if obj.commenter_id:
+            return format_html("{} &lt;{}&gt;", obj.display_name, obj.commenter.email)
+        return obj.display_name
 
     @admin.display(description=_("Commentaire"))
     def excerpt(self, obj):
@@ -180,7 +206,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("En réponse à"))
     def in_reply_to(self, obj):
-        return obj.parent.author or _("Anonyme") if obj.parent else "—"
+        return obj.parent.display_name if obj.parent else "—"
 
     @admin.display(description=_("Répondre"))
     def reply_link(self, obj):
@@ -191,6 +217,7 @@ class CommentAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("author", request.user.get_full_name() or request.user.get_username())
         initial.setdefault("status", CommentStatus.APPROVED)
+        initial.setdefault("is_author", True)
         return initial
 
     def save_model(self, request, obj, form, change):
@@ -219,3 +246,29 @@ class CommentAdmin(admin.ModelAdmin):
             ngettext("%(count)d commentaire masqué.", "%(count)d commentaires masqués.", count)
             % {"count": count},
         )
+
+
+@admin.register(CommentSettings)
+class CommentSettingsAdmin(admin.ModelAdmin):
+    """One row: the list opens it straight away."""
+
+    readonly_fields = ("digest_sent_at",)
+
+    def has_add_permission(self, request):
+        return not CommentSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from django.shortcuts import redirect
+
+        settings = CommentSettings.load()
+        return redirect("admin:articles_commentsettings_change", settings.pk)
+
+
+@admin.register(Commenter)
+class CommenterAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "confirmed_at", "created_at")
+    search_fields = ("email", "name")
+    list_filter = (("confirmed_at", admin.EmptyFieldListFilter),)

@@ -1,7 +1,9 @@
 """Articles, their categories, reader comments and the old addresses that redirect to them."""
 
 import math
+import re
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q, Value
@@ -49,6 +51,12 @@ class Category(models.Model):
 class Status(models.TextChoices):
     DRAFT = "draft", _("Brouillon")
     PUBLISHED = "published", _("Publié")
+
+
+class CommentModeration(models.TextChoices):
+    SITE = "", _("Comme le réglage du site")
+    MODERATE = "moderate", _("Relire chaque commentaire avant publication")
+    PUBLISH = "publish", _("Publier aussitôt les commentaires des adresses confirmées")
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -176,6 +184,25 @@ class Article(models.Model):
     source_hash = models.CharField(
         _("empreinte du fichier"), max_length=64, blank=True, editable=False
     )
+    comments_open = models.BooleanField(
+        _("commentaires ouverts"),
+        default=True,
+        help_text=_(
+            "Décochez pour fermer les commentaires : ceux qui sont publiés restent visibles, "
+            "le formulaire disparaît."
+        ),
+    )
+    comment_moderation = models.CharField(
+        _("modération des commentaires"),
+        max_length=10,
+        choices=CommentModeration.choices,
+        default=CommentModeration.SITE,
+        blank=True,
+        help_text=_(
+            "Le premier commentaire d’une adresse attend toujours que son auteur la confirme ; "
+            "ce choix vaut pour les suivants."
+        ),
+    )
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
@@ -254,6 +281,12 @@ class Article(models.Model):
             self.description = excerpt(self.body_html)
         return warnings
 
+    def publishes_comments_at_once(self) -> bool:
+        """Whether a comment from a confirmed address skips the editor's review."""
+        if self.comment_moderation == CommentModeration.SITE:
+            return not CommentSettings.load().moderate_confirmed
+        return self.comment_moderation == CommentModeration.PUBLISH
+
     def search_document(self):
         """The French full-text vector, computed by PostgreSQL in the same INSERT/UPDATE."""
         from django.db import connection
@@ -288,7 +321,82 @@ class Redirect(models.Model):
         return self.old_path
 
 
+# An unnamed imported reply that greets someone by name (« Bonjour Evelyne! ») answers
+# a reader: on the scraped blogs we import, only the author's own replies lose their name.
+_GREETING = re.compile(r"(?:bonjour|bonsoir|hello|salut|coucou)\s+\w", re.IGNORECASE)
+
+
+def comment_is_authors_reply(*, author: str, body: str, parent: "Comment | None") -> bool:
+    """An imported reply without a name that answers a named reader, or greets one."""
+    if author.strip() or parent is None or parent.is_author:
+        return False
+    return bool(parent.author.strip()) or bool(_GREETING.match(body.strip()))
+
+
+class CommentSettings(models.Model):
+    """The site-wide choices about comments (one row, edited in the admin)."""
+
+    moderate_confirmed = models.BooleanField(
+        _("relire aussi les commentaires des adresses confirmées"),
+        default=True,
+        help_text=_(
+            "Coché : chaque commentaire attend votre approbation. Décoché : une fois son "
+            "adresse confirmée, un lecteur publie ses commentaires aussitôt. Chaque article "
+            "peut faire autrement."
+        ),
+    )
+    digest_enabled = models.BooleanField(
+        _("résumé quotidien par e-mail"),
+        default=False,
+        help_text=_("Un e-mail par jour quand des commentaires attendent votre relecture."),
+    )
+    digest_to = models.EmailField(
+        _("destinataire du résumé"),
+        blank=True,
+        help_text=_("Laissée vide : l’adresse d’envoi du site."),
+    )
+    digest_sent_at = models.DateTimeField(
+        _("dernier résumé envoyé le"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("réglages des commentaires")
+        verbose_name_plural = _("réglages des commentaires")
+
+    def __str__(self):
+        return str(_("Réglages des commentaires"))
+
+    @classmethod
+    def load(cls) -> "CommentSettings":
+        settings, _created = cls.objects.get_or_create(pk=1)
+        return settings
+
+
+class Commenter(models.Model):
+    """An address that wrote a comment; its first comment waits until it is confirmed."""
+
+    email = models.EmailField(_("adresse e-mail"), max_length=254, unique=True)
+    name = models.CharField(_("nom"), max_length=120, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(
+        _("confirmation envoyée le"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("auteur de commentaires")
+        verbose_name_plural = _("auteurs de commentaires")
+
+    def __str__(self):
+        return self.name or self.email
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
 class CommentStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("Adresse à confirmer")
     PENDING = "pending", _("En attente")
     APPROVED = "approved", _("Approuvé")
     HIDDEN = "hidden", _("Masqué")
@@ -297,6 +405,10 @@ class CommentStatus(models.TextChoices):
 class CommentQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(status=CommentStatus.APPROVED)
+
+    def awaiting_moderation(self):
+        """Confirmed by their writer, waiting for the editor (the dashboard's count)."""
+        return self.filter(status=CommentStatus.PENDING)
 
 
 class Comment(models.Model):
@@ -312,13 +424,35 @@ class Comment(models.Model):
         related_name="replies",
     )
     author = models.CharField(_("auteur"), max_length=120, blank=True)
+    is_author = models.BooleanField(
+        _("réponse de l’auteur"),
+        default=False,
+        help_text=_("Affiché comme écrit par l’auteur de l’article."),
+    )
+    commenter = models.ForeignKey(
+        Commenter,
+        verbose_name=_("adresse"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comments",
+    )
     body = models.TextField(_("commentaire"))
     status = models.CharField(
-        _("état"), max_length=10, choices=CommentStatus.choices, default=CommentStatus.PENDING
+        _("état"), max_length=12, choices=CommentStatus.choices, default=CommentStatus.PENDING
     )
     position = models.PositiveIntegerField(_("ordre"), default=0)
     imported = models.BooleanField(_("importé"), default=False, editable=False)
-    created_at = models.DateTimeField(_("écrit le"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(
+        _("adresse IP"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(
+        _("écrit le"),
+        default=timezone.now,
+        null=True,
+        blank=True,
+        help_text=_("Vide pour un commentaire importé sans date."),
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -326,6 +460,13 @@ class Comment(models.Model):
         verbose_name = _("commentaire")
         verbose_name_plural = _("commentaires")
         ordering = ("article", "position", "pk")
+        indexes = [models.Index(fields=["status"], name="comment_status")]
 
     def __str__(self):
-        return f"{self.author or _('Anonyme')} : {self.body[:60]}"
+        return f"{self.display_name} : {self.body[:60]}"
+
+    @property
+    def display_name(self) -> str:
+        if self.is_author:
+            return self.article.author or settings.SITE_AUTHOR or settings.SITE_NAME
+        return self.author or str(_("Anonyme"))

@@ -70,7 +70,8 @@ _CLEANER = nh3.Cleaner(
 
 
 def sanitise(html_text: str) -> str:
-    return _CLEANER.clean(html_text)
+    # An attribute whose classes were all filtered out is left empty by nh3: drop it.
+    return _CLEANER.clean(html_text).replace(' class=""', "")
 
 
 _ATTR = re.compile(r"""([\w:-]+)\s*(?:=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")

@@ -4,12 +4,17 @@ With no configuration at all the platform runs on embedded defaults: SQLite,
 Celery's filesystem transport and email written as .eml files, all under var/.
 """
 
+import base64
+import datetime
+import hashlib
+import re
 import secrets
 import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +60,8 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).netloc:
     _config_error(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 SITE_NAME = env("SITE_NAME", default="Pouls")
+# The blog author's name on their replies to comments when the article names no author.
+SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 # --- applications ------------------------------------------------------------
@@ -69,6 +76,8 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "anymail",
+    "csp",
+    "axes",
     "config",
     "articles",
     "signups",
@@ -77,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -85,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns the authentication backend's lockout into the French lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -274,9 +286,27 @@ ANYMAIL = {
     for key, value in env.ENVIRON.items()
     if key.startswith("ANYMAIL_")
 }
+
+# --- ESP webhooks (mailings/webhooks.py) -------------------------------------------
+# Only the configured ESP's endpoints answer, and only with WEBHOOK_SECRET (HTTP basic
+# auth `user:password`), in every mode; the ESP's signature is checked too where its key
+# is set (ANYMAIL_<ESP>_WEBHOOK_SIGNING_KEY…, passed to anymail like every ANYMAIL_*).
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 if WEBHOOK_SECRET:
     ANYMAIL.setdefault("WEBHOOK_SECRET", WEBHOOK_SECRET)
+if PRODUCTION and "anymail" in EMAIL_BACKEND and not ANYMAIL.get("WEBHOOK_SECRET"):
+    _config_error(
+        "WEBHOOK_SECRET is missing: an anymail EMAIL_BACKEND needs it to receive the ESP's "
+        "webhooks (production)."
+    )
+# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe).
+MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
+# Events accepted in one webhook request; past it the request is refused with 413.
+MAIL_WEBHOOK_MAX_EVENTS = env.int("MAIL_WEBHOOK_MAX_EVENTS", default=5000)
+# This many soft bounces (distinct messages) within this many days stop mail to a contact
+# (reversible by the editor, unlike a hard bounce or a complaint).
+MAIL_SOFT_BOUNCE_LIMIT = env.int("MAIL_SOFT_BOUNCE_LIMIT", default=3)
+MAIL_SOFT_BOUNCE_DAYS = env.int("MAIL_SOFT_BOUNCE_DAYS", default=15)
 
 # --- production refuses placeholders ------------------------------------------------
 # The values of platform/pouls.env.example that only show where a real one goes: with
@@ -363,8 +393,62 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    # Off unless asked for: both reach beyond this site (every subdomain; the browsers'
+    # built-in list, from which removal takes months), so check --deploy is told so.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+    )
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+# Every page: scripts, styles, images and fonts from this site only, no plugins, no
+# framing, forms posting here only. No inline script anywhere (the time-zone filler is
+# static/js/time-zone.js); the one inline style block, in the self-contained 500 page,
+# is allowed by its hash, computed here from the template itself.
+def _inline_style_hashes(*names: str) -> list[str]:
+    hashes = []
+    for name in names:
+        text = (BASE_DIR / "templates" / name).read_text(encoding="utf-8")
+        for block in re.findall(r"<style>(.*?)</style>", text, flags=re.DOTALL):
+            digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+            hashes.append(f"'sha256-{digest}'")
+    return hashes
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, *_inline_style_hashes("500.html")],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- admin login throttling (django-axes) ---------------------------------------------
+# A user name tried from one IP is locked after AXES_FAILURE_LIMIT wrong passwords, for
+# AXES_COOLOFF_MINUTES (0: until `manage.py axes_reset_ip_username IP NAME`); other IPs
+# and other names are not. The lockout page is French (config.views.admin_locked_out).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_cooloff = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=_cooloff) if _cooloff else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.views.admin_locked_out"
 
 LOGGING = {
     "version": 1,
@@ -372,7 +456,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes announces itself at every start: errors stay one line (preflight).
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # --- signups -------------------------------------------------------------------

@@ -2,9 +2,11 @@ import os
 import time
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -61,4 +63,22 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
+    )
+
+
+def admin_locked_out(request, original_response=None, credentials=None):
+    """django-axes' lockout answer: a French page, 429, saying for how long."""
+    from django.shortcuts import render
+
+    cooloff = settings.AXES_COOLOFF_TIME
+    return render(
+        request,
+        "admin/locked_out.html",
+        {
+            "title": _("Connexion bloquée"),
+            "minutes": int(cooloff.total_seconds() // 60) if cooloff else None,
+            "site_header": admin.site.site_header,
+            "site_title": admin.site.site_title,
+        },
+        status=429,
     )

@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from config.admin import KeptOnDeleteMixin
 from signups.models import Contact, Profile, Subscription
 
-from . import services
+from . import abtest, services
 from .admin_contact import contact_admin_add_history
 from .admin_results import MailingResultsMixin, mailing_results
 from .admin_send import MailingSendMixin
-from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step
+from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step, Variant
 
 
 class MailingForm(forms.ModelForm):
@@ -54,6 +54,9 @@ class MailingForm(forms.ModelForm):
             "send_time",
             "time_zone",
             "local_time",
+            "ab_share",
+            "ab_wait",
+            "ab_measure",
         )
         widgets = {"lists": forms.CheckboxSelectMultiple}
 
@@ -195,6 +198,34 @@ class MessageAdminMixin:
         return response
 
 
+class VariantFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE", False)
+        ]
+        if len(kept) == 1:
+            raise forms.ValidationError(
+                _("Un test A/B compare au moins deux objets (ou aucun : pas de test).")
+            )
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    formset = VariantFormSet
+    extra = 0
+    max_num = 4
+    fields = ("position", "subject")
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
 @admin.register(Mailing)
 class MailingAdmin(
     MailingSendMixin, MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin
@@ -222,7 +253,18 @@ class MailingAdmin(
             gettext_lazy("Envoi"),
             {"fields": ("send_date", "send_time", "time_zone", "local_time")},
         ),
+        (
+            gettext_lazy("Test A/B de l’objet"),
+            {
+                "fields": ("ab_share", "ab_wait", "ab_measure"),
+                "description": gettext_lazy(
+                    "Ajoutez deux à quatre objets ci-dessous pour les tester : chacun part "
+                    "à une partie des lecteurs, puis le meilleur part au reste, tout seul."
+                ),
+            },
+        ),
     )
+    inlines = (VariantInline,)
 
     def get_readonly_fields(self, request, obj=None):
         if obj and not obj.is_editable:
@@ -326,6 +368,8 @@ class MailingAdmin(
                     # Once dispatched, the deliveries are the audience: no count again.
                     "audience_count": mailing.audience_count() if mailing.is_editable else None,
                     "progress": mailing.progress(),
+                    "ab": abtest.results(mailing) if abtest.is_ab(mailing) else None,
+                    "ab_summary": abtest.describe(mailing),
                     "live": mailing.status
                     in (Mailing.Status.SCHEDULED, Mailing.Status.SENDING, Mailing.Status.PAUSED),
                     "results": mailing_results(mailing=mailing),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from signups.models import MailingList, Profile
 
-from . import broadcast, services
+from . import abtest, broadcast, services
 from .checks import mailing_check
 from .models import Mailing, audience_of
 
@@ -266,6 +266,7 @@ class MailingSendMixin:
             "send_at": mailing.send_at(),
             "report": report,
             "article": article,
+            "ab_summary": abtest.describe(mailing) if abtest.is_ab(mailing) else "",
         }
         return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
 

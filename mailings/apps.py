@@ -9,14 +9,14 @@ class MailingsConfig(AppConfig):
         "mailings.services.mailings_dispatch_due",
         "mailings.services.enrolments_advance",
         "mailings.services.outbox_recover",
+        "mailings.abtest.ab_decide_due",
     )
 
     def ready(self) -> None:
-        from anymail.signals import inbound, tracking
+        from anymail.signals import inbound
 
         from . import receivers
 
-        tracking.connect(receivers.on_tracking, dispatch_uid="mailings.tracking")
         inbound.connect(receivers.on_inbound, dispatch_uid="mailings.inbound")
 
     def bootstrap(self, stdout) -> None:

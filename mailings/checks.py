@@ -211,6 +211,25 @@ def mailing_check(
         else:
             external.append(url)
 
+    variants = mailing.variants.count()
+    if variants == 1:
+        report.blocking.append(_("Un test A/B compare au moins deux objets."))
+    if variants >= 2 and mailing.local_time:
+        report.blocking.append(
+            _("Un test A/B part à la même heure pour tous : décochez « heure locale ».")
+        )
+    if (
+        variants >= 2
+        and mailing.ab_measure == Mailing.AbMeasure.OPENS
+        and not settings.MAIL_TRACK_OPENS
+    ):
+        report.warnings.append(
+            _(
+                "Les ouvertures ne sont pas suivies (MAIL_TRACK_OPENS) : le gagnant sera choisi selon les clics."
+            )
+        )
+    for subject in mailing.variants.values_list("subject", flat=True):
+        report.warnings.extend(_subject_warnings(subject))
     if not mailing.lists.exists() or not mailing.audience_count():
         report.blocking.append(_("Personne ne recevrait ce mailing : l’audience est vide."))
     if settings.PRODUCTION and settings.MAIL_POSTAL_ADDRESS.strip() in (

@@ -289,6 +289,10 @@ class Mailing(models.Model):
         SENT = "sent", _("envoyé")
         CANCELLED = "cancelled", _("annulé")
 
+    class AbMeasure(models.TextChoices):
+        CLICKS = "clicks", _("les clics")
+        OPENS = "opens", _("les ouvertures (si elles sont suivies, avec consentement)")
+
     subject = models.CharField(_("objet"), max_length=200)
     preheader = models.CharField(
         _("texte d’aperçu"),
@@ -356,6 +360,34 @@ class Mailing(models.Model):
             "fuseau (Paris, Montréal, Antilles, Douala…) ; le fuseau ci-dessus est alors ignoré."
         ),
     )
+    ab_share = models.PositiveSmallIntegerField(
+        _("part du test A/B (%)"),
+        default=20,
+        help_text=_(
+            "Avec deux à quatre objets à tester : la part des lecteurs qui reçoit le test, "
+            "répartie entre les objets ; le reste reçoit le gagnant."
+        ),
+    )
+    ab_wait = models.DurationField(
+        _("attente avant de choisir le gagnant"),
+        default=dt.timedelta(hours=4),
+        help_text=_("Par exemple « 04:00:00 » pour quatre heures."),
+    )
+    ab_measure = models.CharField(
+        _("le gagnant est choisi selon"),
+        max_length=8,
+        choices=AbMeasure.choices,
+        default=AbMeasure.CLICKS,
+    )
+    ab_winner = models.ForeignKey(
+        "Variant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("objet gagnant"),
+    )
+    ab_decided_at = models.DateTimeField(_("gagnant choisi le"), null=True, blank=True)
     status = models.CharField(
         _("statut"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -443,6 +475,33 @@ class Mailing(models.Model):
         return {kind: n["events"] for kind, n in tally_totals(mailing=self).items()}
 
 
+class Variant(models.Model):
+    """One subject of a mailing's A/B test."""
+
+    mailing = models.ForeignKey(
+        Mailing, on_delete=models.CASCADE, related_name="variants", verbose_name=_("mailing")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    subject = models.CharField(_("objet"), max_length=200)
+
+    class Meta:
+        verbose_name = _("objet à tester")
+        verbose_name_plural = _("test A/B : objets à tester")
+        ordering = ("mailing", "position")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("mailing", "position"), name="one_variant_per_position"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.letter} — {self.subject}"
+
+    @property
+    def letter(self) -> str:
+        return "ABCDEFGH"[(self.position - 1) % 8]
+
+
 class DeliveryQuerySet(models.QuerySet):
     def sendable_now(self, now=None):
         now = now or timezone.now()
@@ -491,6 +550,17 @@ class Delivery(models.Model):
         related_name="deliveries",
         verbose_name=_("étape"),
         db_index=False,  # the unique (step, contact) index serves lookups by step
+    )
+    # The subject this row carries in an A/B test; empty otherwise.
+    variant = models.ForeignKey(
+        "Variant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("objet testé"),
+        db_index=False,
+        db_constraint=False,
     )
     # The outbox's references to the mailing, the contact and the subscription are not
     # enforced by PostgreSQL: checking them locks every referenced contact and

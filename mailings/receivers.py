@@ -1,11 +1,12 @@
-"""Listening to `signups` (which never imports us) and to anymail's tracking signal."""
+"""Listening to `signups` (which never imports us) and to anymail's inbound signal
+(tracking events are recorded by the webhook view itself: mailings/webhooks.py)."""
 
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from signups import signals
 
-from . import services
+from . import events, services
 from .models import Delivery, Enrolment, Event
 
 
@@ -69,12 +70,8 @@ def export_contact(sender, contact, **kwargs):
     }
 
 
-def on_tracking(sender, event, esp_name, **kwargs):
-    services.esp_event_record(event=event, esp_name=esp_name)
-
-
 def on_inbound(sender, event, esp_name, **kwargs):
-    services.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
+    events.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
 
 
 @receiver(signals.welcome_emails_count, dispatch_uid="mailings.welcome_emails_count")

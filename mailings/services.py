@@ -1,4 +1,4 @@
-"""Writes with side effects: scheduling, dispatching, sending, enrolling, ESP events.
+"""Writes with side effects: scheduling, dispatching, sending, enrolling (ESP events: events.py).
 
 The outbox rules (see the README's Mailings section):
 - one Delivery row per (message, contact), unique; rows are written set-based;
@@ -30,15 +30,14 @@ from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from signups import services as signups_services
 from signups.models import Contact, Subscription
 
-from . import esp, rendering, tallies
-from .models import Delivery, Enrolment, Event, Handover, Mailing, Sequence, Step
+from . import abtest, esp, rendering
+from .models import Delivery, Enrolment, Handover, Mailing, Sequence, Step, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +59,6 @@ def _handover_lock(*, exclusive: bool) -> None:
 
 def _in_handover(*, expired_at=None):
     """Delivery rows covered by an open hand-over of the worker that claimed them."""
-    from django.db.models import Exists, OuterRef
-
     entries = Handover.objects.filter(
         worker=OuterRef("claimed_by"), first_id__lte=OuterRef("pk"), last_id__gte=OuterRef("pk")
     )
@@ -176,7 +173,11 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
             )
         columns = "mailing_id, not_before, created_at, contact_id, subscription_id"
         skip_existing = mailing.deliveries.exists()
-        if bounds["low"] is not None:
+        if mailing.ab_winner_id is None and abtest.is_ab(mailing):
+            # An A/B test: only its share now; the tick sends the winner to the rest.
+            if not skip_existing:
+                written = abtest.insert_test_rows(mailing=mailing, audience=audience, now=now)
+        elif bounds["low"] is not None:
             for time_zone in zones:
                 not_before = mailing.local_send_at(time_zone) if time_zone else None
                 low = bounds["low"] - 1
@@ -224,7 +225,9 @@ def mailings_finish() -> int:
     """Mark sending mailings with nothing left in flight as sent."""
     finished = 0
     busy = (S.PENDING, S.CLAIMED, S.SENDING)  # sending: rows of earlier versions
-    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING):
+    # An A/B test whose winner is not chosen yet is not over: the rest waits for it.
+    waiting = Exists(Variant.objects.filter(mailing=OuterRef("pk"))) & Q(ab_winner__isnull=True)
+    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING).exclude(waiting):
         if not mailing.deliveries.filter(status__in=busy).exists():
             finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
                 status=Mailing.Status.SENT,
@@ -577,7 +580,15 @@ def _lease_until() -> dt.datetime:
     return timezone.now() + dt.timedelta(seconds=_setting("MAIL_LEASE_SECONDS", 300))
 
 
-CLAIM_FIELDS = ("id", "mailing_id", "step_id", "attempts", "contact_id", "subscription_id")
+CLAIM_FIELDS = (
+    "id",
+    "mailing_id",
+    "step_id",
+    "attempts",
+    "contact_id",
+    "subscription_id",
+    "variant_id",
+)
 
 
 def outbox_claim(*, worker: str, size: int) -> list[int]:
@@ -756,6 +767,12 @@ def _messages(rows) -> dict:
     step_ids = {row["step_id"] for row in rows if row["step_id"]}
     objects = {m.message_key: m for m in Mailing.objects.filter(pk__in=mailing_ids)}
     objects.update({s.message_key: s for s in Step.objects.filter(pk__in=step_ids)})
+    variant_ids = {row["variant_id"] for row in rows if row.get("variant_id")}
+    for variant in Variant.objects.filter(pk__in=variant_ids).select_related("mailing"):
+        # An A/B test's subject: the same mailing under its own subject.
+        objects[f"mailing-{variant.mailing_id}:{variant.pk}"] = abtest.variant_message(
+            variant.mailing, variant
+        )
     return {
         (key, language): rendering.render_message(objects[key], language)
         for key, language in {_key(row) for row in rows}
@@ -766,6 +783,8 @@ def _messages(rows) -> dict:
 def _key(row) -> tuple[str, str]:
     """(message key, chrome language) of a claimed row: which rendering it receives."""
     message = f"mailing-{row['mailing_id']}" if row["mailing_id"] else f"step-{row['step_id']}"
+    if row.get("variant_id"):
+        message += f":{row['variant_id']}"
     return message, row.get("contact__language") or settings.LANGUAGE_CODE
 
 
@@ -1321,93 +1340,6 @@ def message_send_test(*, message, email: str, first_name: str = "", language: st
     personal.send()
 
 
-# --- ESP events ----------------------------------------------------------------
-
-
-def esp_event_record(*, event, esp_name: str) -> Event | None:
-    """Record one anymail tracking event once; act on bounces, complaints, unsubscribes, clicks."""
-    from anymail.signals import EventType
-
-    kinds = {
-        EventType.DELIVERED: "delivered",
-        EventType.BOUNCED: "bounced",
-        EventType.REJECTED: "bounced",
-        EventType.COMPLAINED: "complained",
-        EventType.UNSUBSCRIBED: "unsubscribed",
-        EventType.OPENED: "opened",
-        EventType.CLICKED: "clicked",
-        EventType.DEFERRED: "deferred",
-    }
-    kind = kinds.get(event.event_type, str(event.event_type))
-    delivery = _delivery_for(event)
-    event_id = event.event_id or "{}:{}:{}:{}".format(
-        esp_name,
-        event.message_id,
-        event.event_type,
-        event.timestamp.isoformat() if event.timestamp else "",
-    )
-    track_reader = kind != "opened" or settings.MAIL_TRACK_OPENS
-    with transaction.atomic():
-        record, created = Event.objects.get_or_create(
-            event_id=f"{esp_name}:{event_id}"[:200],
-            defaults={
-                "kind": kind,
-                "delivery": delivery if track_reader else None,
-                "mailing_id": delivery.mailing_id if delivery else None,
-                "step_id": delivery.step_id if delivery else None,
-                "occurred_at": event.timestamp or timezone.now(),
-                # A click's detail is its link: the results count clicks per link.
-                "detail": str(
-                    (event.click_url if kind == "clicked" else "")
-                    or event.description
-                    or event.mta_response
-                    or ""
-                )[:300],
-            },
-        )
-        if created:
-            tallies.event_tally(event=record)
-        if not created or delivery is None:
-            return record if created else None
-        contact = delivery.contact
-        if kind == "bounced" and _is_hard_bounce(event):
-            signups_services.contact_suppress(contact=contact, reason="hard_bounce")
-        elif kind == "complained":
-            signups_services.contact_suppress(contact=contact, reason="complaint")
-        elif kind == "unsubscribed":
-            signups_services.subscription_unsubscribe(
-                subscription=delivery.subscription, reason="esp_unsubscribe"
-            )
-        elif kind == "clicked":
-            Contact.objects.filter(pk=contact.pk).update(last_activity_at=timezone.now())
-    return record
-
-
-def _is_hard_bounce(event) -> bool:
-    """Anymail reports soft bounces as `deferred`; some ESPs still say soft in the payload."""
-    raw = str(event.esp_event).lower()
-    return (
-        "softbounce" not in raw
-        and "soft bounce" not in raw
-        and "'severity': 'temporary'" not in raw
-    )
-
-
-def _delivery_for(event) -> Delivery | None:
-    metadata = event.metadata or {}
-    delivery_id = metadata.get("delivery_id")
-    deliveries = Delivery.objects.select_related("contact", "subscription")
-    if delivery_id and str(delivery_id).isdigit():
-        found = deliveries.filter(pk=int(delivery_id)).first()
-        if found:
-            return found
-    if event.message_id:
-        found = deliveries.filter(esp_message_id=str(event.message_id).strip("<>")).first()
-        if found:
-            return found
-    return None
-
-
 # --- from an article -------------------------------------------------------------
 
 
@@ -1425,46 +1357,3 @@ def mailing_create_from_article(*, article, lists=()) -> Mailing:
     )
     mailing.lists.set(lists)
     return mailing
-
-
-def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "bounced")) -> dict:
-    """Cumulative counts per hour since the first event, per kind (for the chart)."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncHour
-
-    rows = (
-        mailing.events.filter(kind__in=kinds)
-        .annotate(hour=TruncHour("occurred_at"))
-        .values_list("hour", "kind")
-        .annotate(n=Count("id"))
-        .order_by("hour")
-    )
-    per_hour = defaultdict(lambda: defaultdict(int))
-    for hour, kind, n in rows:
-        per_hour[hour][kind] += n
-    hours = sorted(per_hour)
-    series = {kind: [] for kind in kinds}
-    totals = dict.fromkeys(kinds, 0)
-    for hour in hours:
-        for kind in kinds:
-            totals[kind] += per_hour[hour][kind]
-            series[kind].append(totals[kind])
-    return {"hours": hours, "series": series}
-
-
-def mailto_unsubscribe(*, subject: str) -> Subscription | None:
-    """An email to the List-Unsubscribe mailbox (arriving through anymail's inbound
-    webhook): the subject carries the same signed token as the one-click link."""
-    from signups import tokens
-
-    match = re.search(rf"{re.escape(rendering.MAILTO_SUBJECT_PREFIX)}(\S+)", subject or "")
-    if not match:
-        return None
-    try:
-        pk = tokens.read_token("unsubscribe", match.group(1))
-    except tokens.InvalidToken:
-        return None
-    subscription = Subscription.objects.filter(pk=pk).first()
-    if subscription is None:
-        return None
-    return signups_services.subscription_unsubscribe(subscription=subscription, reason="mailto")

@@ -58,29 +58,38 @@ def _hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def event_tally(*, event: Event) -> None:
-    """Count a newly recorded event (call it in the transaction that wrote it)."""
-    if not (event.mailing_id or event.step_id) or event.kind not in KINDS:
+def tallies_add(*, events: list[Event]) -> None:
+    """Count newly recorded events (call it in the transaction that wrote them). A
+    reader counts once per kind: in the hour of their first event of that kind."""
+    events = [e for e in events if (e.mailing_id or e.step_id) and e.kind in KINDS]
+    if not events:
         return
-    first = bool(event.delivery_id) and not (
-        Event.objects.filter(delivery_id=event.delivery_id, kind=event.kind)
-        .exclude(pk=event.pk)
-        .exists()
+    deliveries = {e.delivery_id for e in events if e.delivery_id}
+    seen = set(
+        Event.objects.filter(delivery_id__in=deliveries, kind__in={e.kind for e in events})
+        .exclude(event_id__in=[e.event_id for e in events])
+        .values_list("delivery_id", "kind")
+        .distinct()
     )
-    if event.mailing_id:
-        column, value = "mailing_id", event.mailing_id
-    else:
-        column, value = "step_id", event.step_id
+    buckets = defaultdict(lambda: [0, 0])
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        column = "mailing_id" if event.mailing_id else "step_id"
+        key = (column, event.mailing_id or event.step_id, event.kind, _hour(event.occurred_at))
+        buckets[key][0] += 1
+        if event.delivery_id and (event.delivery_id, event.kind) not in seen:
+            seen.add((event.delivery_id, event.kind))
+            buckets[key][1] += 1
     table = EventTally._meta.db_table
-    sql = (
-        f"INSERT INTO {table} ({column}, kind, hour, events, readers)"  # noqa: S608
-        f" VALUES (%s, %s, %s, 1, %s) ON CONFLICT ({column}, kind, hour)"
-        f" WHERE {column} IS NOT NULL DO UPDATE SET events = {table}.events + 1,"
-        f" readers = {table}.readers + excluded.readers"
-    )
     with connection.cursor() as cursor:
-        hour = connection.ops.adapt_datetimefield_value(_hour(event.occurred_at))
-        cursor.execute(sql, [value, event.kind, hour, int(first)])
+        for (column, value, kind, hour), (n, readers) in buckets.items():
+            cursor.execute(
+                f"INSERT INTO {table} ({column}, kind, hour, events, readers)"  # noqa: S608
+                f" VALUES (%s, %s, %s, %s, %s) ON CONFLICT ({column}, kind, hour)"
+                f" WHERE {column} IS NOT NULL DO UPDATE SET"
+                f" events = {table}.events + excluded.events,"
+                f" readers = {table}.readers + excluded.readers",
+                [value, kind, connection.ops.adapt_datetimefield_value(hour), n, readers],
+            )
 
 
 def tallies_rebuild(*, mailing: Mailing | None = None, step: Step | None = None) -> int:

@@ -221,6 +221,28 @@ class SourceFilter(admin.SimpleListFilter):
 IMPORT_CACHE_KEY = "contacts-import:%s"
 
 
+class SuppressionReasonFilter(admin.SimpleListFilter):
+    """Why a contact is blocked: the reasons the code writes (not a DISTINCT over every
+    contact on each page)."""
+
+    title = _("motif du blocage")
+    parameter_name = "suppression_reason"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("hard_bounce", _("adresse rejetée")),
+            ("complaint", _("plainte (spam)")),
+            ("soft_bounces", _("rejets temporaires répétés")),
+            ("import_cleaned", _("nettoyée dans l’ancien outil")),
+            ("manual", _("à la main")),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(suppression_reason=self.value())
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
@@ -243,6 +265,7 @@ class ContactAdmin(admin.ModelAdmin):
         SignupDateFilter,
         ("inactive_flagged_at", admin.EmptyFieldListFilter),
         ("erased_at", admin.EmptyFieldListFilter),
+        SuppressionReasonFilter,
     )
     # Served by trigram indexes on PostgreSQL. No date hierarchy: its years and months
     # are a DISTINCT over the whole table on every page; « date d’inscription » filters.
@@ -259,7 +282,7 @@ class ContactAdmin(admin.ModelAdmin):
         "transactional_sent_at",
     )
     inlines = (SubscriptionInline, ConsentInline, AnswerInline)
-    actions = ("export_json", "erase")
+    actions = ("export_json", "erase", "resume")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("subscriptions__mailing_list")
@@ -309,6 +332,22 @@ class ContactAdmin(admin.ModelAdmin):
                 "est conservée."
             )
             % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Reprendre les envois (arrêtés après des rebonds temporaires)"),
+        permissions=["change"],
+    )
+    def resume(self, request, queryset):
+        resumed = sum(services.contact_resume(contact=contact) for contact in queryset)
+        self.message_user(
+            request,
+            _(
+                "%(count)d contact(s) recevront de nouveau les envois ; une adresse bloquée "
+                "pour de bon (rebond définitif, plainte) le reste."
+            )
+            % {"count": resumed},
             messages.SUCCESS,
         )
 

@@ -21,19 +21,45 @@ from . import signals
 from .models import Consent, Contact, MailingList, Profile, Subscription, Suppression, email_hash
 
 DELIMITERS = (",", ";", "\t")
-EMAIL_COLUMNS = ("email", "e-mail", "courriel", "adresse", "adresse e-mail", "email address",
-                 "email_address", "adresse email", "mail")
-NAME_COLUMNS = ("prénom", "prenom", "first_name", "firstname", "first name", "fname", "name",
-                "nom")
+EMAIL_COLUMNS = (
+    "email",
+    "e-mail",
+    "courriel",
+    "adresse",
+    "adresse e-mail",
+    "email address",
+    "email_address",
+    "adresse email",
+    "mail",
+)
+NAME_COLUMNS = ("prénom", "prenom", "first_name", "firstname", "first name", "fname", "name", "nom")
 PROFILE_COLUMNS = ("profil", "profile")
 
 ACTIVE, UNSUBSCRIBED, SUPPRESSED = "active", "unsubscribed", "suppressed"
 # The status columns of the platforms' exports, and their words for each state.
 STATUS_COLUMNS = ("status", "state", "statut", "member status", "subscriber status")
-UNSUBSCRIBED_WORDS = {"unsubscribed", "unsubscribe", "cancelled", "canceled", "désinscrit",
-                      "désinscrite", "désinscrit·e", "inactive", "opted out", "optout"}
-SUPPRESSED_WORDS = {"cleaned", "bounced", "complained", "spam", "blocked", "bloqué",
-                    "hard bounce", "invalid"}
+UNSUBSCRIBED_WORDS = {
+    "unsubscribed",
+    "unsubscribe",
+    "cancelled",
+    "canceled",
+    "désinscrit",
+    "désinscrite",
+    "désinscrit·e",
+    "inactive",
+    "opted out",
+    "optout",
+}
+SUPPRESSED_WORDS = {
+    "cleaned",
+    "bounced",
+    "complained",
+    "spam",
+    "blocked",
+    "bloqué",
+    "hard bounce",
+    "invalid",
+}
 FALSE_WORDS = {"false", "faux", "no", "non", "0", ""}
 TRUE_WORDS = {"true", "vrai", "yes", "oui", "1"}
 
@@ -207,8 +233,9 @@ def contacts_import_preview(
     valid = [row for row in rows if not row.error]
     emails = {row.email for row in valid if row.status == ACTIVE}
     known = set(
-        Subscription.objects.filter(mailing_list=mailing_list, contact__email__in=emails)
-        .values_list("contact__email", flat=True)
+        Subscription.objects.filter(
+            mailing_list=mailing_list, contact__email__in=emails
+        ).values_list("contact__email", flat=True)
     )
     new_active = len(emails - known)
     steps = sum(

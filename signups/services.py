@@ -74,11 +74,15 @@ def subscription_unsubscribe(
 
 
 @transaction.atomic
-def contact_suppress(*, contact: Contact, reason: str) -> Contact:
-    """Never mail this address again (hard bounce, complaint, erasure, editor's call)."""
+def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
+    """Never mail this address again (hard bounce, complaint, erasure, editor's call).
+
+    `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
+    the address's hash, so the editor can resume it (`contact_resume`)."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.email:
-        Suppression.objects.get_or_create(
+    made_permanent = False
+    if contact.email and permanent:
+        _, made_permanent = Suppression.objects.get_or_create(
             email_hash=email_hash(contact.email), defaults={"reason": reason}
         )
     if contact.suppressed_at is None:
@@ -86,7 +90,23 @@ def contact_suppress(*, contact: Contact, reason: str) -> Contact:
         contact.suppression_reason = reason
         contact.save(update_fields=["suppressed_at", "suppression_reason"])
         signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
+    elif made_permanent:  # stopped for a while, now for good: say why
+        contact.suppression_reason = reason
+        contact.save(update_fields=["suppression_reason"])
     return contact
+
+
+@transaction.atomic
+def contact_resume(*, contact: Contact) -> bool:
+    """Mail a contact stopped without a permanent suppression again (the editor's call);
+    False, and nothing changes, for an address suppressed for good."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.suppressed_at is None or is_suppressed(contact.email):
+        return False
+    contact.suppressed_at = None
+    contact.suppression_reason = ""
+    contact.save(update_fields=["suppressed_at", "suppression_reason"])
+    return True
 
 
 # --- signup and double opt-in --------------------------------------------------
@@ -148,12 +168,11 @@ def signup_submit(
 
 
 # One round trip instead of eleven: the signup is the hot path (see tests/perf).
-# A re-signup after unsubscribing starts over as pending, with no confirmation sent
-# (so any older confirmation link is void, see tokens.confirm_state).
 # An address already known keeps everything it has: the upsert's no-op SET only locks
 # the contact and returns its id (contact first, then subscription: the one lock order
-# of every write here), and what was submitted goes to `signups_pendingsignup`, applied
-# when the owner confirms by the emailed link (`subscription_confirm_token`).
+# of every write here), an existing subscription only asks for a reply (an unsubscribed
+# one stays unsubscribed), and what was submitted goes to `signups_pendingsignup`,
+# applied when the owner confirms by the emailed link (`subscription_confirm_token`).
 _SIGNUP_SQL = """
 WITH list AS (
     SELECT id, consent_text, consent_version FROM signups_mailinglist
@@ -176,12 +195,7 @@ WITH list AS (
     )
     SELECT id, %(list)s, 'pending', %(now)s, %(now)s FROM contact
     ON CONFLICT (contact_id, mailing_list_id) DO UPDATE SET
-        reply_requested_at = EXCLUDED.reply_requested_at,
-        status = CASE WHEN s.status = 'unsubscribed' THEN 'pending' ELSE s.status END,
-        created_at = CASE WHEN s.status = 'unsubscribed' THEN EXCLUDED.created_at ELSE s.created_at END,
-        confirmation_sent_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.confirmation_sent_at END,
-        confirmed_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.confirmed_at END,
-        unsubscribed_at = CASE WHEN s.status = 'unsubscribed' THEN NULL ELSE s.unsubscribed_at END
+        reply_requested_at = EXCLUDED.reply_requested_at
     RETURNING id
 ), consent AS (
     INSERT INTO signups_consent (
@@ -261,16 +275,7 @@ def _signup_write_orm(values: dict) -> int | None:
         mailing_list=mailing_list,
         defaults={"created_at": now, "reply_requested_at": now},
     )
-    changes = {"reply_requested_at": now}
-    if subscription.status == Subscription.Status.UNSUBSCRIBED:
-        changes.update(
-            status=Subscription.Status.PENDING,
-            created_at=now,
-            confirmation_sent_at=None,
-            confirmed_at=None,
-            unsubscribed_at=None,
-        )
-    Subscription.objects.filter(pk=subscription.pk).update(**changes)
+    Subscription.objects.filter(pk=subscription.pk).update(reply_requested_at=now)
     if not created:
         PendingSignup.objects.create(
             subscription=subscription,
@@ -386,7 +391,7 @@ def signup_reply_send(*, subscription_id: int) -> str:
             return ""  # answered by another run, or purged
         subscription.reply_requested_at = None
         subscription.save(update_fields=["reply_requested_at"])
-        if subscription.status != Subscription.Status.PENDING:
+        if subscription.status == Subscription.Status.ACTIVE:
             # Nothing to confirm: what a re-signup submitted is dropped (the reader
             # changes their details in the preference centre, linked from the notice).
             subscription.pending_signups.all().delete()
@@ -395,7 +400,10 @@ def signup_reply_send(*, subscription_id: int) -> str:
             return ""
         mailing_list = MailingList.objects.get(pk=subscription.mailing_list_id)
         previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
-        if subscription.status == Subscription.Status.PENDING:
+        if subscription.status == Subscription.Status.PENDING or (
+            subscription.status == Subscription.Status.UNSUBSCRIBED
+            and subscription.pending_signups.exists()  # signed up again: ask the owner
+        ):
             name = "confirm"
             subscription.confirmation_sent_at = now
             subscription.save(update_fields=["confirmation_sent_at"])
@@ -435,12 +443,25 @@ def subscription_for_confirm_token(token: str) -> Subscription:
     if subscription is None:
         raise tokens.InvalidToken("unknown subscription")
     if (
-        subscription.status != Subscription.Status.PENDING
+        not _confirmable(subscription)
         or state != tokens.confirm_state(subscription)
         or not subscription.contact.is_sendable
     ):
         raise LinkUsed
     return subscription
+
+
+def _confirmable(subscription: Subscription) -> bool:
+    """Pending; or unsubscribed and signed up again since, its link sent after leaving
+    (a link from before the unsubscription never brings the reader back)."""
+    if subscription.status == Subscription.Status.PENDING:
+        return True
+    return (
+        subscription.status == Subscription.Status.UNSUBSCRIBED
+        and subscription.confirmation_sent_at is not None
+        and subscription.unsubscribed_at is not None
+        and subscription.confirmation_sent_at > subscription.unsubscribed_at
+    )
 
 
 @transaction.atomic
@@ -452,12 +473,16 @@ def subscription_confirm_token(*, token: str) -> Subscription:
     locked = _lock(subscription.pk)
     if (
         locked is None
-        or locked.status != Subscription.Status.PENDING
+        or not _confirmable(locked)
         or tokens.confirm_state(locked) != tokens.confirm_state(subscription)
     ):
         raise LinkUsed
     Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
     _pending_signup_apply(subscription=locked)
+    if locked.status == Subscription.Status.UNSUBSCRIBED:  # back, by the owner's own click
+        Subscription.objects.filter(pk=locked.pk).update(
+            status=Subscription.Status.PENDING, unsubscribed_at=None
+        )
     return subscription_confirm(subscription=locked)
 
 
@@ -715,6 +740,21 @@ def contact_export(*, contact: Contact) -> dict:
             {"question": str(Answer.QUESTION), "text": a.text, "created_at": _iso(a.created_at)}
             for a in contact.answers.order_by("pk")
         ],
+        "signups_to_confirm": [
+            {
+                "list": p.subscription.mailing_list.slug,
+                "first_name": p.first_name,
+                "profile": p.profile,
+                "answer": p.answer,
+                "form": p.form,
+                "ip_address": p.ip_address,
+                "user_agent": p.user_agent,
+                "submitted_at": _iso(p.submitted_at),
+            }
+            for p in PendingSignup.objects.filter(subscription__contact=contact)
+            .select_related("subscription__mailing_list")
+            .order_by("pk")
+        ],
         "interview_applications": [
             {
                 "company": a.company,
@@ -749,6 +789,7 @@ def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
         )
     contact.consents.all().delete()
     contact.answers.all().delete()
+    PendingSignup.objects.filter(subscription__contact=contact).delete()
     contact.interview_applications.all().delete()
     now = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ class ParsedComment:
     body: str
     depth: int
     parent_index: int | None = None
-    approved: bool = True
+    status: str = "approved"  # approved, pending (hidden is never imported)
     created_at: dt.datetime | None = None
 
 
@@ -100,3 +101,14 @@ def clean_title(value) -> str:
     """Entities decoded (« &nbsp; », « &#58; »), whitespace collapsed (no-break spaces kept)."""
     text = html.unescape(html.unescape(str(value or "")))
     return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
+
+
+@dataclass
+class ImportItem:
+    """One document of an export, identified before it is parsed: `key` is its stable
+    identity across imports, `digest` the hash of its source (unchanged: skipped)."""
+
+    name: str
+    key: str
+    digest: str
+    parse: Callable[[], ParsedDocument]

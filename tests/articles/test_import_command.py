@@ -153,7 +153,7 @@ def test_bad_file_among_new_files_does_not_stop_the_others(db, tmp_path):
 
 
 def test_a_failure_while_saving_leaves_no_half_imported_article(db, tmp_path, monkeypatch):
-    from articles import services
+    from articles import importing as services
 
     source = tmp_path / "a.md"
     source.write_text("---\ntitle: Premier\ncategories: [A, B]\n---\nTexte.\n", encoding="utf-8")

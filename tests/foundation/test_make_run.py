@@ -61,6 +61,8 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
         wait_for(healthy, timeout=120, interval=0.5, message="the web server")
         output = log_path.read_text()
         assert f"{base}/admin/" in output
+        # Said once, by gunicorn's master: no anymail backend, no webhook answers.
+        assert output.count("ESP webhooks: none mounted") == 1, output
         password = re.search(r"mot de passe : (\S+)", output).group(1)
 
         status, html = get(base + "/")
@@ -93,8 +95,11 @@ def test_make_run_starts_web_worker_and_beat(tmp_path):
                 "manage.py",
                 "shell",
                 "-c",
+                # With a request, as the admin's login form does (django-axes needs it).
                 f"from django.contrib.auth import authenticate; "
-                f"print(bool(authenticate(username='admin', password='{password}')))",
+                f"from django.test import RequestFactory; "
+                f"print(bool(authenticate(RequestFactory().post('/admin/login/'), "
+                f"username='admin', password='{password}')))",
             ],
             cwd=ROOT,
             env=env,

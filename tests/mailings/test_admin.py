@@ -24,6 +24,15 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
+# The mailing form's A/B subjects (an inline) and settings, left as they come.
+NO_VARIANTS = {
+    "variants-TOTAL_FORMS": "0",
+    "variants-INITIAL_FORMS": "0",
+    "ab_share": "20",
+    "ab_wait": "04:00:00",
+    "ab_measure": "clicks",
+}
+
 
 @pytest.fixture
 def editor(client):
@@ -49,6 +58,7 @@ def test_compose_see_the_audience_then_schedule_at_a_paris_time(client, editor):
             "send_date": "2026-05-04",
             "send_time": "09:30",
             "time_zone": "Europe/Paris",
+            **NO_VARIANTS,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -232,6 +242,7 @@ def test_editing_a_scheduled_mailing_moves_its_departure(client, editor):
             "send_date": "2026-05-05",
             "send_time": "08:00",
             "time_zone": "America/Montreal",
+            **NO_VARIANTS,
         },
     )
     assert response.status_code == 302

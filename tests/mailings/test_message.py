@@ -159,7 +159,9 @@ def test_the_mailto_in_the_header_unsubscribes_through_the_inbound_webhook(sent,
     from urllib.parse import parse_qs, urlsplit
 
     message, mailing, subscription = sent
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"WEBHOOK_SECRET": "pouls:secret-entrant"}
+    settings.MAIL_INBOUND_WEBHOOK = True
     mailto = re.search(r"<mailto:([^>]+)>", message["List-Unsubscribe"]).group(1)
     address, subject = (
         urlsplit(f"mailto:{mailto}").path,

@@ -163,3 +163,62 @@ def test_unconfirmed_submissions_for_a_known_address_are_dropped(
     assert not PendingSignup.objects.exists()
     assert not Subscription.objects.filter(mailing_list=lists["atelier"]).exists()
     assert _snapshot(contact) == before
+
+
+def test_a_stranger_cannot_bring_back_or_purge_an_unsubscribed_reader(
+    lists, django_capture_on_commit_callbacks
+):
+    """A re-signup of a reader who left keeps them unsubscribed (their choice and its
+    date), and the unconfirmed request expires without deleting their subscription,
+    consent evidence or contact."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.signup_submit(mailing_list=lists["newsletter"], email="a@example.org", form="t")
+    subscription = Subscription.objects.get()
+    services.subscription_confirm(subscription=subscription)
+    services.subscription_unsubscribe(subscription=subscription)
+    subscription.refresh_from_db()
+    contact = Contact.objects.get()
+    before = _snapshot(contact)
+    Contact.objects.update(transactional_sent_at=timezone.now() - timedelta(days=2))
+    mail.outbox.clear()
+
+    _attack(lists["newsletter"], "a@example.org", django_capture_on_commit_callbacks)
+    again = Subscription.objects.get()
+    assert again.status == Subscription.Status.UNSUBSCRIBED
+    assert again.unsubscribed_at == subscription.unsubscribed_at
+    assert [m.subject for m in mail.outbox] == ["Confirmez votre inscription : Newsletter"]
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        services.subscriptions_purge_unconfirmed()
+    assert Subscription.objects.get().status == Subscription.Status.UNSUBSCRIBED
+    assert _snapshot(contact) == before
+    assert not PendingSignup.objects.exists()
+
+
+def test_an_unsubscribed_reader_comes_back_by_their_own_click(
+    lists, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        signup(Client(), lists["newsletter"], django_capture_on_commit_callbacks)
+        old_link = link_in(mail.outbox[0])
+        assert _confirm(old_link).status_code == 200
+        services.subscription_unsubscribe(subscription=Subscription.objects.get())
+        traveller.shift(timedelta(days=2))
+        assert _confirm(old_link).status_code == 410  # sent before leaving: void
+        signup(
+            Client(),
+            lists["newsletter"],
+            django_capture_on_commit_callbacks,
+            first_name="Léa-Rose",
+            ip="203.0.113.9",
+        )
+        assert Subscription.objects.get().status == Subscription.Status.UNSUBSCRIBED
+        assert _confirm(link_in(mail.outbox[-1])).status_code == 200
+    subscription = Subscription.objects.get()
+    assert subscription.status == Subscription.Status.ACTIVE
+    assert subscription.unsubscribed_at is None
+    contact = Contact.objects.get()
+    assert contact.first_name == "Léa-Rose"
+    assert list(contact.consents.values_list("ip_address", flat=True).order_by("pk")) == [
+        "203.0.113.7",
+        "203.0.113.9",
+    ]

@@ -1,4 +1,5 @@
-"""`manage.py import_articles PATH...`: import Markdown/front-matter documents (files or folders)."""
+"""`manage.py import_articles PATH... [--dry-run] [--format …]`: import documents and
+exports (Markdown folders, WordPress WXR, Ghost JSON, Medium and Substack zips)."""
 
 from pathlib import Path
 
@@ -6,59 +7,52 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from articles.cache import invalidation_deferred
-from articles.services import (
-    article_import_file,
-    collect_files,
-    import_session,
-    imported_sources,
-    source_key,
-)
+from articles.importers.sources import FORMATS, sources_count
+from articles.importing import ImportReport, ImportResult, import_run
 
 PROGRESS_FROM = 20
 
 
-def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
-    """Import every file, one line per file and a summary; returns the number of failures."""
-    from tqdm import tqdm
-
-    files, missing = collect_files(paths)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": len(missing)}
-    labels = {
+def labels() -> dict[str, str]:
+    return {
         "created": _("créé"),
         "updated": _("mis à jour"),
         "unchanged": _("inchangé"),
         "failed": _("échec"),
     }
 
-    def say(line, kind=None):
-        if style and kind == "failed":
-            line = style.ERROR(line)
-        elif style and kind == "warning":
-            line = style.WARNING(line)
-        progress.write(line, file=stdout) if progress else stdout.write(line)
 
-    progress = None
-    if len(files) >= PROGRESS_FROM:
-        progress = tqdm(total=len(files), unit=_("fichier"), leave=False, mininterval=0.5)
-    for path in missing:
-        say(
-            _("%(label)s : %(path)s — chemin introuvable")
-            % {"label": labels["failed"], "path": path},
-            "failed",
-        )
-    with invalidation_deferred(), import_session():
-        known = imported_sources(files)
-        for path in files:
-            _import_one(
-                path, known.get(source_key(path)), counts, labels, say, progress, quiet_unchanged
+def result_lines(result: ImportResult) -> list[tuple[str, str | None]]:
+    """The report's lines for one document: (text, kind) with kind failed/warning/None."""
+    label = labels()[result.outcome]
+    shown = _shown(result.path)
+    if result.outcome == "failed":
+        return [
+            (
+                _("%(label)s : %(path)s — %(message)s")
+                % {"label": label, "path": shown, "message": result.message},
+                "failed",
             )
-    if progress:
-        progress.close()
-    if quiet_unchanged and not (counts["created"] or counts["updated"] or counts["failed"]):
-        return 0
-    total = len(files) + len(missing)
-    stdout.write(
+        ]
+    lines = [
+        (
+            _("%(label)s : %(path)s → « %(title)s »")
+            % {"label": label, "path": shown, "title": result.title},
+            None,
+        )
+    ]
+    lines += [
+        ("    " + _("avertissement : %(warning)s") % {"warning": w}, "warning")
+        for w in result.warnings
+    ]
+    return lines
+
+
+def summary_lines(report: ImportReport) -> list[str]:
+    counts = report.counts()
+    total = len(report.results)
+    lines = list(report.notes)
+    line = (
         ngettext("%(total)s fichier", "%(total)s fichiers", total) % {"total": total}
         + " : "
         + _(
@@ -66,6 +60,50 @@ def run_import(paths, *, stdout, style=None, quiet_unchanged=False) -> int:
         )
         % counts
     )
+    if report.dry_run:
+        line = _("Essai à blanc, rien n’a été enregistré. ") + line
+    return [*lines, line]
+
+
+def run_import(
+    paths, *, stdout, style=None, quiet_unchanged=False, fmt="auto", dry_run=False
+) -> int:
+    """Import everything, one line per document and a summary; returns the number of failures."""
+    from tqdm import tqdm
+
+    total = sources_count(paths)
+    progress = None
+    if total and total >= PROGRESS_FROM and not quiet_unchanged:
+        progress = tqdm(total=total, unit=_("fichier"), leave=False, mininterval=0.5)
+    seen = 0
+
+    def say(line, kind=None):
+        if style and kind == "failed":
+            line = style.ERROR(line)
+        elif style and kind == "warning":
+            line = style.WARNING(line)
+        progress.write(line, file=stdout) if progress is not None else stdout.write(line)
+
+    def on_result(result: ImportResult) -> None:
+        nonlocal progress, seen
+        seen += 1
+        if seen == PROGRESS_FROM and progress is None and not quiet_unchanged and total is None:
+            progress = tqdm(unit=_("fichier"), leave=False, mininterval=0.5, initial=seen)
+        elif progress is not None:
+            progress.update(1)
+        if result.outcome == "unchanged" and quiet_unchanged:
+            return
+        for line, kind in result_lines(result):
+            say(line, kind)
+
+    report = import_run(paths=paths, fmt=fmt, dry_run=dry_run, on_result=on_result)
+    if progress is not None:
+        progress.close()
+    counts = report.counts()
+    if quiet_unchanged and not (counts["created"] or counts["updated"] or counts["failed"]):
+        return 0
+    for line in summary_lines(report):
+        stdout.write(line)
     return counts["failed"]
 
 
@@ -73,42 +111,34 @@ def _shown(path) -> str:
     """Paths under the current directory are shown relative to it, as typed."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
+    except (ValueError, OSError):
         return str(path)
-
-
-def _import_one(path, known, counts, labels, say, progress, quiet_unchanged):
-    result = article_import_file(path=path, known=known)
-    counts[result.outcome] += 1
-    if progress:
-        progress.update(1)
-    if result.outcome == "unchanged" and quiet_unchanged:
-        return
-    if result.outcome == "failed":
-        say(
-            _("%(label)s : %(path)s — %(message)s")
-            % {"label": labels["failed"], "path": _shown(path), "message": result.message},
-            "failed",
-        )
-        return
-    say(
-        _("%(label)s : %(path)s → « %(title)s »")
-        % {"label": labels[result.outcome], "path": _shown(path), "title": result.article.title}
-    )
-    for warning in result.warnings:
-        say("    " + _("avertissement : %(warning)s") % {"warning": warning}, "warning")
 
 
 class Command(BaseCommand):
     help = _(
-        "Importe des articles (fichiers Markdown avec en-tête YAML, ou pages copiées) : fichiers ou dossiers."
+        "Importe des articles : fichiers Markdown (Jekyll, Hugo, Eleventy), pages copiées, "
+        "export WordPress (WXR), Ghost (JSON), Medium ou Substack (zip) : fichiers ou dossiers."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("paths", nargs="+", help=_("Fichiers ou dossiers à importer."))
+        parser.add_argument("paths", nargs="+", help=_("Fichiers, dossiers ou archives zip."))
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help=_("Tout lire et rendre compte, sans rien enregistrer."),
+        )
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            default="auto",
+            help=_("Format des fichiers (par défaut : reconnu d’après leur contenu)."),
+        )
 
-    def handle(self, *args, paths, **options):
-        failed = run_import(paths, stdout=self.stdout, style=self.style)
+    def handle(self, *args, paths, dry_run, format, **options):  # noqa: A002 (the option's name)
+        failed = run_import(
+            paths, stdout=self.stdout, style=self.style, fmt=format, dry_run=dry_run
+        )
         if failed:
             raise CommandError(
                 ngettext(

@@ -38,7 +38,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0006_mailing_pause_and_answer_filter'),
+        ('mailings', '0007_ab_subject_test'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0007_results_tallies_and_stored_counts'),
+        ('mailings', '0008_results_tallies_and_stored_counts'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0008_event_clicks_per_link'),
+        ('mailings', '0009_event_clicks_per_link'),
         ('signups', '0005_contact_search_trigram_indexes'),
     ]
 
