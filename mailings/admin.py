@@ -7,8 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_email
-from django.db.models import Count, Func, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -20,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import KeptOnDeleteMixin
-from signups.models import Contact, Profile, Subscription
+from signups.models import Contact, Profile
 
 from . import abtest, services
 from .admin_contact import contact_admin_add_history
 from .admin_results import MailingResultsMixin, mailing_results
 from .admin_send import MailingSendMixin
-from .models import Delivery, Enrolment, Event, Mailing, Sequence, Step, Variant
+from .models import Delivery, Event, Mailing, Variant
 
 
 class MailingForm(forms.ModelForm):
@@ -432,159 +431,6 @@ class MailingChangeList(ChangeList):
             mailing.delivery_counts = counts[mailing.pk]
 
 
-def _count_of(queryset):
-    """A correlated COUNT(*) of `queryset` (joining both would multiply the rows)."""
-    return Coalesce(
-        Subquery(
-            queryset.order_by()
-            .values(one=Value(1))
-            .annotate(n=Func("pk", function="COUNT"))
-            .values("n")[:1]
-        ),
-        0,
-    )
-
-
-class StepInline(admin.StackedInline):
-    model = Step
-    extra = 0
-    fields = (
-        "position",
-        "delay",
-        "subject",
-        "preheader",
-        "body",
-        "window_start",
-        "window_end",
-        "weekdays_only",
-        "message_actions",
-    )
-    readonly_fields = ("message_actions",)
-
-    def get_formset(self, request, obj=None, **kwargs):
-        # The admin makes one inline instance per request: the step buttons need it.
-        self.request = request
-        return super().get_formset(request, obj, **kwargs)
-
-    @admin.display(description=gettext_lazy("aperçu et test"))
-    def message_actions(self, obj):
-        if not obj or not obj.pk:
-            return _("Enregistrez l’étape pour la prévisualiser.")
-        return message_buttons(
-            self.request,
-            form_id=f"step-test-form-{obj.pk}",
-            preview_url=reverse(
-                "admin:mailings_sequence_step_preview", args=[obj.sequence_id, obj.pk]
-            ),
-        )
-
-
-@admin.register(Sequence)
-class SequenceAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
-    fields = ("name", "slug", "mailing_list", "is_active")
-    prepopulated_fields = {"slug": ("name",)}
-    inlines = (StepInline,)
-    change_form_template = "admin/mailings/sequence/change_form.html"
-
-    def kept_records(self, obj) -> str:
-        if count := Delivery.objects.filter(step__sequence=obj).count():
-            return _("%(kept)s ; décochez « actif » pour arrêter la séquence") % {
-                "kept": _kept_deliveries(count)
-            }
-        return ""
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<int:pk>/etapes/<int:step>/apercu/",
-                view(self.step_preview_view),
-                name="mailings_sequence_step_preview",
-            ),
-            path(
-                "<int:pk>/etapes/<int:step>/test/",
-                view(self.step_test_view),
-                name="mailings_sequence_step_test",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _step(self, request, pk, step):
-        step = get_object_or_404(Step.objects.select_related("sequence"), pk=step, sequence_id=pk)
-        if not self.has_change_permission(request, step.sequence):
-            raise PermissionDenied
-        return step
-
-    def step_preview_view(self, request, pk, step):
-        step = self._step(request, pk, step)
-        audience = Subscription.objects.filter(
-            mailing_list_id=step.sequence.mailing_list_id, status=Subscription.Status.ACTIVE
-        )
-        return self.message_preview_response(request, step, audience)
-
-    def step_test_view(self, request, pk, step):
-        step = self._step(request, pk, step)
-        back = HttpResponseRedirect(reverse("admin:mailings_sequence_change", args=[pk]))
-        return self.message_test_response(request, step, back)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        if object_id and str(object_id).isdigit():
-            extra_context["sequence_steps"] = Step.objects.filter(sequence_id=object_id)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_queryset(self, request):
-        # Counted in the list's own query, not one query per row and column.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                steps_total=_count_of(Step.objects.filter(sequence=OuterRef("pk"))),
-                readers_active=_count_of(
-                    Enrolment.objects.active().filter(sequence=OuterRef("pk"))
-                ),
-            )
-        )
-
-    @admin.display(description=gettext_lazy("étapes"), ordering="steps_total")
-    def step_count(self, obj):
-        return obj.steps_total
-
-    @admin.display(description=gettext_lazy("lecteurs en cours"), ordering="readers_active")
-    def active_readers(self, obj):
-        return obj.readers_active
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not (change and "is_active" in form.changed_data):
-            return
-        if obj.is_active:
-            count = services.sequence_activate(sequence=obj)
-            self.message_user(
-                request,
-                ngettext(
-                    "Séquence réactivée : %(count)s lecteur reprend là où il en était.",
-                    "Séquence réactivée : %(count)s lecteurs reprennent là où ils en étaient.",
-                    count,
-                )
-                % {"count": count},
-                messages.SUCCESS,
-            )
-        else:
-            count = services.sequence_deactivate(sequence=obj)
-            self.message_user(
-                request,
-                _("Séquence désactivée : %(count)s envois n’auront pas lieu.") % {"count": count},
-                messages.SUCCESS,
-            )
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # Steps added, removed or edited: who is due when changes from now on.
-        services.sequence_reschedule(sequence=form.instance)
-
-
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """The outbox, read only: its rows are the record of what was sent (and what keeps a
@@ -630,3 +476,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 contact_admin_add_history()
+
+
+# The sequences' admin lives beside (it uses the message mixin above).
+from . import admin_sequences  # noqa: E402, F401

@@ -97,7 +97,7 @@ def record_event(delivery, event_type, at, event_id, *, url="", esp="test"):
     """Record an ESP event as the tracking webhook does, from anymail's parsed event."""
     from anymail.signals import AnymailTrackingEvent
 
-    from mailings import services
+    from mailings import events
 
     event = AnymailTrackingEvent(
         event_type=event_type,
@@ -108,4 +108,4 @@ def record_event(delivery, event_type, at, event_id, *, url="", esp="test"):
         metadata={"delivery_id": str(delivery.pk)},
         click_url=url or None,
     )
-    return services.esp_event_record(event=event, esp_name=esp)
+    return events.events_record(events=[event], esp_name=esp)
