@@ -93,7 +93,8 @@ def test_one_step_on_its_own_page_with_preview_test_and_days_and_hours(admin_cli
 
 
 def test_delays_read_in_days_and_hours():
-    assert delay_text(dt.timedelta(0)) == "0 heure"
+    assert delay_text(dt.timedelta(hours=1)) == "1 heure"
+    assert delay_text(dt.timedelta(0)).startswith("0 heure")
     assert delay_text(dt.timedelta(days=1)) == "1 jour"
     assert delay_text(dt.timedelta(days=2, hours=3)) == "2 jours 3 heures"
 
