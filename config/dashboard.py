@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from articles.models import Comment, CommentStatus
+from articles.models import Comment
 from mailings.models import Delivery, Enrolment, Mailing, Sequence
 from mailings.tallies import EventTally
 from signups.models import InterviewApplication, MailingList, Subscription
@@ -154,7 +154,7 @@ def readers_per_sequence() -> list[dict]:
 
 
 def comments_to_moderate() -> int:
-    return Comment.objects.filter(status=CommentStatus.PENDING).count()
+    return Comment.objects.awaiting_moderation().count()
 
 
 def waiting() -> list[dict]:
