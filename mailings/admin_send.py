@@ -18,7 +18,7 @@ from signups.models import MailingList, Profile
 
 from . import abtest, broadcast, services
 from .checks import mailing_check
-from .models import Mailing, audience_of
+from .models import Mailing, audience_contacts
 
 
 def count_label(count: int, exact: bool) -> str:
@@ -67,8 +67,9 @@ class AudienceForm(forms.Form):
     )
 
     def audience(self):
+        """The contacts these choices reach, one row each."""
         data = self.cleaned_data
-        return audience_of(
+        return audience_contacts(
             list_ids=[mailing_list.pk for mailing_list in data["lists"]],
             profiles=data["profiles"],
             signed_up_after=data["signed_up_after"],
@@ -215,7 +216,7 @@ class MailingSendMixin:
                 return HttpResponseRedirect(url)
         else:
             form = SendForm(initial=SendForm.initial_for(mailing))
-        count, exact = broadcast.audience_size(mailing.audience())
+        count, exact = broadcast.audience_size(mailing.audience_contacts())
         context = {
             **self._context(request, mailing, _("Envoyer « %(subject)s »")),
             "form": form,
@@ -256,7 +257,7 @@ class MailingSendMixin:
             report = checks_as_published(article=article, mailing=mailing)
         else:
             report = mailing_check(mailing=mailing)
-        count, exact = broadcast.audience_size(mailing.audience())
+        count, exact = broadcast.audience_size(mailing.audience_contacts())
         context = {
             **self._context(request, mailing, _("Confirmer l’envoi de « %(subject)s »")),
             "now": now,

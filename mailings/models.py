@@ -273,6 +273,38 @@ def audience_of(
     return subscriptions
 
 
+def audience_contacts(
+    *, list_ids, profiles=(), signed_up_after=None, signed_up_before=None, answer_contains=""
+):
+    """The contacts of the same audience as `audience_of`, one row each: what is counted.
+    (A semi-join from the contacts: no DISTINCT over the subscriptions' join.)"""
+    subscribed = Subscription.objects.filter(
+        contact_id=OuterRef("pk"),
+        mailing_list__in=list_ids,
+        status=Subscription.Status.ACTIVE,
+    )
+    contacts = (
+        Contact.objects.not_suppressed().filter(email__isnull=False).filter(Exists(subscribed))
+    )
+    if profiles:
+        contacts = contacts.filter(profile__in=profiles)
+    if signed_up_after:
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        contacts = contacts.filter(created_at__gte=start)
+    if signed_up_before:
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        contacts = contacts.filter(created_at__lt=end)
+    if answer_contains.strip():
+        contacts = contacts.filter(
+            Exists(
+                Answer.objects.filter(
+                    contact_id=OuterRef("pk"), text__icontains=answer_contains.strip()
+                )
+            )
+        )
+    return contacts.order_by()
+
+
 class MailingQuerySet(models.QuerySet):
     def due(self, now=None):
         return self.filter(status=Mailing.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
@@ -434,16 +466,23 @@ class Mailing(models.Model):
 
     def audience(self):
         """Active subscriptions of the audience: one or more per contact."""
-        return audience_of(
-            list_ids=self.lists.all(),
-            profiles=self.profiles,
-            signed_up_after=self.signed_up_after,
-            signed_up_before=self.signed_up_before,
-            answer_contains=self.answer_contains,
-        )
+        return audience_of(**self.audience_filters())
+
+    def audience_filters(self) -> dict:
+        return {
+            "list_ids": [mailing_list.pk for mailing_list in self.lists.all()],
+            "profiles": self.profiles,
+            "signed_up_after": self.signed_up_after,
+            "signed_up_before": self.signed_up_before,
+            "answer_contains": self.answer_contains,
+        }
+
+    def audience_contacts(self):
+        """The contacts the audience holds, one row each (for counting)."""
+        return audience_contacts(**self.audience_filters())
 
     def audience_count(self) -> int:
-        return self.audience().values("contact_id").distinct().count()
+        return self.audience_contacts().count()
 
     def progress(self, counts: dict | None = None) -> dict:
         """Deliveries per status. `counts` ({status: n}) when already read for many."""

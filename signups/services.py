@@ -173,6 +173,7 @@ def signup_submit(
 # of every write here), an existing subscription only asks for a reply (an unsubscribed
 # one stays unsubscribed), and what was submitted goes to `signups_pendingsignup`,
 # applied when the owner confirms by the emailed link (`subscription_confirm_token`).
+# `xmax = 0` tells a row this statement inserted from one it found (and only locked).
 _SIGNUP_SQL = """
 WITH list AS (
     SELECT id, consent_text, consent_version FROM signups_mailinglist
@@ -391,10 +392,6 @@ def signup_reply_send(*, subscription_id: int) -> str:
             return ""  # answered by another run, or purged
         subscription.reply_requested_at = None
         subscription.save(update_fields=["reply_requested_at"])
-        if subscription.status == Subscription.Status.ACTIVE:
-            # Nothing to confirm: what a re-signup submitted is dropped (the reader
-            # changes their details in the preference centre, linked from the notice).
-            subscription.pending_signups.all().delete()
         contact = Contact.objects.get(pk=subscription.contact_id)
         if not _claim_send(contact, now):
             return ""
@@ -411,6 +408,12 @@ def signup_reply_send(*, subscription_id: int) -> str:
         elif subscription.status == Subscription.Status.ACTIVE:
             name = "already_subscribed"
             context = {"mailing_list": mailing_list, "url": tokens.preferences_url(contact)}
+            if subscription.pending_signups.exists():
+                # What the form carried applies only if the owner confirms it: the
+                # notice's own confirmation link, bound to this email.
+                subscription.confirmation_sent_at = now
+                subscription.save(update_fields=["confirmation_sent_at"])
+                context["update_url"] = tokens.confirm_url(subscription)
         else:
             return ""
         contact.transactional_sent_at = now
@@ -452,10 +455,17 @@ def subscription_for_confirm_token(token: str) -> Subscription:
 
 
 def _confirmable(subscription: Subscription) -> bool:
-    """Pending; or unsubscribed and signed up again since, its link sent after leaving
-    (a link from before the unsubscription never brings the reader back)."""
+    """Pending; or active with a submission that the link's email answered (the
+    « déjà inscrit·e » notice); or unsubscribed and signed up again since, its link
+    sent after leaving (a link from before the unsubscription never brings them back)."""
     if subscription.status == Subscription.Status.PENDING:
         return True
+    if subscription.status == Subscription.Status.ACTIVE:
+        return subscription.confirmation_sent_at is not None and (
+            subscription.pending_signups.filter(
+                submitted_at__lte=subscription.confirmation_sent_at
+            ).exists()
+        )
     return (
         subscription.status == Subscription.Status.UNSUBSCRIBED
         and subscription.confirmation_sent_at is not None

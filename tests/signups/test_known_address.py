@@ -82,7 +82,47 @@ def test_a_stranger_cannot_change_a_confirmed_reader(lists, django_capture_on_co
     notice = [m for m in mail.outbox if m.to == ["victim@example.org"]][-1]
     assert "déjà inscrit·e" in notice.subject
     assert "evil" not in notice.body and "suspendu" not in notice.body
-    # Nothing to confirm on an active subscription: the submission is dropped.
+    # The submission waits for the owner, who alone receives the link that applies it;
+    # unconfirmed, it goes after 30 days.
+    assert PendingSignup.objects.count() == 1
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        services.subscriptions_purge_unconfirmed()
+    assert not PendingSignup.objects.exists()
+    assert _snapshot(contact) == before
+
+
+def test_a_subscribed_reader_confirms_new_details_from_the_notice(
+    lists, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        signup(Client(), lists["newsletter"], django_capture_on_commit_callbacks, first_name="")
+        assert _confirm(link_in(mail.outbox[0])).status_code == 200
+        contact = Contact.objects.get()
+        assert contact.first_name == ""
+        traveller.shift(timedelta(days=2))
+        signup(
+            Client(),
+            lists["newsletter"],
+            django_capture_on_commit_callbacks,
+            first_name="Léa",
+            answer="Fidéliser",
+            ip="203.0.113.20",
+        )
+        notice = mail.outbox[-1]
+        assert "déjà inscrit·e" in notice.subject
+        assert Contact.objects.get().first_name == ""
+        update = link_in(notice)
+        assert "/confirmer/" in update
+        assert _confirm(update).status_code == 200
+        assert _confirm(update).status_code == 410  # applied once
+    contact.refresh_from_db()
+    assert contact.first_name == "Léa"
+    assert contact.consents.count() == 2
+    assert list(contact.answers.values_list("text", flat=True).order_by("pk")) == [
+        "Trouver mes premiers clients",
+        "Fidéliser",
+    ]
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
     assert not PendingSignup.objects.exists()
 
 
