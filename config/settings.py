@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
             ],
+            # French typography in every template: `typographie` (config/typography.py).
+            "builtins": ["config.typography"],
         },
     },
 ]
@@ -487,6 +489,7 @@ MAIL_TRACK_OPENS = env.bool("MAIL_TRACK_OPENS", default=False)
 MAIL_SEND_RATE = env.float("MAIL_SEND_RATE", default=0)
 MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)
 MAIL_CHUNK_SIZE = env.int("MAIL_CHUNK_SIZE", default=100)
+MAIL_HANDOVER_STEP = env.int("MAIL_HANDOVER_STEP", default=25)
 MAIL_PARALLEL_BATCHES = env.int("MAIL_PARALLEL_BATCHES", default=4)
 MAIL_LEASE_SECONDS = env.int("MAIL_LEASE_SECONDS", default=300)
 MAIL_REQUEUE_AFTER = env.int("MAIL_REQUEUE_AFTER", default=60)
@@ -501,6 +504,15 @@ MAIL_CHECK_LINKS = env.bool("MAIL_CHECK_LINKS", default=False)
 MAIL_CHECK_LINKS_TIMEOUT = env.float("MAIL_CHECK_LINKS_TIMEOUT", default=5)
 
 # --- articles ------------------------------------------------------------------
+# Comments allowed per client IP / per address: (count, seconds).
+COMMENTS_RATE_PER_IP = (
+    env.int("COMMENTS_RATE_PER_IP", default=10),
+    env.int("COMMENTS_RATE_PER_IP_WINDOW", default=600),
+)
+COMMENTS_RATE_PER_ADDRESS = (
+    env.int("COMMENTS_RATE_PER_ADDRESS", default=5),
+    env.int("COMMENTS_RATE_PER_ADDRESS_WINDOW", default=600),
+)
 # Last, so every other middleware still sees the request and the response: serves the
 # reading pages this web process holds without resolving the URL (articles/cache.py).
 MIDDLEWARE += ["articles.cache.CachedPagesMiddleware"]

@@ -28,7 +28,8 @@ def dispatch_mailing(mailing_id: int) -> None:
     time_limit=600,
     soft_time_limit=540,
 )
-def send_batch() -> None:
-    """Drain one batch of the outbox; while work remains, queue the next one."""
-    if services.outbox_send_batch():
-        send_batch.delay()
+def send_batch(slot: int | None = None, token: str | None = None) -> None:
+    """Drain one batch of the outbox; while work remains, queue the next one of the chain
+    (`slot`, `token`: which chain, see `outbox.outbox_wake`)."""
+    if services.outbox_send_batch(slot=slot, token=token):
+        send_batch.delay(slot, token)

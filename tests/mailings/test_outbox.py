@@ -9,8 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from config.tasks import tick
-from mailings import services
-from mailings.models import Delivery, Mailing
+from mailings import outbox, services
+from mailings.models import Delivery, Handover, Mailing
+from mailings.transports import Outcomes
 from signups.models import Contact, Profile, Subscription
 from signups.services import contact_suppress, subscription_unsubscribe
 
@@ -24,6 +25,16 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status
+
+
+def claim(*, worker: str, size: int) -> list[int]:
+    return [row["id"] for row in outbox.outbox_claim(worker=worker, size=size)]
+
+
+def journal(ids: list[int], worker: str) -> outbox.Journal:
+    """The hand-over journal a worker keeps for a chunk made of `ids`."""
+    rows = [{"id": pk} for pk in ids]
+    return outbox.Journal(rows, worker=worker, step=len(rows), lease=outbox.Lease(worker))
 
 
 def scheduled(**kwargs) -> Mailing:
@@ -119,10 +130,9 @@ def test_a_dead_workers_rows_never_started_are_resent_and_those_in_flight_become
     subs = subscribers(6)
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
-    claimed = services.outbox_claim(worker="dead:1", size=6)
-    # The dead worker had opened the hand-over of its first two rows when it was killed.
-    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
-    services._handover_open(rows, "dead:1")
+    claimed = claim(worker="dead:1", size=6)
+    # The dead worker had journalled the hand-over of its first two rows when it was killed.
+    journal(claimed[:2], "dead:1").reach(0)
 
     services.outbox_recover()  # leases still running: nothing moves
     assert Delivery.objects.filter(status=S.CLAIMED).count() == 6
@@ -186,7 +196,7 @@ def test_cancel_before_sending_and_during_sending():
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
     services.outbox_send_batch(size=2)
-    claimed = services.outbox_claim(worker="w:2", size=1)  # in a worker's hands
+    claimed = claim(worker="w:2", size=1)  # in a worker's hands
     assert services.mailing_cancel(mailing=mailing) == 3
     assert services.outbox_send_batch() == 0
     assert len(mail.outbox) == 2
@@ -198,10 +208,9 @@ def test_rows_being_handed_over_are_not_cancelled_and_a_late_outcome_still_count
     subs = subscribers(4)
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
-    claimed = services.outbox_claim(worker="slow:1", size=4)
-    rows = list(Delivery.objects.filter(id__in=claimed[:2]).order_by("id").values("id"))
-    chunk, handover = services._handover_open(rows, "slow:1")
-    assert [row["id"] for row in chunk] == claimed[:2]
+    claimed = claim(worker="slow:1", size=4)
+    handover = journal(claimed[:2], "slow:1")
+    assert handover.reach(0) and handover.reach(1)
 
     # Cancelling cannot recall what is on the wire: only the rows not handed over stop.
     assert services.mailing_cancel(mailing=mailing) == 2
@@ -212,12 +221,11 @@ def test_rows_being_handed_over_are_not_cancelled_and_a_late_outcome_still_count
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=10), tick=False):
         assert services.outbox_recover()["unknown"] == 2
     # …until the worker records what the server answered.
-    outcomes = services.Outcomes(handover)
-    outcomes.sent = [(pk, f"delivery-{pk}@pouls.example") for pk in claimed[:2]]
-    outcomes.record("slow:1")
+    outcomes = Outcomes(sent=[(pk, f"delivery-{pk}@pouls.example") for pk in claimed[:2]])
+    outbox.outcomes_record(outcomes, worker="slow:1", journal=handover)
     sent = Delivery.objects.filter(id__in=claimed[:2])
-    assert {(d.status, d.error) for d in sent} == {(S.SENT, "")}
-    assert not services.Handover.objects.exists()
+    assert {(d.status, d.error, d.attempts) for d in sent} == {(S.SENT, "", 1)}
+    assert not Handover.objects.exists()
 
 
 def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(
@@ -263,15 +271,15 @@ def test_a_local_hour_reaches_each_reader_at_that_hour_in_their_zone(
 def test_the_sending_rate_is_shared_through_the_cache(settings, monkeypatch):
     settings.MAIL_SEND_RATE = 2
     waits = []
-    monkeypatch.setattr(services.time, "sleep", lambda seconds: waits.append(seconds))
+    monkeypatch.setattr(outbox.time, "sleep", lambda seconds: waits.append(seconds))
     with time_machine.travel(dt.datetime(2026, 1, 5, 10, 0, 0, 100_000, tzinfo=dt.UTC), tick=False):
-        services.throttle(1)
-        services.throttle(1)
+        outbox.throttle(1)
+        outbox.throttle(1)
         assert waits == []
         with pytest.raises(RecursionError), monkeypatch.context() as m:
             # The third message in the same second must wait: make the wait observable.
-            m.setattr(services.time, "sleep", lambda s: (_ for _ in ()).throw(RecursionError(s)))
-            services.throttle(1)
+            m.setattr(outbox.time, "sleep", lambda s: (_ for _ in ()).throw(RecursionError(s)))
+            outbox.throttle(1)
     subs = subscribers(5)
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
@@ -280,21 +288,23 @@ def test_the_sending_rate_is_shared_through_the_cache(settings, monkeypatch):
     assert len(waits) >= 1  # five messages at two per second had to wait
 
 
-def test_rows_whose_worker_dies_before_every_send_are_given_up_not_retried_forever(
+def test_rows_whose_worker_dies_before_every_send_are_never_failed_without_a_send(
     settings, monkeypatch
 ):
     settings.MAIL_MAX_ATTEMPTS = 3
-    monkeypatch.setattr(services, "outbox_wake", lambda *args: None)  # the crashing worker claims
+    monkeypatch.setattr(outbox, "_chain_start", lambda slot: None)  # only the crashing worker
     subs = subscribers(1)
     mailing = scheduled(lists=[subs[0].mailing_list])
     services.mailing_dispatch(mailing_id=mailing.pk)
     later = timezone.now()
-    for _attempt in range(3):
-        assert services.outbox_claim(worker="crashing:1", size=10)  # …and the worker dies
+    for _attempt in range(4):
+        assert claim(worker="crashing:1", size=10)  # …and the worker dies before sending
         later += dt.timedelta(minutes=10)
         with time_machine.travel(later, tick=False):
             services.outbox_recover()
     row = Delivery.objects.get()
-    assert row.status == S.FAILED and row.attempts == 3
-    assert "à chaque tentative" in row.error
-    assert mail.outbox == []
+    assert (row.status, row.attempts, row.error) == (S.PENDING, 0, "")
+    services.outbox_send_batch()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (S.SENT, 1)
+    assert len(mail.outbox) == 1

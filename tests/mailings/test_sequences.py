@@ -262,13 +262,13 @@ def test_a_step_the_deactivation_cancels_under_a_batch_stays_cancelled_and_resum
 ):
     """The batch has claimed the row when the editor deactivates: the row stays
     « cancelled » (not relabelled skipped), so reactivating sends it, once."""
-    from mailings import services
+    from mailings import outbox, services
 
     sequence = SequenceFactory()
     StepFactory(sequence=sequence, position=1, delay=dt.timedelta(0), subject="Leçon 1")
     confirmed_reader(sequence)
     assert services.enrolments_advance() == 1
-    claim = services._claim
+    claim = outbox.outbox_claim
 
     def claim_then_deactivate(**kwargs):
         rows = claim(**kwargs)
@@ -277,9 +277,9 @@ def test_a_step_the_deactivation_cancels_under_a_batch_stays_cancelled_and_resum
             row["step__sequence__is_active"] = False
         return rows
 
-    monkeypatch.setattr(services, "_claim", claim_then_deactivate)
+    monkeypatch.setattr(outbox, "outbox_claim", claim_then_deactivate)
     services.outbox_send_batch()
-    monkeypatch.setattr(services, "_claim", claim)
+    monkeypatch.setattr(outbox, "outbox_claim", claim)
     assert mail.outbox == []
     assert Delivery.objects.get().status == Delivery.Status.CANCELLED
 

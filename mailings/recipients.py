@@ -1,0 +1,109 @@
+"""What a batch reads about each claimed row: its contact, subscription, list and
+message. On PostgreSQL the claim statement reads it (`RECIPIENTS_SQL`); elsewhere
+`with_recipients` does, by primary key. `skip_reason` says why a row must not go out."""
+
+from django.utils.translation import gettext as _
+
+from signups.models import Contact, Subscription
+
+from . import rendering
+from .models import Mailing, Sequence, Step
+
+RECIPIENT_FIELDS = (
+    "contact__email",
+    "contact__first_name",
+    "contact__language",
+    "contact__suppressed_at",
+    "contact__erased_at",
+    "subscription__status",
+    "subscription__mailing_list__slug",
+    "subscription__mailing_list__name",
+    "mailing__status",
+    "step__sequence__is_active",
+)
+# (The two dates come as « is set »: all a batch asks of them, and cheaper to read.)
+# Each lookup is a LATERAL subquery (OFFSET 0 keeps the planner from flattening it):
+# one primary-key probe per claimed row, never a hash of a whole table. Only our own
+# table names are interpolated.
+RECIPIENTS_SQL = """
+SELECT claimed.*, c.email, c.first_name, c.language, c.suppressed_at, c.erased_at,
+       s.status, s.slug, s.name, m.status, coalesce(q.is_active, true)
+FROM claimed
+LEFT JOIN LATERAL (SELECT email, first_name, language, suppressed_at IS NOT NULL AS suppressed_at,
+                          erased_at IS NOT NULL AS erased_at
+                   FROM {contact} WHERE id = claimed.contact_id OFFSET 0) c ON true
+LEFT JOIN LATERAL (SELECT sub.status, l.slug, l.name FROM {subscription} sub
+                   JOIN {mailing_list} l ON l.id = sub.mailing_list_id
+                   WHERE sub.id = claimed.subscription_id OFFSET 0) s ON true
+LEFT JOIN LATERAL (SELECT status FROM {mailing}
+                   WHERE id = claimed.mailing_id OFFSET 0) m ON true
+LEFT JOIN LATERAL (SELECT seq.is_active FROM {step} st
+                   JOIN {sequence} seq ON seq.id = st.sequence_id
+                   WHERE st.id = claimed.step_id OFFSET 0) q ON true
+ORDER BY claimed.id
+""".format(  # noqa: S608
+    contact=Contact._meta.db_table,
+    subscription=Subscription._meta.db_table,
+    mailing_list=Subscription._meta.get_field("mailing_list").related_model._meta.db_table,
+    mailing=Mailing._meta.db_table,
+    step=Step._meta.db_table,
+    sequence=Sequence._meta.db_table,
+)
+
+
+def with_recipients(rows: list[dict]) -> list[dict]:
+    """Add RECIPIENT_FIELDS to each claimed row (None for a vanished contact or
+    subscription), one primary-key lookup per table: the portable twin of the
+    PostgreSQL claim statement's LATERAL lookups."""
+    contacts = {
+        c["id"]: c
+        for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
+            "id", "email", "first_name", "suppressed_at", "erased_at", "language"
+        )
+    }
+    subscriptions = {
+        s["id"]: s
+        for s in Subscription.objects.filter(
+            id__in={row["subscription_id"] for row in rows}
+        ).values("id", "status", "mailing_list__slug", "mailing_list__name")
+    }
+    mailings = dict(
+        Mailing.objects.filter(
+            id__in={row["mailing_id"] for row in rows if row["mailing_id"]}
+        ).values_list("id", "status")
+    )
+    active_steps = dict(
+        Step.objects.filter(id__in={row["step_id"] for row in rows if row["step_id"]}).values_list(
+            "id", "sequence__is_active"
+        )
+    )
+    for row in rows:
+        contact = contacts.get(row["contact_id"], {})
+        subscription = subscriptions.get(row["subscription_id"], {})
+        row.update(
+            {
+                "contact__email": contact.get("email"),
+                "contact__first_name": contact.get("first_name"),
+                "contact__language": rendering.chrome_language(contact.get("language")),
+                "contact__suppressed_at": contact.get("suppressed_at"),
+                "contact__erased_at": contact.get("erased_at"),
+                "subscription__status": subscription.get("status"),
+                "subscription__mailing_list__slug": subscription.get("mailing_list__slug"),
+                "subscription__mailing_list__name": subscription.get("mailing_list__name"),
+                "mailing__status": mailings.get(row["mailing_id"]),
+                "step__sequence__is_active": active_steps.get(row["step_id"], True),
+            }
+        )
+    return rows
+
+
+def skip_reason(row: dict) -> str:
+    if not row.get("step__sequence__is_active", True):
+        return _("séquence désactivée depuis la préparation de l’envoi")
+    if not row["contact__email"] or row["contact__erased_at"]:
+        return _("contact effacé")
+    if row["contact__suppressed_at"]:
+        return _("contact bloqué depuis la préparation de l’envoi")
+    if row["subscription__status"] != Subscription.Status.ACTIVE:
+        return _("désinscrit·e depuis la préparation de l’envoi")
+    return ""
