@@ -492,3 +492,6 @@ class Comment(models.Model):
         if self.is_author:
             return self.article.author or settings.SITE_AUTHOR or settings.SITE_NAME
         return self.author or str(_("Anonyme"))
+
+
+from .jobs import ImportJob  # noqa: E402, F401 (a model of this app, kept in its own module)

@@ -18,3 +18,16 @@ from . import commenting
 )
 def send_comment_confirmation(comment_id: int) -> bool:
     return commenting.comment_confirmation_send(comment_id=comment_id)
+
+
+@shared_task(
+    name="articles.run_import_job",
+    ignore_result=True,
+    max_retries=0,
+    time_limit=3600,
+    soft_time_limit=3500,
+)
+def run_import_job(job_id: int) -> None:
+    from .jobs import import_job_run
+
+    import_job_run(job_id=job_id)
