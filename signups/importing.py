@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import signals
+from . import platform_exports, signals
 from .models import Consent, Contact, MailingList, Profile, Subscription, Suppression, email_hash
 
 DELIMITERS = (",", ";", "\t")
@@ -132,6 +132,10 @@ def export_row_status(*, header: list[str], row: list[str]) -> str:
     - Substack: `email_disabled` true when the reader turned emails off.
     - Ghost: `subscribed_to_emails` false, or a `deleted_at` date.
     - Any file with a status column in these words, in English or French."""
+    platform = platform_exports.platform_detect(header)
+    if platform:  # the platforms' own mapping, shared with the readers' import command
+        cells = {title: (row[i] if i < len(row) else "") for i, title in enumerate(header)}
+        return platform_exports.platform_row(platform, cells).state
     values = {
         title.strip().strip('"').lower(): (row[i].strip().lower() if i < len(row) else "")
         for i, title in enumerate(header)
