@@ -272,3 +272,6 @@ class CommenterAdmin(admin.ModelAdmin):
     list_display = ("email", "name", "confirmed_at", "created_at")
     search_fields = ("email", "name")
     list_filter = (("confirmed_at", admin.EmptyFieldListFilter),)
+
+
+from . import admin_import  # noqa: E402, F401 (the « Importer » page registers itself)

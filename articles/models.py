@@ -2,11 +2,12 @@
 
 import math
 import re
+import unicodedata
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import F, Func, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -15,11 +16,24 @@ from django.utils.translation import gettext_lazy as _
 from .validators import validate_site_path, validate_web_url
 
 WORDS_PER_MINUTE = 200
+# PostgreSQL's French text search with accents folded (migration 0006).
+SEARCH_CONFIG = "french_unaccent"
 
 
 class CategoryQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(hidden=False)
+
+
+SQLITE_FOLD = "pouls_fold"  # registered on each SQLite connection (apps.py)
+
+
+def fold_accents(text: str | None) -> str:
+    """Lower case without accents or ligatures: « Clientèle » → « clientele »."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("œ", "oe").replace("æ", "ae"))
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 class Category(models.Model):
@@ -72,7 +86,8 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Status.PUBLISHED, published_at__gt=now or timezone.now())
 
     def search(self, query: str):
-        """French full-text search on PostgreSQL, a plain substring match elsewhere."""
+        """French full-text search on PostgreSQL, accents ignored (« clientele » finds
+        « clientèle »); elsewhere an accent- and case-insensitive substring match."""
         from django.db import connection
 
         query = query.strip()
@@ -81,12 +96,19 @@ class ArticleQuerySet(models.QuerySet):
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchRank
 
-            search_query = SearchQuery(query, config="french", search_type="websearch")
+            search_query = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
             return (
                 self.filter(search_vector=search_query)
                 .annotate(rank=SearchRank("search_vector", search_query))
                 .order_by("-rank", F("published_at").desc(nulls_last=True))
             )
+        if connection.vendor == "sqlite":
+            folded = fold_accents(query)
+            return self.alias(
+                _t=Func("title", function=SQLITE_FOLD),
+                _d=Func("description", function=SQLITE_FOLD),
+                _b=Func("body", function=SQLITE_FOLD),
+            ).filter(Q(_t__contains=folded) | Q(_d__contains=folded) | Q(_b__contains=folded))
         return self.filter(
             Q(title__icontains=query) | Q(description__icontains=query) | Q(body__icontains=query)
         )
@@ -297,7 +319,7 @@ class Article(models.Model):
 
         def part(text, weight):
             return SearchVector(
-                Value(text, output_field=models.TextField()), weight=weight, config="french"
+                Value(text, output_field=models.TextField()), weight=weight, config=SEARCH_CONFIG
             )
 
         return part(self.title, "A") + part(self.description, "B") + part(self.body, "C")
@@ -470,3 +492,6 @@ class Comment(models.Model):
         if self.is_author:
             return self.article.author or settings.SITE_AUTHOR or settings.SITE_NAME
         return self.author or str(_("Anonyme"))
+
+
+from .jobs import ImportJob  # noqa: E402, F401 (a model of this app, kept in its own module)

@@ -1,20 +1,32 @@
 import json
 
-from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from signups import tokens
+from signups.ratelimit import client_ip
+from signups.views import form_post
+
+from . import commenting
 from .cache import cached_page
-from .models import Article, Category, Redirect
+from .forms import CommentForm, SearchForm
+from .models import Article, Category, CommentStatus, Redirect
 from .rendering import image_available, media_src
 
 PER_PAGE = 10
@@ -29,10 +41,6 @@ def _listing():
             Prefetch("categories", queryset=Category.objects.visible().order_by("name"))
         )
     )
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Rechercher"), max_length=200, required=False)
 
 
 @require_safe
@@ -63,7 +71,7 @@ def category(request, slug):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("reponse",))  # the comment a reader answers
 def detail(request, slug):
     article = Article.objects.published().filter(slug=slug).first()
     if article is None:
@@ -77,7 +85,7 @@ def detail(request, slug):
 
 
 @require_safe
-@cached_page
+@cached_page(reads=("reponse",))
 def by_path(request, path):
     """Catch-all, matched after every other app: custom permalinks and old addresses."""
     wanted = "/" + path.strip("/")
@@ -132,7 +140,21 @@ def _json_ld(data: dict) -> str:
     return mark_safe(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))  # noqa: S308
 
 
-def _render_article(request, article, *, preview=False, categories=None):
+def _comment_form(request, article, form=None):
+    """The comment form, answering the comment named by `?reponse=` when it is shown."""
+    if form is not None or not article.pk or not article.comments_open:
+        return form, getattr(form, "cleaned_data", {}).get("parent") if form else None
+    parent = None
+    wanted = request.GET.get("reponse", "")
+    if wanted.isdigit():
+        parent = article.comments.visible().filter(pk=int(wanted)).first()
+    initial = {"parent": parent.pk} if parent else {}
+    return CommentForm(article=article, initial=initial), parent
+
+
+def _render_article(
+    request, article, *, preview=False, categories=None, comment_form=None, status=200
+):
     if categories is None:
         categories = list(article.categories.visible().order_by("name"))
     roots, comment_count = _comment_tree(article) if article.pk else ([], 0)
@@ -167,11 +189,17 @@ def _render_article(request, article, *, preview=False, categories=None):
         json_ld["author"] = {"@type": "Person", "name": article.author}
     if image:
         json_ld["image"] = image
+    comment_form, replying_to = _comment_form(request, article, comment_form)
+    if comment_form is not None and replying_to is None and comment_form.is_bound:
+        pk = str(comment_form.data.get("parent") or "")
+        replying_to = next((c for c in _walk(roots) if str(c.pk) == pk), None)
     return render(
         request,
         "articles/detail.html",
         {
             "article": article,
+            "comment_form": comment_form,
+            "replying_to": replying_to,
             "categories": categories,
             "comments": roots,
             "comment_count": comment_count,
@@ -181,7 +209,92 @@ def _render_article(request, article, *, preview=False, categories=None):
             "json_ld": _json_ld(json_ld),
             "preview": preview,
         },
+        status=status,
     )
+
+
+def _walk(comments):
+    for comment in comments:
+        yield comment
+        yield from _walk(comment.children)
+
+
+@form_post()
+@require_POST
+def comment_post(request, slug):
+    """A reader's comment: errors next to their field, else back to the article."""
+    article = get_object_or_404(Article.objects.published(), slug=slug)
+    if not article.comments_open:
+        messages.error(request, _("Les commentaires sont fermés pour cet article."))
+        return HttpResponseRedirect(article.get_absolute_url() + "#commentaires", status=303)
+    form = CommentForm(request.POST, article=article)
+    if form.is_bot:
+        messages.success(request, _("Merci ! Votre commentaire est bien reçu."))
+        return HttpResponseRedirect(article.get_absolute_url() + "#commenter", status=303)
+    if not form.is_valid():
+        return _render_article(request, article, comment_form=form)
+    data = form.cleaned_data
+    wait = commenting.comment_retry_after(ip=client_ip(request), email=data["email"])
+    if wait:
+        form.add_error(
+            None,
+            _(
+                "Vous avez envoyé beaucoup de commentaires en peu de temps. "
+                "Réessayez dans %(minutes)d minutes."
+            )
+            % {"minutes": max(1, round(wait / 60))},
+        )
+        response = _render_article(request, article, comment_form=form, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    comment = commenting.comment_submit(
+        article=article,
+        name=data["name"],
+        email=data["email"],
+        body=data["body"],
+        parent=data["parent"],
+        ip_address=client_ip(request),
+    )
+    anchor = "#commenter"
+    if comment.status == CommentStatus.UNCONFIRMED:
+        messages.success(
+            request,
+            _(
+                "Merci ! Pour publier votre commentaire, ouvrez le lien que nous venons "
+                "d’envoyer à %(email)s (une seule fois : ensuite, votre adresse est reconnue)."
+            )
+            % {"email": data["email"]},
+        )
+    elif comment.status == CommentStatus.PENDING:
+        messages.success(
+            request, _("Merci ! Votre commentaire sera publié dès que l’auteur l’aura lu.")
+        )
+    else:
+        messages.success(request, _("Merci ! Votre commentaire est publié."))
+        anchor = f"#commentaire-{comment.pk}"
+    return HttpResponseRedirect(article.get_absolute_url() + anchor, status=303)
+
+
+@never_cache
+@form_post()
+@require_http_methods(["GET", "POST"])
+def comment_confirm(request, token):
+    """GET shows one button (mail scanners follow links); only the POST confirms."""
+    try:
+        if request.method == "POST":
+            comment = commenting.comment_confirm_token(token=token)
+            return render(request, "articles/comment_confirmed.html", {"comment": comment})
+        comment = commenting.comment_for_confirm_token(token)
+    except tokens.InvalidToken as exc:
+        expired = isinstance(exc, tokens.ExpiredToken)
+        return render(request, "signups/link_invalid.html", {"expired": expired}, status=400)
+    except commenting.CommentLinkUsed as used:
+        return render(
+            request,
+            "articles/comment_confirmed.html",
+            {"comment": used.comment, "already": True},
+        )
+    return render(request, "articles/comment_confirm.html", {"comment": comment})
 
 
 @require_safe
@@ -189,6 +302,7 @@ def robots_txt(request):
     lines = [
         "User-agent: *",
         "Disallow: /admin/",
+        "Disallow: /commentaires/",
         "Disallow: /confirmer/",
         "Disallow: /desinscription/",
         "Disallow: /preferences/",

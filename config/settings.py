@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
             ],
+            # French typography in every template: `typographie` (config/typography.py).
+            "builtins": ["config.typography"],
         },
     },
 ]
@@ -420,12 +422,24 @@ def _inline_style_hashes(*names: str) -> list[str]:
     return hashes
 
 
+# Players whose iframes an article may embed (articles.rendering keeps these and turns
+# any other iframe into a link); the policy below lets exactly these be framed.
+ARTICLES_EMBED_HOSTS = [
+    "www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "player.vimeo.com",
+    "w.soundcloud.com", "open.spotify.com", "www.dailymotion.com", "geo.dailymotion.com",
+    "bandcamp.com", "embed.podcasts.apple.com", "www.slideshare.net", "player.ausha.co",
+    "www.google.com", "docs.google.com", "embed.ted.com", "www.loom.com",
+]  # fmt: skip
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, *_inline_style_hashes("500.html")],
-        "img-src": [SELF, "data:"],
+        # Imported articles show images from their platforms' CDNs (Medium, Ghost,
+        # Substack, the old blog): any https image, never a script.
+        "img-src": [SELF, "data:", "https:"],
+        "frame-src": [f"https://{host}" for host in ARTICLES_EMBED_HOSTS],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -502,6 +516,15 @@ MAIL_CHECK_LINKS = env.bool("MAIL_CHECK_LINKS", default=False)
 MAIL_CHECK_LINKS_TIMEOUT = env.float("MAIL_CHECK_LINKS_TIMEOUT", default=5)
 
 # --- articles ------------------------------------------------------------------
+# Comments allowed per client IP / per address: (count, seconds).
+COMMENTS_RATE_PER_IP = (
+    env.int("COMMENTS_RATE_PER_IP", default=10),
+    env.int("COMMENTS_RATE_PER_IP_WINDOW", default=600),
+)
+COMMENTS_RATE_PER_ADDRESS = (
+    env.int("COMMENTS_RATE_PER_ADDRESS", default=5),
+    env.int("COMMENTS_RATE_PER_ADDRESS_WINDOW", default=600),
+)
 # Last, so every other middleware still sees the request and the response: serves the
 # reading pages this web process holds without resolving the URL (articles/cache.py).
 MIDDLEWARE += ["articles.cache.CachedPagesMiddleware"]

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -153,6 +154,10 @@ class SendForm(AudienceForm):
         }
 
     def save(self, mailing: Mailing) -> None:
+        """The choices, kept on the mailing; a scheduled one goes back to draft until the
+        confirmation schedules it again (never a departure nobody confirmed)."""
+        if mailing.status == Mailing.Status.SCHEDULED:
+            mailing = services.mailing_unschedule(mailing=mailing)
         data = self.cleaned_data
         mailing.profiles = data["profiles"]
         mailing.signed_up_after = data["signed_up_after"]
@@ -236,6 +241,8 @@ class MailingSendMixin:
         now = request.POST.get("now", request.GET.get("maintenant")) == "1"
         article_id = request.GET.get("article", "")
         article = Article.objects.filter(pk=article_id).first() if article_id.isdigit() else None
+        if article is not None and not request.user.has_perm("articles.change_article"):
+            raise PermissionDenied  # publishing is the article editor's call
         if request.method == "POST":
             try:
                 if article is not None:

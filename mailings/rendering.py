@@ -28,14 +28,12 @@ from markdown_it import MarkdownIt
 
 from articles.rendering import image_available, media_src
 from config.mail import WellFormedEmail
+from config.typography import french_text
 from signups import tokens
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
-# French typography: the space the editor types after « and before » ; : ! ? becomes a
-# no-break space, so that no line of the email starts with « ? » or « » ».
-_FRENCH_SPACE = re.compile(r"(?<=«) | (?=[»;:!?])")
 # A body whose first words are a greeting of its own gets none from the chrome (never
 # « Bonjour Awa, » twice).
 _OWN_GREETING = re.compile(
@@ -378,7 +376,7 @@ def render(
     footer) is in `language`, the reader's. A body that opens with its own greeting
     (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones."""
     with translation.override(chrome_language(language)):
-        body = _FRENCH_SPACE.sub("\u00a0", body)
+        body = french_text(body)  # the site's typography: no line starts with « ? » or « » »
         for token in FIRST_NAME_TOKENS:
             # After a space, the space goes with the name: « Bonjour {prénom} ! » reads
             # « Bonjour Awa ! », or « Bonjour ! » for a reader who gave no first name.

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from config.mail import WellFormedEmail
+from config.typography import french_email
 
 
 def send(*, name: str, to: str, context: dict, language: str = "fr") -> None:
@@ -18,6 +19,7 @@ def send(*, name: str, to: str, context: dict, language: str = "fr") -> None:
         text = render_to_string(f"signups/email/{name}.txt", context)
         html = render_to_string(f"signups/email/{name}.html", context)
     subject = " ".join(subject.split())  # one line, whatever the template does
+    subject, text, html = french_email(subject=subject, text=text, html=html, language=language)
     message = WellFormedEmail(subject=subject, body=text, to=[to])
     message.attach_alternative(html, "text/html")
     message.send()

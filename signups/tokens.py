@@ -19,11 +19,13 @@ _SALTS = {
     "unsubscribe": "pouls.signups.unsubscribe",
     "preferences": "pouls.signups.preferences",
     "data": "pouls.signups.data",
+    # A reader's first comment: the link that confirms their address (articles.commenting).
+    "comment": "pouls.articles.comment",
 }
 # Tokens that expire. A « data » link (export, erasure) is sent on request only, to the
 # address itself, and is short-lived: the permanent preference and unsubscribe links
 # travel in every email and its headers, so they never open the data.
-_MAX_AGES = {"confirm": CONFIRM_MAX_AGE, "data": DATA_LINK_MAX_AGE}
+_MAX_AGES = {"confirm": CONFIRM_MAX_AGE, "data": DATA_LINK_MAX_AGE, "comment": CONFIRM_MAX_AGE}
 
 
 class InvalidToken(Exception):

@@ -71,6 +71,8 @@ def visible(text: str) -> str:
 def site_path(value, key: str, warnings: list[str]) -> str:
     """A path of this site (« blog/x » gains its « / »), or "" with a warning when the
     value would lead elsewhere (a scheme, « // », a backslash)."""
+    if isinstance(value, bool):  # Eleventy's `permalink: false`: no page of its own
+        return ""
     text = str(value or "").strip()
     if not text:
         return ""

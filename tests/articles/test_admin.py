@@ -141,14 +141,14 @@ def test_comment_moderation_approve_hide_reply(editor, client, seeds):
     comment.refresh_from_db()
     assert comment.status == CommentStatus.HIDDEN
     assert (
-        "Oups ! Et bien justement"
+        "Oups\u202f! Et bien justement"
         not in type(client)().get(article.get_absolute_url()).content.decode()
     )
     editor.post(changelist, {"action": "approve", "_selected_action": [comment.pk]})
     comment.refresh_from_db()
     assert comment.status == CommentStatus.APPROVED
     assert (
-        "Oups ! Et bien justement"
+        "Oups\u202f! Et bien justement"
         in type(client)().get(article.get_absolute_url()).content.decode()
     )
     # Reply: the list links to a prefilled form.
@@ -177,7 +177,7 @@ def test_comment_moderation_approve_hide_reply(editor, client, seeds):
     assert reply.parent == comment and reply.status == CommentStatus.APPROVED
     assert reply.position == 25  # after the imported ones
     html = type(client)().get(article.get_absolute_url()).content.decode()
-    assert "Merci Evelyne !" in html
+    assert "Merci Evelyne\u202f!" in html
 
 
 def test_derived_standfirst_follows_the_text_but_a_written_one_stays(db):

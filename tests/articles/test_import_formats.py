@@ -97,7 +97,7 @@ def test_wxr_comments_threaded_with_approval_and_no_address(client, media):
     assert first.body == "Merci, très utile !"  # markup removed, text kept
     assert first.created_at == dt.datetime(2015, 3, 13, 7, 0, tzinfo=dt.UTC)
     page = client.get(post.get_absolute_url()).content.decode()
-    assert "Et pour les services ?" in page
+    assert "Et pour les services\u202f?" in page
     assert "Commentaire en attente" not in page
     assert "exemple-lecteurs.fr" not in page and "203.0.113.7" not in page
     assert not Comment.objects.filter(author__contains="@").exists()

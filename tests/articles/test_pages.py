@@ -102,8 +102,8 @@ def test_comments_are_shown_threaded(seeds, client):
     assert_well_formed(html)
     assert '<h2 id="comments-title">24 commentaires</h2>' in html
     section = html[html.index('<section class="comments"') :]
-    first = section.index("Oups ! Et bien justement")
-    reply = section.index("Bonjour Evelyne! Bonne piste")
+    first = section.index("Oups\u202f! Et bien justement")
+    reply = section.index("Bonjour Evelyne\u202f! Bonne piste")
     reply_to_reply = section.index("Merci, ta réponse est encourageante.")
     assert first < reply < reply_to_reply < section.index("Trèsbon article")
     # The reply sits inside the first comment's list of replies, two levels deep.
@@ -119,8 +119,8 @@ def test_hidden_comment_is_not_shown(seeds, client):
     comment.status = CommentStatus.HIDDEN
     comment.save()
     html = client.get(article.get_absolute_url()).content.decode()
-    assert "Oups ! Et bien justement" not in html
-    assert "Bonjour Evelyne! Bonne piste" in html  # its replies stay readable
+    assert "Oups\u202f! Et bien justement" not in html
+    assert "Bonjour Evelyne\u202f! Bonne piste" in html  # its replies stay readable
     assert '<h2 id="comments-title">23 commentaires</h2>' in html
 
 
@@ -189,7 +189,7 @@ def test_search(seeds, client):
 def test_search_uses_french_full_text_on_postgresql(seeds, client, postgres):
     # "passionnés" finds "passion" through the French stemmer, which a substring match cannot.
     html = client.get("/articles/", {"q": "passionnés"}).content.decode()
-    assert "Vivre de sa passion? Ah non!" in html
+    assert "Vivre de sa passion\u202f? Ah non\u202f!" in html
     with postgres.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'articles_article' AND indexname = %s",
@@ -237,7 +237,7 @@ def test_comment_reply_by_editor_appears_under_the_comment(seeds, client):
     client.get(article.get_absolute_url())  # cached
     comment_reply(parent=parent, author="Selma", body="Merci Evelyne, à bientôt !")
     html = client.get(article.get_absolute_url()).content.decode()
-    assert "Merci Evelyne, à bientôt !" in html
+    assert "Merci Evelyne, à bientôt\u202f!" in html
     assert Comment.objects.get(body="Merci Evelyne, à bientôt !").parent == parent
 
 

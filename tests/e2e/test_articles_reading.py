@@ -28,7 +28,7 @@ def test_reader_opens_an_article_from_the_home_page(page, live_server, settings)
     assert page.get_by_role("link", name="ici", exact=True).get_attribute("href") == "/entretiens/"
     # The reader goes back home and opens the scraped article with its comments.
     page.go_back()
-    page.get_by_role("link", name="Vivre de sa passion? Ah non!").click()
+    page.get_by_role("link", name="Vivre de sa passion\u202f? Ah non\u202f!").click()
     assert page.get_by_role("heading", name="24 commentaires").is_visible()
     replies = page.locator(".comment-list > li").first.locator(".comment-replies .comment")
     assert replies.count() == 2

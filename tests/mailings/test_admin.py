@@ -89,7 +89,7 @@ def test_test_send_goes_to_the_editor_only_and_writes_no_delivery(client, editor
     (message,) = mail.outbox
     assert message.to == ["editrice@pouls.example"]
     assert message.subject.startswith("[TEST] ")
-    assert "Bonjour Inès\xa0!" in message.body
+    assert "Bonjour Inès\u202f!" in message.body
     assert Delivery.objects.count() == 0
 
 
@@ -99,8 +99,8 @@ def test_preview_as_a_given_contact_in_html_and_text(client, editor):
     url = f"/admin/mailings/mailing/{mailing.pk}/apercu/?contact={subscription.contact_id}"
     html = client.get(url).content.decode()
     text = client.get(url + "&format=text").content.decode()
-    assert "Bonjour Koffi&nbsp;!" in html and "<html" in html
-    assert "Bonjour Koffi\xa0!" in text and "<p>" not in text
+    assert "Bonjour Koffi\u202f!" in html and "<html" in html
+    assert "Bonjour Koffi\u202f!" in text and "<p>" not in text
     assert "/desinscription/" in html and "/desinscription/" in text
 
 

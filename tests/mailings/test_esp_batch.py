@@ -118,7 +118,7 @@ def test_one_api_call_per_chunk_with_per_recipient_links_and_headers(mailgun):
     assert "%recipient.unsub%" in fields["html"][0] and "%recipient.fnt%" not in fields["html"][0]
     # The body greets by itself (« Bonjour {prénom} ! »): no second greeting from the
     # chrome; the space goes with the name (none for a reader without one).
-    assert "Bonjour%recipient.hit%\xa0!" in fields["text"][0]
+    assert "Bonjour%recipient.hit%\u202f!" in fields["text"][0]
     assert fields["text"][0].count("Bonjour") == 1
     assert fields["o:tag"] == [f"mailing-{mailing.pk}"]
     assert fields["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
@@ -185,7 +185,7 @@ def test_sendgrid_one_call_per_chunk_and_each_delivery_keeps_its_own_message_id(
         data = json.loads(body)
         assert (
             "-unsub-" in data["content"][1]["value"]
-            and "Bonjour-hit-\xa0!" in data["content"][0]["value"]
+            and "Bonjour-hit-\u202f!" in data["content"][0]["value"]
         )
         assert data["categories"] == [f"mailing-{mailing.pk}"]
         assert data["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -196,3 +196,45 @@ def test_a_row_released_during_a_pause_waits_and_cancel_reaches_paused_rows(monk
     assert set(mailing.deliveries.values_list("status", flat=True)) == {S.PAUSED}
     assert services.mailing_cancel(mailing=mailing) == 3
     assert set(mailing.deliveries.values_list("status", flat=True)) == {S.CANCELLED}
+
+
+def test_changing_a_scheduled_mailing_on_the_send_screen_asks_for_confirmation_again(
+    client, editor
+):
+    newsletter = MailingListFactory()
+    subscribers(2, newsletter)
+    mailing = services.mailing_schedule(mailing=MailingFactory(lists=[newsletter]))
+    day = timezone.localdate() + dt.timedelta(days=5)
+    client.post(
+        f"/admin/mailings/mailing/{mailing.pk}/envoyer/",
+        {
+            "lists": [newsletter.pk],
+            "when": "later",
+            "send_date": day.isoformat(),
+            "send_time": "10:00",
+            "time_zone": "Europe/Paris",
+        },
+    )
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.DRAFT and mailing.scheduled_at is None
+    assert mailing.send_date == day
+
+
+def test_publishing_through_the_confirmation_needs_the_right_to_change_articles(client):
+    from django.contrib.auth.models import Permission
+
+    from articles.models import Article
+
+    user = get_user_model().objects.create_user("envois", "envois@pouls.example", "x")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=("change_mailing", "view_mailing"))
+    )
+    client.force_login(user)
+    article = Article.objects.create(title="Brouillon", slug="brouillon", body="Texte.")
+    mailing = MailingFactory()
+    url = f"/admin/mailings/mailing/{mailing.pk}/programmer/?article={article.pk}"
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"now": "1"}).status_code == 403
+    assert client.get(f"/admin/mailings/mailing/{mailing.pk}/programmer/").status_code == 200

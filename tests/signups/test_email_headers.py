@@ -25,7 +25,9 @@ def test_the_confirmation_parses_exactly_without_defects():
     )
     raw = mail.outbox[0].message().as_bytes()
     parsed = message_from_bytes(raw, policy=policy.default)
-    assert parsed["Subject"] == f"Confirmez votre inscription : {workshop.name}"
+    # French typography: no-break spaces before « : » and inside « ».
+    name = workshop.name.replace("« ", "«\xa0").replace(" »", "\xa0»")
+    assert parsed["Subject"] == f"Confirmez votre inscription\xa0: {name}"
     assert not parsed.defects
     assert all(not part.defects for part in parsed.walk())
     assert parsed.get_body(("plain",)) is not None and parsed.get_body(("html",)) is not None

@@ -226,7 +226,7 @@ def test_a_stranger_cannot_bring_back_or_purge_an_unsubscribed_reader(
     again = Subscription.objects.get()
     assert again.status == Subscription.Status.UNSUBSCRIBED
     assert again.unsubscribed_at == subscription.unsubscribed_at
-    assert [m.subject for m in mail.outbox] == ["Confirmez votre inscription : Newsletter"]
+    assert [m.subject for m in mail.outbox] == ["Confirmez votre inscription\xa0: Newsletter"]
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         services.subscriptions_purge_unconfirmed()
     assert Subscription.objects.get().status == Subscription.Status.UNSUBSCRIBED
