@@ -26,7 +26,7 @@ from collections import defaultdict
 from anymail.signals import EventType, RejectReason
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from signups import services as signups_services
@@ -275,8 +275,8 @@ def _act(new: list, *, now) -> None:
     if contacts["clicked"]:
         Contact.objects.filter(pk__in=contacts["clicked"]).update(last_activity_at=now)
     for kind, reason in ((HARD, "hard_bounce"), ("complained", "complaint")):
-        for contact in _not_suppressed_for_good(contacts[kind]):
-            signups_services.contact_suppress(contact=contact, reason=reason)
+        if contacts[kind]:
+            signups_services.contacts_suppress(contact_ids=contacts[kind], reason=reason)
     if subscriptions:
         for subscription in Subscription.objects.filter(pk__in=subscriptions).exclude(
             status=Subscription.Status.UNSUBSCRIBED
@@ -286,14 +286,6 @@ def _act(new: list, *, now) -> None:
             )
     if contacts[SOFT]:
         _hold_after_soft_bounces(contacts[SOFT], now=now)
-
-
-def _not_suppressed_for_good(contact_ids):
-    if not contact_ids:
-        return []
-    return Contact.objects.filter(pk__in=contact_ids).filter(
-        Q(suppressed_at__isnull=True) | Q(suppression_reason=SOFT_BOUNCES_REASON)
-    )
 
 
 def _hold_after_soft_bounces(contact_ids, *, now) -> None:
@@ -307,10 +299,9 @@ def _hold_after_soft_bounces(contact_ids, *, now) -> None:
         .filter(messages__gte=settings.MAIL_SOFT_BOUNCE_LIMIT)
         .values_list("delivery__contact_id", flat=True)
     )
-    for contact in Contact.objects.filter(pk__in=list(repeated), suppressed_at__isnull=True):
-        signups_services.contact_suppress(
-            contact=contact, reason=SOFT_BOUNCES_REASON, permanent=False
-        )
+    signups_services.contacts_suppress(
+        contact_ids=list(repeated), reason=SOFT_BOUNCES_REASON, permanent=False
+    )
 
 
 # --- inbound -----------------------------------------------------------------------

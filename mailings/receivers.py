@@ -29,11 +29,11 @@ def stop_on_unsubscribe(sender, subscription, reason="", **kwargs):
     )
 
 
-@receiver(signals.contact_suppressed, dispatch_uid="mailings.contact_suppressed")
-def stop_on_suppression(sender, contact, reason="", **kwargs):
-    services.enrolments_stop(contact_id=contact.pk, reason=Enrolment.StopReason.SUPPRESSED)
+@receiver(signals.contacts_suppressed, dispatch_uid="mailings.contacts_suppressed")
+def stop_on_suppression(sender, contact_ids, reason="", **kwargs):
+    services.enrolments_stop(contact_ids=contact_ids, reason=Enrolment.StopReason.SUPPRESSED)
     services.deliveries_cancel_pending(
-        contact_id=contact.pk, reason=_("contact bloqué avant l’envoi")
+        contact_ids=contact_ids, reason=_("contact bloqué avant l’envoi")
     )
 
 

@@ -10,8 +10,9 @@ from django.dispatch import Signal
 subscription_confirmed = Signal()
 # kwargs: subscription, reason ("unsubscribed", "suppressed", "erased", ...)
 subscription_ended = Signal()
-# kwargs: contact, reason ("hard_bounce", "complaint", "erased", "manual", ...)
-contact_suppressed = Signal()
+# kwargs: contact_ids (the contacts just stopped: one or a webhook's batch),
+# reason ("hard_bounce", "complaint", "soft_bounces", "manual", ...)
+contacts_suppressed = Signal()
 # kwargs: contact. Receivers return {"<section>": <JSON-serialisable data>} to add
 # their own records (deliveries, events, ...) to the contact's data export.
 contact_exporting = Signal()
