@@ -32,6 +32,7 @@ from django.utils import timezone
 from signups import services as signups_services
 from signups.models import Contact, Subscription
 
+from . import tallies
 from .models import Delivery, Event
 
 logger = logging.getLogger(__name__)
@@ -241,24 +242,34 @@ def events_record(*, events: list, esp_name: str) -> int:
             Event.objects.filter(event_id__in=list(rows)).values_list("event_id", flat=True)
         )
         new = [(key, *row) for key, row in rows.items() if key not in known]
+        recorded = [
+            Event(
+                event_id=key,
+                kind=kind,
+                delivery_id=(
+                    delivery["id"] if kind != "opened" or settings.MAIL_TRACK_OPENS else None
+                ),
+                mailing_id=delivery["mailing_id"],
+                step_id=delivery["step_id"],
+                occurred_at=event.timestamp or now,
+                # A click's detail is its link: the results count clicks per link.
+                detail=str(
+                    (event.click_url if kind == "clicked" else "")
+                    or event.description
+                    or event.mta_response
+                    or ""
+                )[:300],
+            )
+            for key, event, kind, delivery in new
+        ]
         Event.objects.bulk_create(
-            [
-                Event(
-                    event_id=key,
-                    kind=kind,
-                    delivery_id=(
-                        delivery["id"] if kind != "opened" or settings.MAIL_TRACK_OPENS else None
-                    ),
-                    mailing_id=delivery["mailing_id"],
-                    step_id=delivery["step_id"],
-                    occurred_at=event.timestamp or now,
-                    detail=str(event.description or event.mta_response or "")[:300],
-                )
-                for key, event, kind, delivery in new
-            ],
+            recorded,
             batch_size=1000,
             ignore_conflicts=True,  # a concurrent request carrying the same event
         )
+        # The results' counts, in the same transaction. (Should a concurrent request
+        # have recorded one of these first, it is counted twice; tallies_rebuild recounts.)
+        tallies.tallies_add(events=recorded)
         _act(new, now=now)
     return len(new)
 

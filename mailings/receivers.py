@@ -72,3 +72,12 @@ def export_contact(sender, contact, **kwargs):
 
 def on_inbound(sender, event, esp_name, **kwargs):
     events.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
+
+
+@receiver(signals.welcome_emails_count, dispatch_uid="mailings.welcome_emails_count")
+def count_welcome_emails(sender, mailing_list, **kwargs):
+    from .models import Step
+
+    return Step.objects.filter(
+        sequence__mailing_list=mailing_list, sequence__is_active=True
+    ).count()

@@ -19,3 +19,6 @@ contact_exporting = Signal()
 # kwargs: contact (before its personal data is wiped). Receivers remove or anonymise
 # what they hold about the contact; pending sends are cancelled.
 contact_erased = Signal()
+# kwargs: mailing_list. Receivers return how many emails the list's welcome sequences
+# send a newly confirmed reader (the import page says what enrolling would send).
+welcome_emails_count = Signal()
