@@ -18,17 +18,16 @@ page numbers normalised as the paginator reads them): `?x=<random>` is the same 
 never one more copy. The pages live in their own cache (`caches["pages"]`, CACHE_URL),
 meant for an evicting Redis, apart from the broker and the counters.
 
-Pages are stored cut at their CSRF inputs and joined with a token made for each
-request: a cached page never hands out someone else's token.
+Pages are plain bytes, the same for every visitor: the public forms they hold carry no
+CSRF token (config/origin.py checks where their POSTs come from instead). A page that
+holds a token anyway (a form someone added with {% csrf_token %}) is never stored: it
+would hand one visitor's token to everyone.
 """
 
 import contextlib
 import functools
 import hashlib
 import logging
-import operator
-import os
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -37,7 +36,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.utils.connection import ConnectionProxy
 from django.utils.translation import get_language
 
@@ -49,15 +47,13 @@ VERSION_TTL = 1.0
 LOCAL_PAGES = 200
 STATE_KEY = "articles:pages:state"
 NEXT_KEY = "articles:pages:next:{}"
-# Version, language, digest of the path and the parameters the view reads; "p3": pages
-# stored cut at their tokens, keyed on those parameters only.
-PAGE_KEY = "articles:page:p3:{}:{}:{}"
+# Version, language, digest of the path and the parameters the view reads; "p4": pages
+# stored whole (no CSRF token), keyed on those parameters only.
+PAGE_KEY = "articles:page:p4:{}:{}:{}"
 # Page numbers, read by Paginator.get_page (`page`) and the sitemap (`p`).
 PAGE_NUMBER_PARAMS = frozenset({"page", "p"})
-# The value of each CSRF input: what re.split drops (no group) when a page is stored.
-_TOKEN_INPUT = re.compile(
-    rb'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(?=")'
-)
+# What a CSRF token input looks like ({% csrf_token %}): such a page is never stored.
+_TOKEN_INPUT = b'name="csrfmiddlewaretoken"'
 _MESSAGES_COOKIE = "messages"  # django.contrib.messages' CookieStorage
 
 logger = logging.getLogger(__name__)
@@ -161,42 +157,6 @@ def _remember(key, page):
             _pages.popitem(last=False)
 
 
-_ALPHABET = CSRF_ALLOWED_CHARS.encode()
-_BASE = len(_ALPHABET)
-# bytes.translate tables, so that making a token runs in C rather than char by char:
-# a random byte -> an index into the alphabet (bytes >= _LIMIT are dropped: no modulo
-# bias), an index or a sum of two indexes -> its character, a character -> its index.
-_LIMIT = 256 - 256 % _BASE
-_REJECTED = bytes(range(_LIMIT, 256))
-_BYTE_TO_INDEX = bytes(b % _BASE for b in range(256))
-_INDEX_TO_CHAR = bytes(_ALPHABET[i % _BASE] for i in range(256))
-_CHAR_TO_INDEX = bytes(_ALPHABET.find(b) % 256 for b in range(256))
-
-
-def _random_indexes(length: int) -> bytes:
-    """Unbiased random indexes into the CSRF alphabet, from one urandom read."""
-    out = b""
-    while len(out) < length:
-        out += os.urandom(length + 16).translate(_BYTE_TO_INDEX, _REJECTED)
-    return out[:length]
-
-
-def csrf_token(request) -> str:
-    """The same masked token as `django.middleware.csrf.get_token`, made faster.
-
-    Like get_token, it creates the visitor's secret when there is none and asks
-    CsrfViewMiddleware to send the cookie (the request.META keys get_token uses)."""
-    secret = request.META.get("CSRF_COOKIE")
-    raw = secret.encode() if secret else b""
-    if len(raw) != CSRF_SECRET_LENGTH or raw.translate(None, _ALPHABET):
-        raw = _random_indexes(CSRF_SECRET_LENGTH).translate(_INDEX_TO_CHAR)
-        request.META["CSRF_COOKIE"] = raw.decode()
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask = _random_indexes(CSRF_SECRET_LENGTH)
-    cipher = bytes(map(operator.add, raw.translate(_CHAR_TO_INDEX), mask))
-    return (mask.translate(_INDEX_TO_CHAR) + cipher.translate(_INDEX_TO_CHAR)).decode()
-
-
 def _cacheable(request) -> bool:
     """Anonymous GET/HEAD without a pending message: the pages everybody sees alike."""
     cookies = request.COOKIES
@@ -208,10 +168,7 @@ def _cacheable(request) -> bool:
 
 
 def _respond(page, request) -> HttpResponse:
-    status, content_type, parts, headers = page
-    # The page is stored cut at its CSRF tokens: joining with this visitor's token
-    # costs no search through the page.
-    content = csrf_token(request).encode().join(parts) if len(parts) > 1 else parts[0]
+    status, content_type, content, headers = page
     response = HttpResponse(content, status=status, content_type=content_type)
     for name, value in headers:
         response.headers[name] = value
@@ -291,13 +248,11 @@ def cached_page(view=None, *, reads: tuple[str, ...] = ()):
         ):
             if callable(getattr(response, "render", None)):
                 response.render()
+            if _TOKEN_INPUT in response.content:
+                logger.warning("Page not cached: it holds a CSRF token (%s).", request.path)
+                return response
             headers = [(n, v) for n, v in response.items() if n in ("Location", "Content-Language")]
-            page = (
-                response.status_code,
-                response["Content-Type"],
-                tuple(_TOKEN_INPUT.split(response.content)),
-                headers,
-            )
+            page = (response.status_code, response["Content-Type"], response.content, headers)
             _store(key, page)
             _remember(local_key, page)
             response["X-Page-Cache"] = "miss"
@@ -309,7 +264,7 @@ def cached_page(view=None, *, reads: tuple[str, ...] = ()):
 class CachedPagesMiddleware:
     """Serves the pages this process holds before the URL is even resolved.
 
-    Last in MIDDLEWARE: every other middleware (security headers, locale, CSRF cookie,
+    Last in MIDDLEWARE: every other middleware (security headers, CSP, locale,
     clickjacking) still handles the request and the response; only the URL resolution
     and the view are skipped. Pages it does not hold go on to the view, whose
     `cached_page` decorator looks in the shared cache and fills this process's copy.

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.origin import origin_checked
 from signups import tokens
 from signups.ratelimit import client_ip
 from signups.views import form_post
@@ -219,7 +220,8 @@ def _walk(comments):
         yield from _walk(comment.children)
 
 
-@form_post()
+@origin_checked  # the form is on cached article pages: no token (config/origin.py)
+@form_post(csrf=False)
 @require_POST
 def comment_post(request, slug):
     """A reader's comment: errors next to their field, else back to the article."""

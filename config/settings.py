@@ -63,6 +63,8 @@ SITE_NAME = env("SITE_NAME", default="Pouls")
 # The blog author's name on their replies to comments when the article names no author.
 SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# Other sites whose pages may hold the public signup form (config/origin.py).
+POULS_FORM_ORIGINS = env.list("POULS_FORM_ORIGINS", default=[])
 
 # --- applications ------------------------------------------------------------
 INSTALLED_APPS = [
@@ -501,7 +503,7 @@ MAIL_TRACK_OPENS = env.bool("MAIL_TRACK_OPENS", default=False)
 MAIL_SEND_RATE = env.float("MAIL_SEND_RATE", default=0)
 MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)
 MAIL_CHUNK_SIZE = env.int("MAIL_CHUNK_SIZE", default=100)
-MAIL_HANDOVER_STEP = env.int("MAIL_HANDOVER_STEP", default=25)
+MAIL_HANDOVER_STEP = env.int("MAIL_HANDOVER_STEP", default=0)
 MAIL_PARALLEL_BATCHES = env.int("MAIL_PARALLEL_BATCHES", default=4)
 MAIL_LEASE_SECONDS = env.int("MAIL_LEASE_SECONDS", default=300)
 MAIL_REQUEUE_AFTER = env.int("MAIL_REQUEUE_AFTER", default=60)

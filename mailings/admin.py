@@ -1,10 +1,13 @@
 import re
+from collections import defaultdict
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_email
+from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -16,11 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from config.admin import KeptOnDeleteMixin
-from signups.models import Contact, Profile, Subscription
+from signups.models import Contact, Profile
 
 from . import abtest, services
+from .admin_contact import contact_admin_add_history
+from .admin_results import MailingResultsMixin, mailing_results
 from .admin_send import MailingSendMixin
-from .models import Delivery, Event, Mailing, Sequence, Step, Variant
+from .models import Delivery, Event, Mailing, Variant
 
 
 class MailingForm(forms.ModelForm):
@@ -221,7 +226,9 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Mailing)
-class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
+class MailingAdmin(
+    MailingSendMixin, MailingResultsMixin, KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin
+):
     form = MailingForm
     list_display = ("subject", "status", "departure", "progress_bar")
     list_filter = ("status",)
@@ -274,9 +281,12 @@ class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin
             return f"{obj.send_date:%d/%m/%Y} {obj.send_time:%H:%M} ({obj.time_zone})"
         return "—"
 
+    def get_changelist(self, request, **kwargs):
+        return MailingChangeList
+
     @admin.display(description=gettext_lazy("progression"))
     def progress_bar(self, obj):
-        progress = obj.progress()
+        progress = obj.progress(getattr(obj, "delivery_counts", None))
         if not progress["total"]:
             return "—"
         return format_html(
@@ -303,6 +313,7 @@ class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin
             path(
                 "<int:pk>/progression/", view(self.progress_view), name="mailings_mailing_progress"
             ),
+            *self.results_urls(),
             *super().get_urls(),
         ]
 
@@ -350,8 +361,6 @@ class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin
         extra_context = extra_context or {}
         # get_object answers None for a malformed id (« abc ») instead of raising.
         if object_id and (mailing := self.get_object(request, object_id)):
-            stats = mailing.stats()
-            series = services.stats_series(mailing=mailing)
             extra_context.update(
                 {
                     "mailing": mailing,
@@ -362,8 +371,7 @@ class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin
                     "ab_summary": abtest.describe(mailing),
                     "live": mailing.status
                     in (Mailing.Status.SCHEDULED, Mailing.Status.SENDING, Mailing.Status.PAUSED),
-                    "stats": stats,
-                    "chart": _chart(series),
+                    "results": mailing_results(mailing=mailing),
                     "departure": self.departure(mailing),
                     "message_buttons": message_buttons(
                         request,
@@ -403,180 +411,24 @@ class MailingAdmin(MailingSendMixin, KeptOnDeleteMixin, MessageAdminMixin, admin
     actions = ("cancel_selected",)
 
 
-CHART_COLOURS = {
-    "delivered": "#1a5fb4",
-    "opened": "#2e7d32",
-    "clicked": "#b4232f",
-    "bounced": "#5b6170",
-}
-CHART_LABELS = {
-    "delivered": gettext_lazy("délivrés"),
-    "opened": gettext_lazy("ouverts"),
-    "clicked": gettext_lazy("cliqués"),
-    "bounced": gettext_lazy("rejetés"),
-}
+class MailingChangeList(ChangeList):
+    """The mailings list reads the progress of the unfinished mailings on the page in
+    one query (a finished mailing keeps its own)."""
 
-
-def _chart(series, width=640, height=220, pad=36):
-    """Polylines for a server-rendered SVG: cumulative events per hour."""
-    hours = series["hours"]
-    if not hours:
-        return None
-    top = max([1, *(v for values in series["series"].values() for v in values)])
-    span = max(1, len(hours) - 1)
-    lines = []
-    for kind, values in series["series"].items():
-        points = " ".join(
-            f"{pad + (width - 2 * pad) * i / span:.1f},{height - pad - (height - 2 * pad) * v / top:.1f}"
-            for i, v in enumerate(values)
+    def get_results(self, request):
+        super().get_results(request)
+        unfinished = [m.pk for m in self.result_list if not m.final_progress]
+        counts = defaultdict(dict)
+        rows = (
+            Delivery.objects.filter(mailing_id__in=unfinished)
+            .values_list("mailing_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
         )
-        lines.append(
-            {
-                "kind": kind,
-                "label": CHART_LABELS[kind],
-                "colour": CHART_COLOURS[kind],
-                "points": points,
-                "total": values[-1],
-            }
-        )
-    return {
-        "width": width,
-        "height": height,
-        "pad": pad,
-        "inner_right": width - pad,
-        "inner_bottom": height - pad,
-        "top": top,
-        "first": hours[0],
-        "last": hours[-1],
-        "lines": lines,
-    }
-
-
-class StepInline(admin.StackedInline):
-    model = Step
-    extra = 0
-    fields = (
-        "position",
-        "delay",
-        "subject",
-        "preheader",
-        "body",
-        "window_start",
-        "window_end",
-        "weekdays_only",
-        "message_actions",
-    )
-    readonly_fields = ("message_actions",)
-
-    def get_formset(self, request, obj=None, **kwargs):
-        # The admin makes one inline instance per request: the step buttons need it.
-        self.request = request
-        return super().get_formset(request, obj, **kwargs)
-
-    @admin.display(description=gettext_lazy("aperçu et test"))
-    def message_actions(self, obj):
-        if not obj or not obj.pk:
-            return _("Enregistrez l’étape pour la prévisualiser.")
-        return message_buttons(
-            self.request,
-            form_id=f"step-test-form-{obj.pk}",
-            preview_url=reverse(
-                "admin:mailings_sequence_step_preview", args=[obj.sequence_id, obj.pk]
-            ),
-        )
-
-
-@admin.register(Sequence)
-class SequenceAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "mailing_list", "is_active", "step_count", "active_readers")
-    fields = ("name", "slug", "mailing_list", "is_active")
-    prepopulated_fields = {"slug": ("name",)}
-    inlines = (StepInline,)
-    change_form_template = "admin/mailings/sequence/change_form.html"
-
-    def kept_records(self, obj) -> str:
-        if count := Delivery.objects.filter(step__sequence=obj).count():
-            return _("%(kept)s ; décochez « actif » pour arrêter la séquence") % {
-                "kept": _kept_deliveries(count)
-            }
-        return ""
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<int:pk>/etapes/<int:step>/apercu/",
-                view(self.step_preview_view),
-                name="mailings_sequence_step_preview",
-            ),
-            path(
-                "<int:pk>/etapes/<int:step>/test/",
-                view(self.step_test_view),
-                name="mailings_sequence_step_test",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _step(self, request, pk, step):
-        step = get_object_or_404(Step.objects.select_related("sequence"), pk=step, sequence_id=pk)
-        if not self.has_change_permission(request, step.sequence):
-            raise PermissionDenied
-        return step
-
-    def step_preview_view(self, request, pk, step):
-        step = self._step(request, pk, step)
-        audience = Subscription.objects.filter(
-            mailing_list_id=step.sequence.mailing_list_id, status=Subscription.Status.ACTIVE
-        )
-        return self.message_preview_response(request, step, audience)
-
-    def step_test_view(self, request, pk, step):
-        step = self._step(request, pk, step)
-        back = HttpResponseRedirect(reverse("admin:mailings_sequence_change", args=[pk]))
-        return self.message_test_response(request, step, back)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        if object_id and str(object_id).isdigit():
-            extra_context["sequence_steps"] = Step.objects.filter(sequence_id=object_id)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    @admin.display(description=gettext_lazy("étapes"))
-    def step_count(self, obj):
-        return obj.steps.count()
-
-    @admin.display(description=gettext_lazy("lecteurs en cours"))
-    def active_readers(self, obj):
-        return obj.enrolments.active().count()
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not (change and "is_active" in form.changed_data):
-            return
-        if obj.is_active:
-            count = services.sequence_activate(sequence=obj)
-            self.message_user(
-                request,
-                ngettext(
-                    "Séquence réactivée : %(count)s lecteur reprend là où il en était.",
-                    "Séquence réactivée : %(count)s lecteurs reprennent là où ils en étaient.",
-                    count,
-                )
-                % {"count": count},
-                messages.SUCCESS,
-            )
-        else:
-            count = services.sequence_deactivate(sequence=obj)
-            self.message_user(
-                request,
-                _("Séquence désactivée : %(count)s envois n’auront pas lieu.") % {"count": count},
-                messages.SUCCESS,
-            )
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # Steps added, removed or edited: who is due when changes from now on.
-        services.sequence_reschedule(sequence=form.instance)
+        for mailing_id, status, n in rows:
+            counts[mailing_id][status] = n
+        for mailing in self.result_list:
+            mailing.delivery_counts = counts[mailing.pk]
 
 
 @admin.register(Delivery)
@@ -585,7 +437,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     reader from receiving a message twice); the worker alone writes them."""
 
     list_display = ("pk", "mailing", "step", "contact", "status", "sent_at", "error")
-    list_filter = ("status",)
+    list_filter = ("status", "mailing")
     list_select_related = ("mailing", "step", "contact")
     search_fields = ("contact__email", "esp_message_id")
     show_full_result_count = False
@@ -604,9 +456,14 @@ class DeliveryAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     """ESP events as received, read only."""
 
-    list_display = ("occurred_at", "kind", "mailing", "step", "detail")
-    list_filter = ("kind",)
+    list_display = ("occurred_at", "kind", "mailing", "step", "reader", "detail")
+    list_filter = ("kind", "mailing")
+    list_select_related = ("mailing", "step", "delivery__contact")
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("lecteur"))
+    def reader(self, obj):
+        return obj.delivery.contact if obj.delivery else "—"
 
     def has_add_permission(self, request):
         return False
@@ -616,3 +473,10 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+contact_admin_add_history()
+
+
+# The sequences' admin lives beside (it uses the message mixin above).
+from . import admin_sequences  # noqa: E402, F401

@@ -26,12 +26,13 @@ from collections import defaultdict
 from anymail.signals import EventType, RejectReason
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from signups import services as signups_services
 from signups.models import Contact, Subscription
 
+from . import tallies
 from .models import Delivery, Event
 
 logger = logging.getLogger(__name__)
@@ -241,24 +242,34 @@ def events_record(*, events: list, esp_name: str) -> int:
             Event.objects.filter(event_id__in=list(rows)).values_list("event_id", flat=True)
         )
         new = [(key, *row) for key, row in rows.items() if key not in known]
+        recorded = [
+            Event(
+                event_id=key,
+                kind=kind,
+                delivery_id=(
+                    delivery["id"] if kind != "opened" or settings.MAIL_TRACK_OPENS else None
+                ),
+                mailing_id=delivery["mailing_id"],
+                step_id=delivery["step_id"],
+                occurred_at=event.timestamp or now,
+                # A click's detail is its link: the results count clicks per link.
+                detail=str(
+                    (event.click_url if kind == "clicked" else "")
+                    or event.description
+                    or event.mta_response
+                    or ""
+                )[:300],
+            )
+            for key, event, kind, delivery in new
+        ]
         Event.objects.bulk_create(
-            [
-                Event(
-                    event_id=key,
-                    kind=kind,
-                    delivery_id=(
-                        delivery["id"] if kind != "opened" or settings.MAIL_TRACK_OPENS else None
-                    ),
-                    mailing_id=delivery["mailing_id"],
-                    step_id=delivery["step_id"],
-                    occurred_at=event.timestamp or now,
-                    detail=str(event.description or event.mta_response or "")[:300],
-                )
-                for key, event, kind, delivery in new
-            ],
+            recorded,
             batch_size=1000,
             ignore_conflicts=True,  # a concurrent request carrying the same event
         )
+        # The results' counts, in the same transaction. (Should a concurrent request
+        # have recorded one of these first, it is counted twice; tallies_rebuild recounts.)
+        tallies.tallies_add(events=recorded)
         _act(new, now=now)
     return len(new)
 
@@ -275,8 +286,8 @@ def _act(new: list, *, now) -> None:
     if contacts["clicked"]:
         Contact.objects.filter(pk__in=contacts["clicked"]).update(last_activity_at=now)
     for kind, reason in ((HARD, "hard_bounce"), ("complained", "complaint")):
-        for contact in _not_suppressed_for_good(contacts[kind]):
-            signups_services.contact_suppress(contact=contact, reason=reason)
+        if contacts[kind]:
+            signups_services.contacts_suppress(contact_ids=contacts[kind], reason=reason)
     if subscriptions:
         for subscription in Subscription.objects.filter(pk__in=subscriptions).exclude(
             status=Subscription.Status.UNSUBSCRIBED
@@ -286,14 +297,6 @@ def _act(new: list, *, now) -> None:
             )
     if contacts[SOFT]:
         _hold_after_soft_bounces(contacts[SOFT], now=now)
-
-
-def _not_suppressed_for_good(contact_ids):
-    if not contact_ids:
-        return []
-    return Contact.objects.filter(pk__in=contact_ids).filter(
-        Q(suppressed_at__isnull=True) | Q(suppression_reason=SOFT_BOUNCES_REASON)
-    )
 
 
 def _hold_after_soft_bounces(contact_ids, *, now) -> None:
@@ -307,10 +310,9 @@ def _hold_after_soft_bounces(contact_ids, *, now) -> None:
         .filter(messages__gte=settings.MAIL_SOFT_BOUNCE_LIMIT)
         .values_list("delivery__contact_id", flat=True)
     )
-    for contact in Contact.objects.filter(pk__in=list(repeated), suppressed_at__isnull=True):
-        signups_services.contact_suppress(
-            contact=contact, reason=SOFT_BOUNCES_REASON, permanent=False
-        )
+    signups_services.contacts_suppress(
+        contact_ids=list(repeated), reason=SOFT_BOUNCES_REASON, permanent=False
+    )
 
 
 # --- inbound -----------------------------------------------------------------------

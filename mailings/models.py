@@ -426,6 +426,10 @@ class Mailing(models.Model):
     scheduled_at = models.DateTimeField(_("départ prévu le"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("destinataires fixés le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    # Counted once: at dispatch (the audience, then the deliveries, is never recounted)
+    # and when the sending ends (the progress of a finished mailing no longer changes).
+    recipient_count = models.PositiveIntegerField(_("destinataires"), null=True, blank=True)
+    final_progress = models.JSONField(_("bilan de l’envoi"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
@@ -480,8 +484,12 @@ class Mailing(models.Model):
     def audience_count(self) -> int:
         return self.audience_contacts().count()
 
-    def progress(self) -> dict:
-        counts = dict(self.deliveries.values_list("status").annotate(n=Count("id")).order_by())
+    def progress(self, counts: dict | None = None) -> dict:
+        """Deliveries per status. `counts` ({status: n}) when already read for many."""
+        if self.final_progress:
+            return {**self.final_progress, "status_code": self.status}
+        if counts is None:
+            counts = dict(self.deliveries.values_list("status").annotate(n=Count("id")).order_by())
         total = sum(counts.values())
         S = Delivery.Status
         sent = counts.get(S.SENT, 0)
@@ -500,8 +508,10 @@ class Mailing(models.Model):
         }
 
     def stats(self) -> dict:
-        counts = dict(self.events.values_list("kind").annotate(n=Count("id")).order_by())
-        return {kind: counts.get(kind, 0) for kind in Event.STATS_KINDS}
+        """Events per kind (from the tallies kept as they arrive)."""
+        from .tallies import tally_totals
+
+        return {kind: n["events"] for kind, n in tally_totals(mailing=self).items()}
 
 
 class Variant(models.Model):
@@ -666,6 +676,11 @@ class Delivery(models.Model):
                 name="delivery_in_flight",
                 condition=Q(status__in=("claimed", "sending")),
             ),
+            # « Inconnu » rows, for the editor to review: rare, so an index of nothing
+            # most of the time, and none of the outbox's writes touches it.
+            models.Index(
+                fields=("mailing",), name="delivery_unknown", condition=Q(status="unknown")
+            ),
             # Only rows that have an ESP id: nothing to maintain when the rows are written.
             models.Index(
                 fields=("esp_message_id",),
@@ -744,6 +759,17 @@ class Event(models.Model):
         verbose_name = _("événement")
         verbose_name_plural = _("événements")
         ordering = ("-occurred_at",)
+        indexes = [
+            # Clicks per link of a message, read without visiting the other events.
+            models.Index(
+                fields=("mailing", "detail", "delivery"),
+                name="event_clicks_per_link",
+                condition=Q(kind="clicked"),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.event_id}"
+
+
+from .tallies import EventTally  # noqa: E402, F401  (the tallies live beside their code)

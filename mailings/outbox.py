@@ -155,8 +155,12 @@ def mailings_finish() -> int:
     waiting = Exists(Variant.objects.filter(mailing=OuterRef("pk"))) & Q(ab_winner__isnull=True)
     for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING).exclude(waiting):
         if not mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED)).exists():
+            # Its progress no longer changes: stored, the pages read it instead of
+            # counting the deliveries again.
             finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
-                status=Mailing.Status.SENT, finished_at=timezone.now()
+                status=Mailing.Status.SENT,
+                finished_at=timezone.now(),
+                final_progress=mailing.progress(),
             )
     return finished
 

@@ -29,11 +29,11 @@ def stop_on_unsubscribe(sender, subscription, reason="", **kwargs):
     )
 
 
-@receiver(signals.contact_suppressed, dispatch_uid="mailings.contact_suppressed")
-def stop_on_suppression(sender, contact, reason="", **kwargs):
-    services.enrolments_stop(contact_id=contact.pk, reason=Enrolment.StopReason.SUPPRESSED)
+@receiver(signals.contacts_suppressed, dispatch_uid="mailings.contacts_suppressed")
+def stop_on_suppression(sender, contact_ids, reason="", **kwargs):
+    services.enrolments_stop(contact_ids=contact_ids, reason=Enrolment.StopReason.SUPPRESSED)
     services.deliveries_cancel_pending(
-        contact_id=contact.pk, reason=_("contact bloqué avant l’envoi")
+        contact_ids=contact_ids, reason=_("contact bloqué avant l’envoi")
     )
 
 
@@ -72,3 +72,12 @@ def export_contact(sender, contact, **kwargs):
 
 def on_inbound(sender, event, esp_name, **kwargs):
     events.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
+
+
+@receiver(signals.welcome_emails_count, dispatch_uid="mailings.welcome_emails_count")
+def count_welcome_emails(sender, mailing_list, **kwargs):
+    from .models import Step
+
+    return Step.objects.filter(
+        sequence__mailing_list=mailing_list, sequence__is_active=True
+    ).count()

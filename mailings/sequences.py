@@ -50,12 +50,18 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
 
 
 def enrolments_stop(
-    *, contact_id: int, reason: Enrolment.StopReason, mailing_list_id: int | None = None
+    *,
+    contact_id: int | None = None,
+    contact_ids=(),
+    reason: Enrolment.StopReason,
+    mailing_list_id: int | None = None,
 ) -> int:
-    """Stop a reader's enrolments (in every sequence, or in one list's) for `reason`.
-    Those a deactivation had already stopped take the new reason too, so that
-    reactivating the sequence does not resume them. Returns how many were running."""
-    enrolments = Enrolment.objects.filter(contact_id=contact_id)
+    """Stop a reader's enrolments, or several readers' (in every sequence, or in one
+    list's) for `reason`. Those a deactivation had already stopped take the new reason
+    too, so that reactivating the sequence does not resume them. Returns how many were
+    running."""
+    ids = [contact_id] if contact_id is not None else list(contact_ids)
+    enrolments = Enrolment.objects.filter(contact_id__in=ids)
     if mailing_list_id is not None:
         enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
     enrolments.stopped_by_deactivation().update(stop_reason=reason)
@@ -68,9 +74,14 @@ def enrolments_stop(
 
 
 def deliveries_cancel_pending(
-    *, contact_id: int, subscription_id: int | None = None, reason: str
+    *,
+    contact_id: int | None = None,
+    contact_ids=(),
+    subscription_id: int | None = None,
+    reason: str,
 ) -> int:
-    pending = Delivery.objects.filter(contact_id=contact_id, status=S.PENDING)
+    ids = [contact_id] if contact_id is not None else list(contact_ids)
+    pending = Delivery.objects.filter(contact_id__in=ids, status=S.PENDING)
     if subscription_id is not None:
         pending = pending.filter(subscription_id=subscription_id)
     return pending.update(status=S.SKIPPED, error=reason)

@@ -6,7 +6,6 @@ recover) in `outbox.py`, the ways to the mail server in `transports/`, sequences
 """
 
 import logging
-from collections import defaultdict
 
 from django.db import connection as db_connection
 from django.db import transaction
@@ -169,7 +168,8 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
                     low += chunk
         mailing.status = Mailing.Status.SENDING
         mailing.dispatched_at = now
-        mailing.save(update_fields=["status", "dispatched_at", "updated_at"])
+        mailing.recipient_count = mailing.deliveries.count() if skip_existing else written
+        mailing.save(update_fields=["status", "dispatched_at", "recipient_count", "updated_at"])
         if written > 10_000 and db_connection.vendor == "postgresql":
             # Fresh statistics before the workers' first claim: with the table's old
             # ones the planner scans every delivery row to find a batch's 1,000.
@@ -253,28 +253,3 @@ def mailing_create_from_article(*, article, lists=()) -> Mailing:
     )
     mailing.lists.set(lists)
     return mailing
-
-
-def stats_series(*, mailing: Mailing, kinds=("delivered", "opened", "clicked", "bounced")) -> dict:
-    """Cumulative counts per hour since the first event, per kind (for the chart)."""
-    from django.db.models import Count
-    from django.db.models.functions import TruncHour
-
-    rows = (
-        mailing.events.filter(kind__in=kinds)
-        .annotate(hour=TruncHour("occurred_at"))
-        .values_list("hour", "kind")
-        .annotate(n=Count("id"))
-        .order_by("hour")
-    )
-    per_hour = defaultdict(lambda: defaultdict(int))
-    for hour, kind, n in rows:
-        per_hour[hour][kind] += n
-    hours = sorted(per_hour)
-    series = {kind: [] for kind in kinds}
-    totals = dict.fromkeys(kinds, 0)
-    for hour in hours:
-        for kind in kinds:
-            totals[kind] += per_hour[hour][kind]
-            series[kind].append(totals[kind])
-    return {"hours": hours, "series": series}

@@ -1,9 +1,13 @@
 import json
+import uuid
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +18,7 @@ from django.utils.translation import ngettext
 
 from config.admin import KeptOnDeleteMixin
 
-from . import audience, services
+from . import audience, importing, services
 from .forms import ImportForm, normalise_email
 from .models import (
     Answer,
@@ -60,8 +64,8 @@ class MailingListAdmin(KeptOnDeleteMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         mailing_list = get_object_or_404(MailingList, pk=pk)
-        response = HttpResponse(
-            "\ufeff" + services.mailing_list_csv(mailing_list=mailing_list),
+        response = StreamingHttpResponse(
+            services.mailing_list_csv(mailing_list=mailing_list),
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.localdate().isoformat()
@@ -106,6 +110,17 @@ class ConsentInline(admin.TabularInline):
         return False
 
 
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = readonly_fields = ("text", "mailing_list", "profile", "created_at")
+    can_delete = False
+    verbose_name_plural = _("réponses à la question de l’inscription")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class ContactAdminForm(forms.ModelForm):
     class Meta:
         model = Contact
@@ -138,6 +153,96 @@ class SignupDateFilter(admin.SimpleListFilter):
         return queryset.filter(created_at__gte=now - timedelta(days=int(value)))
 
 
+class SubscribedToFilter(admin.SimpleListFilter):
+    """Contacts with a subscription to a list (and of a status, with the next filter).
+    A condition on their subscriptions (EXISTS), not a join: a join repeats a contact
+    per subscription and makes the admin add a DISTINCT over every column."""
+
+    title = _("liste")
+    parameter_name = "liste"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in MailingList.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
+
+
+class SubscriptionStatusFilter(admin.SimpleListFilter):
+    title = _("abonnement")
+    parameter_name = "abonnement"
+
+    def lookups(self, request, model_admin):
+        return Subscription.Status.choices
+
+    def queryset(self, request, queryset):
+        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
+
+
+def _subscribed(queryset, list_id, status):
+    """Contacts (or, given subscriptions, those subscriptions) of a list and a status."""
+    if not (list_id or status):
+        return queryset
+    if queryset.model is Subscription:
+        subscriptions = queryset
+    else:
+        subscriptions = Subscription.objects.filter(contact=OuterRef("pk"))
+    if list_id:
+        if not list_id.isdigit():
+            return queryset.none()
+        subscriptions = subscriptions.filter(mailing_list_id=list_id)
+    if status:
+        subscriptions = subscriptions.filter(status=status)
+    if queryset.model is Subscription:
+        return subscriptions
+    return queryset.filter(Exists(subscriptions))
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """Where contacts came from, in two kinds: the site's forms or an import (listing
+    every distinct source would read the whole table on each page)."""
+
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return (("site", _("formulaires du site")), ("import", _("imports")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "import":
+            return queryset.filter(source__startswith="import:")
+        if self.value() == "site":
+            return queryset.exclude(source__startswith="import:")
+        if self.value():  # one source exactly (a link from elsewhere)
+            return queryset.filter(source=self.value())
+        return queryset
+
+
+IMPORT_CACHE_KEY = "contacts-import:%s"
+
+
+class SuppressionReasonFilter(admin.SimpleListFilter):
+    """Why a contact is blocked: the reasons the code writes (not a DISTINCT over every
+    contact on each page)."""
+
+    title = _("motif du blocage")
+    parameter_name = "suppression_reason"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("hard_bounce", _("adresse rejetée")),
+            ("complaint", _("plainte (spam)")),
+            ("soft_bounces", _("rejets temporaires répétés")),
+            ("import_cleaned", _("nettoyée dans l’ancien outil")),
+            ("manual", _("à la main")),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(suppression_reason=self.value())
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
@@ -153,17 +258,20 @@ class ContactAdmin(admin.ModelAdmin):
         "suppressed_at",
     )
     list_filter = (
-        "subscriptions__mailing_list",
-        "subscriptions__status",
+        SubscribedToFilter,
+        SubscriptionStatusFilter,
         "profile",
-        "source",
+        SourceFilter,
         SignupDateFilter,
         ("inactive_flagged_at", admin.EmptyFieldListFilter),
         ("erased_at", admin.EmptyFieldListFilter),
-        "suppression_reason",
+        SuppressionReasonFilter,
     )
+    # Served by trigram indexes on PostgreSQL. No date hierarchy: its years and months
+    # are a DISTINCT over the whole table on every page; « date d’inscription » filters.
     search_fields = ("email", "first_name")
-    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50  # a page is rendered cell by cell in Python: 100 rows cost twice
     readonly_fields = (
         "created_at",
         "last_activity_at",
@@ -173,16 +281,32 @@ class ContactAdmin(admin.ModelAdmin):
         "inactive_flagged_at",
         "transactional_sent_at",
     )
-    inlines = (SubscriptionInline, ConsentInline)
+    inlines = (SubscriptionInline, ConsentInline, AnswerInline)
     actions = ("export_json", "erase", "resume")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("subscriptions__mailing_list")
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        params = set(request.GET) - {"p", "o"}
+        if params and params <= {"liste", "abonnement"}:
+            # Filtered by list and status alone: as many contacts as subscriptions, read
+            # from the subscriptions' (list, status, contact) index, not by a semi-join.
+            subscriptions = _subscribed(
+                Subscription.objects.all(), request.GET.get("liste"), request.GET.get("abonnement")
+            )
+            paginator.count = subscriptions.count()
+        return paginator
+
     @admin.display(description=_("listes"))
     def lists(self, obj):
+        labels = {value: str(label) for value, label in Subscription.Status.choices}
         return ", ".join(
-            f"{s.mailing_list.slug} ({s.get_status_display()})" for s in obj.subscriptions.all()
+            f"{s.mailing_list.slug} ({labels.get(s.status, s.status)})"
+            for s in obj.subscriptions.all()
         )
 
     @admin.action(description=_("Exporter les données (JSON)"), permissions=["view"])
@@ -236,26 +360,52 @@ class ContactAdmin(admin.ModelAdmin):
         ]
 
     def import_csv(self, request):
+        """First the file and the editor's statement, then a preview of the lines as they
+        will be read (and of the welcome emails enrolling would send), then the import."""
         if not self.has_add_permission(request):
             return HttpResponse(status=403)
-        report = None
-        if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                report = services.contacts_import(
-                    text=form.cleaned_data["file"],
-                    mailing_list=form.cleaned_data["mailing_list"],
-                    consent_source=form.cleaned_data["consent_source"],
-                    consent_date=form.cleaned_data["consent_date"],
+        report = preview = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            contacts_file = None
+            if data["file"] is not None:
+                contacts_file = importing.contacts_file_read(raw=data["file"])
+            elif stored := cache.get(IMPORT_CACHE_KEY % data["token"]):
+                contacts_file = importing.ContactsFile(**stored)
+            if contacts_file is None:
+                form.add_error("file", _("Le fichier a expiré : choisissez-le à nouveau."))
+            elif data["file"] is not None:
+                try:
+                    preview = importing.contacts_import_preview(
+                        contacts_file=contacts_file,
+                        mailing_list=data["mailing_list"],
+                        enrol=data["enrol"],
+                    )
+                except ValidationError as exc:
+                    form.add_error("file", exc)
+                else:
+                    token = uuid.uuid4().hex
+                    cache.set(IMPORT_CACHE_KEY % token, vars(contacts_file), 3600)
+                    preview["file"] = contacts_file
+                    form = ImportForm(initial={**data, "file": None, "token": token})
+            else:
+                report = importing.contacts_import(
+                    contacts_file=contacts_file,
+                    mailing_list=data["mailing_list"],
+                    consent_source=data["consent_source"],
+                    consent_date=data["consent_date"],
                     imported_by=request.user.get_username(),
+                    enrol=data["enrol"],
                 )
-        else:
-            form = ImportForm()
+                cache.delete(IMPORT_CACHE_KEY % data["token"])
+                form = ImportForm()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Importer des contacts (CSV)"),
             "form": form,
+            "preview": preview,
             "report": report,
         }
         return TemplateResponse(request, "admin/signups/contact/import.html", context)

@@ -5,13 +5,13 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.charts import PALETTE, line_chart
 
 from .models import Answer, MailingList, Subscription
 
 DAYS = 90
-WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 36, 12, 12, 28
-COLOURS = ("#b4232f", "#1a5fb4", "#26a269", "#a347ba", "#c64600", "#5e5c64")
 
 
 def summary(*, days: int = DAYS) -> dict:
@@ -41,7 +41,7 @@ def summary(*, days: int = DAYS) -> dict:
             {
                 "list": mailing_list,
                 "values": values,
-                "colour": COLOURS[index % len(COLOURS)],
+                "colour": PALETTE[index % len(PALETTE)],
                 "total": total["total"],
                 "confirmed": total["confirmed"],
                 "rate": rate,
@@ -51,42 +51,16 @@ def summary(*, days: int = DAYS) -> dict:
         :200
     ]
     return {
-        "chart": chart(days_list, series),
+        "chart": line_chart(
+            title=_("Inscriptions par jour et par liste"),
+            labels=[day.strftime("%d/%m") for day in days_list],
+            series=[
+                {"name": s["list"].name, "values": s["values"], "colour": s["colour"]}
+                for s in series
+            ],
+        ),
         "series": series,
         "days": days_list,
-        "rows": [(day, [s["values"][i] for s in series]) for i, day in enumerate(days_list)],
         "answers": answers,
         "period_days": days,
-    }
-
-
-def chart(days_list, series) -> dict:
-    """Coordinates for the template, which writes the SVG (and escapes every label)."""
-    peak = max([1, *(max(s["values"], default=0) for s in series)])
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(1, len(days_list) - 1)
-
-    def y(value):
-        return round(TOP + plot_h - value / peak * plot_h, 1)
-
-    lines = []
-    for s in series:
-        points = " ".join(f"{round(LEFT + i * step, 1)},{y(v)}" for i, v in enumerate(s["values"]))
-        lines.append({"points": points, "colour": s["colour"], "name": s["list"].name})
-    ticks = [
-        {"x": round(LEFT + i * step, 1), "label": day.strftime("%d/%m")}
-        for i, day in enumerate(days_list)
-        if i % 15 == 0 or i == len(days_list) - 1
-    ]
-    return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "lines": lines,
-        "ticks": ticks,
-        "peak": peak,
-        "left": LEFT,
-        "top": TOP,
-        "bottom": TOP + plot_h,
-        "right": LEFT + plot_w,
-        "label_y": HEIGHT - 8,
     }

@@ -248,6 +248,10 @@ class PreferencesForm(forms.Form):
 
 
 class ImportForm(forms.Form):
+    """The import in two steps: the file (and what the editor states about consent),
+    then, after the preview of what will be read, the confirmation, which carries the
+    same choices and the token of the file kept meanwhile."""
+
     mailing_list = forms.ModelChoiceField(
         label=_("Liste"),
         queryset=MailingList.objects.all(),
@@ -268,23 +272,39 @@ class ImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("Fichier CSV"),
+        required=False,
         help_text=_(
-            "UTF-8, une ligne d’en-tête avec au moins une colonne « email » ; colonnes "
-            "facultatives « prénom » et « profil ». 5 Mo au plus."
+            "Une ligne d’en-tête avec au moins une colonne « email » ; colonnes facultatives "
+            "« prénom » et « profil ». Séparateur virgule, point-virgule ou tabulation ; "
+            "UTF-8 ou Windows-1252 (le « CSV » d’Excel) : reconnus seuls. Les exports de "
+            "Mailchimp, Kit, Substack et Ghost sont lus tels quels : les personnes "
+            "désinscrites ou nettoyées y restent désinscrites ou bloquées. 5 Mo au plus."
         ),
     )
+    enrol = forms.BooleanField(
+        label=_("Inscrire aux séquences de bienvenue"),
+        required=False,
+        initial=False,
+        help_text=_(
+            "Décoché : les personnes importées ne reçoivent que vos prochains mailings. "
+            "Coché : chacune reçoit les e-mails de bienvenue de la liste, dès maintenant."
+        ),
+    )
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return None
         if upload.size > 5 * 1024 * 1024:
             raise ValidationError(_("Le fichier dépasse 5 Mo."))
-        raw = upload.read()
-        try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationError(
-                _("Le fichier n’est pas encodé en UTF-8 : enregistrez-le en « CSV UTF-8 ».")
-            ) from None
+        return upload.read()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not data.get("token"):
+            self.add_error("file", _("Choisissez le fichier à importer."))
+        return data
 
 
 class ListExportForm(forms.Form):

@@ -2,20 +2,16 @@
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
 import csv
-import io
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from smtplib import SMTPException
 
 import psycopg
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from . import emails, signals, tokens
 from .models import (
@@ -25,7 +21,6 @@ from .models import (
     InterviewApplication,
     MailingList,
     PendingSignup,
-    Profile,
     Subscription,
     Suppression,
     email_hash,
@@ -78,27 +73,48 @@ def subscription_unsubscribe(
     return subscription
 
 
-@transaction.atomic
 def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
     """Never mail this address again (hard bounce, complaint, erasure, editor's call).
 
     `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
     the address's hash, so the editor can resume it (`contact_resume`)."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    made_permanent = False
-    if contact.email and permanent:
-        _, made_permanent = Suppression.objects.get_or_create(
-            email_hash=email_hash(contact.email), defaults={"reason": reason}
+    contacts_suppress(contact_ids=[contact.pk], reason=reason, permanent=permanent)
+    return Contact.objects.get(pk=contact.pk)
+
+
+@transaction.atomic
+def contacts_suppress(*, contact_ids, reason: str, permanent: bool = True) -> list[int]:
+    """`contact_suppress` for many contacts in a few statements (a webhook's batch of
+    bounces); announces the contacts it stopped in one `contacts_suppressed` signal and
+    returns their ids."""
+    contacts = list(
+        Contact.objects.select_for_update()
+        .filter(pk__in=list(contact_ids))
+        .order_by("pk")
+        .only("pk", "email", "suppressed_at")
+    )
+    made_permanent = set()
+    if permanent:
+        hashes = {email_hash(c.email): c.pk for c in contacts if c.email}
+        known = set(
+            Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
+                "email_hash", flat=True
+            )
         )
-    if contact.suppressed_at is None:
-        contact.suppressed_at = timezone.now()
-        contact.suppression_reason = reason
-        contact.save(update_fields=["suppressed_at", "suppression_reason"])
-        signals.contact_suppressed.send(sender=Contact, contact=contact, reason=reason)
-    elif made_permanent:  # stopped for a while, now for good: say why
-        contact.suppression_reason = reason
-        contact.save(update_fields=["suppression_reason"])
-    return contact
+        Suppression.objects.bulk_create(
+            [Suppression(email_hash=h, reason=reason) for h in hashes if h not in known],
+            ignore_conflicts=True,
+        )
+        made_permanent = {pk for h, pk in hashes.items() if h not in known}
+    stopped = [c.pk for c in contacts if c.suppressed_at is None]
+    Contact.objects.filter(pk__in=stopped).update(
+        suppressed_at=timezone.now(), suppression_reason=reason
+    )
+    # Stopped for a while, now for good: say why.
+    Contact.objects.filter(pk__in=made_permanent - set(stopped)).update(suppression_reason=reason)
+    if stopped:
+        signals.contacts_suppressed.send(sender=Contact, contact_ids=stopped, reason=reason)
+    return stopped
 
 
 @transaction.atomic
@@ -914,128 +930,7 @@ def reconsent_email_send(*, contact_id: int) -> bool:
     return True
 
 
-# --- CSV import and export (admin) ---------------------------------------------------
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    unchanged: int = 0
-    suppressed: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, value, reason)
-
-
-_EMAIL_COLUMNS = ("email", "e-mail", "courriel", "adresse", "adresse e-mail")
-_NAME_COLUMNS = ("prénom", "prenom", "first_name", "firstname")
-_PROFILE_COLUMNS = ("profil", "profile")
-
-
-def _column(header: list[str], names: tuple[str, ...]) -> int | None:
-    for index, title in enumerate(header):
-        if title.strip().lower() in names:
-            return index
-    return None
-
-
-def contacts_import(
-    *,
-    text: str,
-    mailing_list: MailingList,
-    consent_source: str,
-    consent_date: date,
-    imported_by: str = "",
-) -> ImportReport:
-    """Import a CSV of people who consented elsewhere, stated by the editor.
-
-    Each valid row becomes an active subscription with its consent evidence (the
-    editor's statement of where and when). Invalid rows are reported with the
-    reason; suppressed addresses are skipped; importing the same file twice
-    changes nothing.
-    """
-    from .forms import normalise_email
-
-    report = ImportReport()
-    rows = csv.reader(io.StringIO(text))
-    header = next(rows, None)
-    if header is None:
-        report.errors.append((1, "", str(_("Le fichier est vide."))))
-        return report
-    email_col = _column(header, _EMAIL_COLUMNS)
-    if email_col is None:
-        report.errors.append((1, ", ".join(header)[:200], str(_("Aucune colonne « email »."))))
-        return report
-    name_col = _column(header, _NAME_COLUMNS)
-    profile_col = _column(header, _PROFILE_COLUMNS)
-    profiles = {value: value for value in Profile.values} | {
-        str(label).lower(): value for value, label in Profile.choices
-    }
-    given_at = timezone.make_aware(datetime.combine(consent_date, time(12, 0)))
-    form = f"import : {consent_source}"[:120]
-    seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        raw = row[email_col].strip() if email_col < len(row) else ""
-        try:
-            email = normalise_email(raw)
-        except ValidationError as exc:
-            report.errors.append((line, raw[:254], " ".join(exc.messages)))
-            continue
-        first_name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
-        if len(first_name) > 100 or any(ord(ch) < 32 for ch in first_name):
-            report.errors.append((line, raw, str(_("Prénom trop long ou illisible."))))
-            continue
-        profile = ""
-        if profile_col is not None and profile_col < len(row) and row[profile_col].strip():
-            profile = profiles.get(row[profile_col].strip().lower(), "")
-            if not profile:
-                report.errors.append((line, raw, str(_("Profil inconnu."))))
-                continue
-        if email in seen:
-            report.unchanged += 1
-            continue
-        seen.add(email)
-        if is_suppressed(email):
-            report.suppressed += 1
-            continue
-        with transaction.atomic():
-            contact, _created = Contact.objects.get_or_create(
-                email=email,
-                defaults={
-                    "first_name": first_name,
-                    "profile": profile,
-                    "source": f"import:{consent_source}"[:64],
-                    "created_at": given_at,
-                    "last_activity_at": given_at,
-                },
-            )
-            if not contact.is_sendable:
-                report.suppressed += 1
-                continue
-            subscription, created = Subscription.objects.get_or_create(
-                contact=contact,
-                mailing_list=mailing_list,
-                defaults={
-                    "status": Subscription.Status.ACTIVE,
-                    "created_at": given_at,
-                    "confirmed_at": given_at,
-                },
-            )
-            if not created:
-                # Already there (active, pending or unsubscribed): an import never
-                # overrides what the person did since.
-                report.unchanged += 1
-                continue
-            Consent.objects.record(
-                contact=contact,
-                mailing_list=mailing_list,
-                form=form,
-                given_at=given_at,
-                user_agent=f"import par {imported_by}" if imported_by else "import",
-            )
-            signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
-            report.imported += 1
-    return report
+# --- CSV export (admin) -------------------------------------------------------------
 
 
 def _csv_safe(value) -> str:
@@ -1044,24 +939,42 @@ def _csv_safe(value) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def mailing_list_csv(*, mailing_list: MailingList) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["email", "prénom", "profil", "statut", "inscrit·e le", "confirmé·e le"])
-    subscriptions = (
-        mailing_list.subscriptions.filter(contact__erased_at__isnull=True)
-        .select_related("contact")
-        .order_by("pk")
+class _Echo:
+    """csv.writer's file: each row comes back as the string written."""
+
+    def write(self, value):
+        return value
+
+
+def mailing_list_csv(*, mailing_list: MailingList):
+    """The list's subscribers as CSV lines, streamed: rows are read from a server-side
+    cursor in chunks and never held all at once (a million rows keep memory flat)."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(
+        ["email", "prénom", "profil", "statut", "inscrit·e le", "confirmé·e le"]
     )
-    for s in subscriptions.iterator(chunk_size=2000):
-        writer.writerow(
+    rows = (
+        mailing_list.subscriptions.filter(contact__erased_at__isnull=True)
+        .order_by("pk")
+        .values_list(
+            "contact__email",
+            "contact__first_name",
+            "contact__profile",
+            "status",
+            "created_at",
+            "confirmed_at",
+        )
+    )
+    for email, first_name, profile, status, created_at, confirmed_at in rows.iterator(
+        chunk_size=5000
+    ):
+        yield writer.writerow(
             [
-                _csv_safe(s.contact.email),
-                _csv_safe(s.contact.first_name),
-                s.contact.profile,
-                s.status,
-                _iso(s.created_at),
-                _iso(s.confirmed_at),
+                _csv_safe(email),
+                _csv_safe(first_name),
+                profile,
+                status,
+                _iso(created_at),
+                _iso(confirmed_at),
             ]
         )
-    return out.getvalue()

@@ -10,11 +10,15 @@ from django.dispatch import Signal
 subscription_confirmed = Signal()
 # kwargs: subscription, reason ("unsubscribed", "suppressed", "erased", ...)
 subscription_ended = Signal()
-# kwargs: contact, reason ("hard_bounce", "complaint", "erased", "manual", ...)
-contact_suppressed = Signal()
+# kwargs: contact_ids (the contacts just stopped: one or a webhook's batch),
+# reason ("hard_bounce", "complaint", "soft_bounces", "manual", ...)
+contacts_suppressed = Signal()
 # kwargs: contact. Receivers return {"<section>": <JSON-serialisable data>} to add
 # their own records (deliveries, events, ...) to the contact's data export.
 contact_exporting = Signal()
 # kwargs: contact (before its personal data is wiped). Receivers remove or anonymise
 # what they hold about the contact; pending sends are cancelled.
 contact_erased = Signal()
+# kwargs: mailing_list. Receivers return how many emails the list's welcome sequences
+# send a newly confirmed reader (the import page says what enrolling would send).
+welcome_emails_count = Signal()

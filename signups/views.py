@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from config.origin import origin_checked
+
 from . import ratelimit, services, tokens
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
@@ -166,7 +168,8 @@ def _templates(slug: str) -> list[str]:
     return [f"signups/{slug}.html", "signups/list.html"]
 
 
-@form_post()
+@origin_checked  # forms on cached pages and other sites: no token (config/origin.py)
+@form_post(csrf=False)
 @require_http_methods(["GET", "POST"])
 def subscribe(request, slug: str):
     mailing_list = open_list(slug)
@@ -205,7 +208,8 @@ def _language(request) -> str:
 _PAGES = {"newsletter": "newsletter", "atelier": "workshop", "entretiens": "interviews"}
 
 
-@form_post()
+@origin_checked
+@form_post(csrf=False)
 @require_http_methods(["GET", "POST"])
 def apply(request):
     mailing_list = get_object_or_404(MailingList, slug="entretiens")

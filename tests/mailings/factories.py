@@ -91,3 +91,21 @@ def subscribers(count: int, mailing_list=None, **contact_fields) -> list[Subscri
         )
         for c in contacts
     )
+
+
+def record_event(delivery, event_type, at, event_id, *, url="", esp="test"):
+    """Record an ESP event as the tracking webhook does, from anymail's parsed event."""
+    from anymail.signals import AnymailTrackingEvent
+
+    from mailings import events
+
+    event = AnymailTrackingEvent(
+        event_type=event_type,
+        timestamp=at,
+        event_id=event_id,
+        message_id=delivery.esp_message_id or None,
+        recipient=delivery.contact.email,
+        metadata={"delivery_id": str(delivery.pk)},
+        click_url=url or None,
+    )
+    return events.events_record(events=[event], esp_name=esp)

@@ -19,7 +19,7 @@ from .esp_webhooks import (
     ses_mail,
     use_esp,
 )
-from .factories import ContactFactory, SubscriptionFactory
+from .factories import ContactFactory, MailingFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -379,3 +379,28 @@ def test_a_hard_bounce_after_soft_ones_suppresses_for_good(client, settings):
     from signups.services import contact_resume
 
     assert contact_resume(contact=contact) is False
+
+
+def test_a_batch_of_hard_bounces_suppresses_each_and_cancels_their_pending_mail(client):
+    from mailings.models import Delivery
+
+    use_esp("sendgrid")
+    bounced = [sent_delivery(f"sg-batch-{n}") for n in range(3)]
+    kept = sent_delivery("sg-batch-kept")
+    pending = [
+        Delivery.objects.create(
+            mailing=MailingFactory(lists=[d.subscription.mailing_list]),
+            contact=d.contact,
+            subscription=d.subscription,
+        )
+        for d in [*bounced, kept]
+    ]
+    build = CASES["sendgrid"]["hard"][0]
+    body = [event for d in bounced for event in build(d)]
+    assert post(client, "sendgrid", body).status_code == 200
+    assert set(Contact.objects.exclude(suppressed_at=None).values_list("pk", flat=True)) == {
+        d.contact_id for d in bounced
+    }
+    assert Suppression.objects.count() == 3
+    statuses = [Delivery.objects.get(pk=d.pk).status for d in pending]
+    assert statuses == [Delivery.Status.SKIPPED] * 3 + [Delivery.Status.PENDING]

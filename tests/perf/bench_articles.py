@@ -34,8 +34,9 @@ WRK = shutil.which("wrk")
 
 
 def _load(port, path, seconds):
-    """wrk when installed (C, light on the shared CPUs), else tests/perf/loadgen.py."""
-    if WRK:
+    """wrk when installed (C, light on the shared CPUs), else tests/perf/loadgen.py
+    (always for a path holding `{n}`: a query string of its own on every request)."""
+    if WRK and "{n}" not in path:
         result = subprocess.run(
             [
                 WRK,
@@ -141,15 +142,21 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             "vue Django nue": "/bench/constant/",
             "accueil": "/",
             "article": article.get_absolute_url(),
+            # A parameter no view reads, new on every request: the same cached page.
+            "accueil ?x=<n>": "/?x={n}",
+            # A page number new on every request: the view reads it, so every request is
+            # a cache miss (rendered, then stored), the worst case of the page cache.
+            "liste ?page=<n>": "/articles/?page={n}",
         }
         results = {label: {"requests": 0, "errors": 0, "seconds": 0.0} for label in paths}
         sizes = {}
         for label, path in paths.items():
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:  # noqa: S310
+            url = f"http://127.0.0.1:{port}{path.replace('{n}', '0')}"
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
                 assert response.status == 200
                 body = response.read()
             sizes[label] = len(body)
-            if path != paths["vue Django nue"]:
+            if path in (paths["accueil"], paths["article"]):
                 assert b"signup-compact" in body  # the page as readers get it, forms included
             _load(port, path, WARMUP)
         order = list(paths.items())

@@ -8,7 +8,8 @@ for its baseline and its subject alike.
                       [--form 'email=u-{n}%40example.org&consent=on'] [--header 'K: V' ...]
 
 With --form it POSTs that urlencoded body, `{n}` replaced by a number unique
-across the whole run. Prints one JSON line: requests, statuses, errors,
+across the whole run; a `{n}` in --path is replaced the same way (a GET with a query
+string of its own on every request). Prints one JSON line: requests, statuses, errors,
 seconds, rps (2xx/3xx responses per second), p50_ms, p99_ms.
 """
 
@@ -28,13 +29,15 @@ def _thread(args, slot, deadline, quota, sink):
     if args.form:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     statuses, latencies, errors, sent = {}, [], 0, 0
+    unique_path = "{n}" in args.path
     while (quota is None or sent < quota) and (deadline is None or time.monotonic() < deadline):
         if args.form:
             body = args.form.replace("{n}", f"{slot}x{sent}")
         sent += 1
         started = time.perf_counter()
         try:
-            connection.request(method, args.path, body=body, headers=headers)
+            path = args.path.replace("{n}", f"{slot}x{sent}") if unique_path else args.path
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):

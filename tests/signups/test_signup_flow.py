@@ -199,21 +199,16 @@ def test_compact_form_included_with_only_the_list_slug(rf, lists):
     assert 'action="/inscription/newsletter/"' in html
     assert french_text(lists["newsletter"].consent_text) in html
     assert 'name="consent"' in html and 'name="website"' in html and 'name="time_zone"' in html
-    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'name="csrfmiddlewaretoken"' not in html  # checked by origin (config/origin.py)
 
 
 def test_compact_form_signup(csrf_client, lists, django_capture_on_commit_callbacks):
     csrf_client.get("/newsletter/")
-    token = csrf_client.cookies["csrftoken"].value
     with django_capture_on_commit_callbacks(execute=True):
         response = csrf_client.post(
             "/inscription/newsletter/",
-            {
-                "email": "a@example.org",
-                "consent": "on",
-                "placement": "compact",
-                "csrfmiddlewaretoken": token,
-            },
+            {"email": "a@example.org", "consent": "on", "placement": "compact"},
+            HTTP_ORIGIN="http://testserver",
             follow=True,
         )
     assert response.status_code == 200
@@ -238,9 +233,11 @@ def test_missing_consent_is_explained_in_french_and_keeps_the_input(client, list
     assert not Contact.objects.exists()
 
 
-def test_csrf_is_required_on_the_signup_form(csrf_client, lists):
+def test_a_cross_site_post_is_refused_on_the_signup_form(csrf_client, lists):
     response = csrf_client.post(
-        "/inscription/newsletter/", {"email": "a@example.org", "consent": "on"}
+        "/inscription/newsletter/",
+        {"email": "a@example.org", "consent": "on"},
+        HTTP_ORIGIN="https://evil.example",
     )
     assert response.status_code == 403
     assert not Contact.objects.exists()
