@@ -26,6 +26,11 @@ def imported_as_written(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # On PostgreSQL, with comments already in the table, one transaction for the
+    # whole migration leaves deferred foreign-key checks pending when an index is
+    # created ("cannot CREATE INDEX … pending trigger events"): each schema step
+    # commits on its own, the data step runs in its own transaction.
+    atomic = False
 
     dependencies = [
         ('articles', '0004_undated_articles_hidden_categories'),
@@ -100,5 +105,5 @@ class Migration(migrations.Migration):
             model_name='comment',
             index=models.Index(fields=['status'], name='comment_status'),
         ),
-        migrations.RunPython(imported_as_written, migrations.RunPython.noop),
+        migrations.RunPython(imported_as_written, migrations.RunPython.noop, atomic=True),
     ]
