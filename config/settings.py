@@ -465,6 +465,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=_cooloff) if _cooloff else None
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.views.admin_locked_out"
+# The same client IP as rate limits and consent evidence: behind trusted proxies,
+# the address the outermost of them saw (REMOTE_ADDR is the proxy's own).
+AXES_CLIENT_IP_CALLABLE = "signups.ratelimit.client_ip"
 
 LOGGING = {
     "version": 1,

@@ -71,7 +71,7 @@ def admin_locked_out(request, original_response=None, credentials=None):
     from django.shortcuts import render
 
     cooloff = settings.AXES_COOLOFF_TIME
-    return render(
+    response = render(
         request,
         "admin/locked_out.html",
         {
@@ -82,3 +82,6 @@ def admin_locked_out(request, original_response=None, credentials=None):
         },
         status=429,
     )
+    if cooloff:
+        response["Retry-After"] = str(int(cooloff.total_seconds()))
+    return response

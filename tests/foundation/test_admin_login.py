@@ -44,7 +44,35 @@ def test_twenty_five_guesses_then_the_right_password_is_refused(editor):
     assert right.status_code == 429
     body = right.content.decode()
     assert "la connexion est bloquée" in body and "Réessayez dans 30 minutes." in body
+    assert right["Retry-After"] == str(30 * 60)
     assert not logged_in(client)
+
+
+def test_behind_a_proxy_the_lock_holds_the_client_not_the_proxy(editor, settings):
+    """Behind our proxy every request has its address: the lock follows the client IP
+    that the proxy added, and a forged leftmost entry does not escape it."""
+    settings.SIGNUPS_TRUSTED_PROXIES = 1
+    settings.SIGNUPS_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    proxy = "10.0.0.2"
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            "/admin/login/?next=/admin/",
+            {"username": "editrice", "password": f"essai-{n}", "next": "/admin/"},
+            REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9",
+        )
+    locked = Client().post(
+        "/admin/login/?next=/admin/",
+        {"username": "editrice", "password": PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.9",
+    )
+    assert locked.status_code == 429
+    client = Client()
+    ok = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "editrice", "password": PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.20",
+    )
+    assert ok.status_code == 302 and logged_in(client)
 
 
 def test_the_lock_holds_one_name_from_one_address(editor):
