@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from config.admin import KeptOnDeleteMixin
 
-from . import audience, importing, services
+from . import audience, exports, importing, rights, services
 from .forms import ImportForm, normalise_email
 from .models import (
     Answer,
@@ -65,7 +65,7 @@ class MailingListAdmin(KeptOnDeleteMixin, admin.ModelAdmin):
             return HttpResponse(status=403)
         mailing_list = get_object_or_404(MailingList, pk=pk)
         response = StreamingHttpResponse(
-            services.mailing_list_csv(mailing_list=mailing_list),
+            exports.mailing_list_csv(mailing_list=mailing_list),
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.localdate().isoformat()
@@ -311,7 +311,7 @@ class ContactAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Exporter les données (JSON)"), permissions=["view"])
     def export_json(self, request, queryset):
-        data = [services.contact_export(contact=contact) for contact in queryset]
+        data = [rights.contact_export(contact=contact) for contact in queryset]
         response = HttpResponse(
             json.dumps(data, ensure_ascii=False, indent=2),
             content_type="application/json; charset=utf-8",
@@ -323,7 +323,7 @@ class ContactAdmin(admin.ModelAdmin):
     def erase(self, request, queryset):
         count = 0
         for contact in queryset.filter(erased_at__isnull=True):
-            services.contact_erase(contact=contact, reason="erased")
+            rights.contact_erase(contact=contact, reason="erased")
             count += 1
         self.message_user(
             request,

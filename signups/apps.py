@@ -7,8 +7,8 @@ class SignupsConfig(AppConfig):
     verbose_name = _("Inscriptions")
     tick_handlers = ("signups.services.signup_replies_send",)
     daily_handlers = (
-        "signups.services.subscriptions_purge_unconfirmed",
-        "signups.services.contacts_review_inactive",
+        "signups.rights.subscriptions_purge_unconfirmed",
+        "signups.rights.contacts_review_inactive",
     )
 
     def bootstrap(self, stdout) -> None:

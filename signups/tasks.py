@@ -4,7 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import services
+from . import rights, services
 
 _RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -31,9 +31,9 @@ def send_signup_emails() -> int:
 
 @shared_task(name="signups.send_reconsent_email", **_RETRY)
 def send_reconsent_email(contact_id: int) -> bool:
-    return services.reconsent_email_send(contact_id=contact_id)
+    return rights.reconsent_email_send(contact_id=contact_id)
 
 
 @shared_task(name="signups.send_data_link", **_RETRY)
 def send_data_link(contact_id: int) -> bool:
-    return services.data_link_send(contact_id=contact_id)
+    return rights.data_link_send(contact_id=contact_id)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.origin import origin_checked
 
-from . import ratelimit, services, tokens
+from . import ratelimit, rights, services, tokens
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -326,7 +326,7 @@ def preferences(request, token: str):
         wait = ratelimit.retry_after(ip=ip, email=contact.email)
         if wait:
             return _too_many(request, wait)
-        services.data_link_request(contact=contact)
+        rights.data_link_request(contact=contact)
         saved = _(
             "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
         )
@@ -380,7 +380,7 @@ def data(request, token: str):
     erase_error = False
     if request.method == "POST":
         if request.POST.get("confirm_erase") == "yes":
-            services.contact_erase(contact=contact)
+            rights.contact_erase(contact=contact)
             return render(request, "signups/erased.html")
         erase_error = True
     return render(
@@ -397,7 +397,7 @@ def data_export(request, token: str):
     contact = _contact_from_token(token, "data")
     if contact is None:
         return _data_link_invalid(request, token)
-    data = services.contact_export(contact=contact)
+    data = rights.contact_export(contact=contact)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",

@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from signups import services
+from signups import rights, services
 from signups.models import Contact, Subscription, Suppression, email_hash
 
 from .conftest import signup
@@ -38,7 +38,7 @@ def _prepare_states(lists, capture):
     services.subscription_confirm(subscription=active)
     gone = Subscription.objects.get(contact__email="gone@example.org")
     services.subscription_unsubscribe(subscription=gone)
-    services.contact_erase(contact=Contact.objects.get(email="blocked@example.org"))
+    rights.contact_erase(contact=Contact.objects.get(email="blocked@example.org"))
     Contact.objects.update(transactional_sent_at=long_ago)
     mail.outbox.clear()
     return {

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from config.tasks import daily, handlers
-from signups import services, signals
+from signups import rights, services, signals
 from signups.models import (
     Answer,
     Consent,
@@ -55,7 +55,7 @@ def test_export_contains_contact_subscriptions_consents_and_other_apps_sections(
 
     signals.contact_exporting.connect(deliveries, weak=False, dispatch_uid="x")
     try:
-        data = services.contact_export(contact=contact)
+        data = rights.contact_export(contact=contact)
     finally:
         signals.contact_exporting.disconnect(dispatch_uid="x")
     assert data["contact"]["email"] == "lea@example.org"
@@ -76,7 +76,7 @@ def test_erasure_leaves_only_the_hash(lists, django_capture_on_commit_callbacks)
             answer="Mes clients ne répondent pas",
             ip_address="203.0.113.5",
         )
-    assert services.contact_export(contact=contact)["signups_to_confirm"][0]["list"] == "atelier"
+    assert rights.contact_export(contact=contact)["signups_to_confirm"][0]["list"] == "atelier"
     InterviewApplication.objects.create(
         contact=contact, company="Kora", activity="Café", city="Lomé", country="Togo", story="…"
     )
@@ -85,7 +85,7 @@ def test_erasure_leaves_only_the_hash(lists, django_capture_on_commit_callbacks)
         lambda contact, **kw: seen.append(contact.email), weak=False, dispatch_uid="e"
     )
     try:
-        services.contact_erase(contact=contact)
+        rights.contact_erase(contact=contact)
     finally:
         signals.contact_erased.disconnect(dispatch_uid="e")
     assert seen == ["lea@example.org"]  # sent before the data is wiped
@@ -113,7 +113,7 @@ def test_erased_address_stays_suppressed_at_signup(
     client, lists, django_capture_on_commit_callbacks
 ):
     contact = _make(lists, django_capture_on_commit_callbacks)
-    services.contact_erase(contact=contact)
+    rights.contact_erase(contact=contact)
     mail.outbox.clear()
     response = signup(
         client, lists["newsletter"], django_capture_on_commit_callbacks, email="LEA@example.org"
@@ -128,9 +128,9 @@ def test_unconfirmed_signups_are_purged_after_30_days(lists, django_capture_on_c
         _make(lists, django_capture_on_commit_callbacks, email="old@example.org", confirm=False)
         _make(lists, django_capture_on_commit_callbacks, email="kept@example.org")
         traveller.shift(timedelta(days=29))
-        assert services.subscriptions_purge_unconfirmed() == 0
+        assert rights.subscriptions_purge_unconfirmed() == 0
         traveller.shift(timedelta(days=2))
-        assert "signups.services.subscriptions_purge_unconfirmed" in handlers("daily")
+        assert "signups.rights.subscriptions_purge_unconfirmed" in handlers("daily")
         daily()
     assert list(Contact.objects.values_list("email", flat=True)) == ["kept@example.org"]
     assert Consent.objects.count() == 1
@@ -177,7 +177,7 @@ def test_reconsent_email_contains_no_visitor_text(lists, django_capture_on_commi
         mail.outbox.clear()
         traveller.shift(timedelta(days=3 * 365 + 1))
         with django_capture_on_commit_callbacks(execute=True):
-            services.contacts_review_inactive()
+            rights.contacts_review_inactive()
     (message,) = mail.outbox
     assert "Léa" not in message.body and re.search(r"/preferences/", message.body)
 

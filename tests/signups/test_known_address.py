@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from signups import services
+from signups import rights, services
 from signups.models import Answer, Consent, Contact, PendingSignup, Subscription
 
 from .conftest import link_in, path_of, signup
@@ -88,7 +88,7 @@ def test_a_stranger_cannot_change_a_confirmed_reader(lists, django_capture_on_co
     # unconfirmed, it goes after 30 days.
     assert PendingSignup.objects.count() == 1
     with time_machine.travel(timezone.now() + timedelta(days=31)):
-        services.subscriptions_purge_unconfirmed()
+        rights.subscriptions_purge_unconfirmed()
     assert not PendingSignup.objects.exists()
     assert _snapshot(contact) == before
 
@@ -201,7 +201,7 @@ def test_unconfirmed_submissions_for_a_known_address_are_dropped(
     _attack(lists["atelier"], "a@example.org", django_capture_on_commit_callbacks)
     assert PendingSignup.objects.count() == 1
     with time_machine.travel(timezone.now() + timedelta(days=31)):
-        services.subscriptions_purge_unconfirmed()
+        rights.subscriptions_purge_unconfirmed()
     assert not PendingSignup.objects.exists()
     assert not Subscription.objects.filter(mailing_list=lists["atelier"]).exists()
     assert _snapshot(contact) == before
@@ -230,7 +230,7 @@ def test_a_stranger_cannot_bring_back_or_purge_an_unsubscribed_reader(
     assert again.unsubscribed_at == subscription.unsubscribed_at
     assert [m.subject for m in mail.outbox] == ["Confirmez votre inscription\xa0: Newsletter"]
     with time_machine.travel(timezone.now() + timedelta(days=31)):
-        services.subscriptions_purge_unconfirmed()
+        rights.subscriptions_purge_unconfirmed()
     assert Subscription.objects.get().status == Subscription.Status.UNSUBSCRIBED
     assert _snapshot(contact) == before
     assert not PendingSignup.objects.exists()
