@@ -2,7 +2,6 @@
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
 import logging
-from collections.abc import Iterable
 from datetime import timedelta
 from smtplib import SMTPException
 
@@ -603,90 +602,3 @@ def interview_apply(
         country=country,
         story=story,
     )
-
-
-# --- preferences ----------------------------------------------------------------
-
-
-@transaction.atomic
-def contact_preferences_update(
-    *,
-    contact: Contact,
-    first_name: str,
-    time_zone: str,
-    language: str,
-    lists: Iterable[MailingList],
-    ip_address: str | None = None,
-    user_agent: str = "",
-) -> Contact:
-    """Save the preference centre. A list ticked here is active at once: the reader
-    came through a link sent to their address, and ticking it is their consent."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    now = timezone.now()
-    contact.first_name = first_name
-    contact.time_zone = time_zone
-    contact.language = language
-    contact.last_activity_at = now
-    contact.inactive_flagged_at = None
-    contact.save(
-        update_fields=[
-            "first_name",
-            "time_zone",
-            "language",
-            "last_activity_at",
-            "inactive_flagged_at",
-        ]
-    )
-    wanted = {ml.pk: ml for ml in lists}
-    existing = {s.mailing_list_id: s for s in contact.subscriptions.all()}
-    for list_id, subscription in existing.items():
-        if list_id not in wanted and subscription.status != Subscription.Status.UNSUBSCRIBED:
-            subscription_unsubscribe(subscription=subscription, reason="preferences")
-    for list_id, mailing_list in wanted.items():
-        subscription = existing.get(list_id)
-        if subscription and subscription.status == Subscription.Status.ACTIVE:
-            continue
-        if not contact.is_sendable:
-            continue
-        Consent.objects.record(
-            contact=contact,
-            mailing_list=mailing_list,
-            form="preferences",
-            given_at=now,
-            ip_address=ip_address,
-            user_agent=user_agent,
-        )
-        if subscription is None:
-            subscription = Subscription.objects.create(contact=contact, mailing_list=mailing_list)
-        else:
-            Subscription.objects.filter(pk=subscription.pk).update(
-                status=Subscription.Status.PENDING, unsubscribed_at=None
-            )
-        subscription_confirm(subscription=subscription)
-    return contact
-
-
-def contact_unsubscribe_all(*, contact: Contact, reason: str = "unsubscribed") -> int:
-    ended = 0
-    for subscription in contact.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED):
-        subscription_unsubscribe(subscription=subscription, reason=reason)
-        ended += 1
-    return ended
-
-
-@transaction.atomic
-def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = "") -> Contact:
-    """The reader answered the re-consent request: keep them, with fresh evidence."""
-    now = timezone.now()
-    Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    for subscription in contact.subscriptions.active().select_related("mailing_list"):
-        Consent.objects.record(
-            contact=contact,
-            mailing_list=subscription.mailing_list,
-            form="reconsent",
-            given_at=now,
-            ip_address=ip_address,
-            user_agent=user_agent,
-        )
-    contact.refresh_from_db()
-    return contact

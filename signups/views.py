@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.origin import origin_checked
 
-from . import ratelimit, rights, services, tokens
+from . import preference_centre, ratelimit, rights, services, tokens
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -331,12 +331,12 @@ def preferences(request, token: str):
             "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
         )
     elif action == "unsubscribe_all":
-        services.contact_unsubscribe_all(contact=contact)
+        preference_centre.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
     elif action == "save":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            services.contact_preferences_update(
+            preference_centre.contact_preferences_update(
                 contact=contact,
                 first_name=form.cleaned_data["first_name"],
                 time_zone=form.cleaned_data["time_zone"],
@@ -426,7 +426,7 @@ def reconsent(request, token: str):
     if contact is None:
         return _link_invalid(request)
     if request.method == "POST":
-        services.contact_reconsent(
+        preference_centre.contact_reconsent(
             contact=contact,
             ip_address=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from config.tasks import daily, handlers
-from signups import rights, services, signals
+from signups import preference_centre, rights, services, signals
 from signups.models import (
     Answer,
     Consent,
@@ -187,7 +187,7 @@ def test_inactive_contacts_who_left_every_list_are_not_written_to(
 ):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         contact = _make(lists, django_capture_on_commit_callbacks)
-        services.contact_unsubscribe_all(contact=contact)
+        preference_centre.contact_unsubscribe_all(contact=contact)
         mail.outbox.clear()
         traveller.shift(timedelta(days=3 * 365 + 1))
         with django_capture_on_commit_callbacks(execute=True):
