@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from signups.models import Contact
 
 from . import abtest, rendering
-from .chains import outbox_wake  # noqa: F401 — public action of the outbox
+from .chains import outbox_wake
 from .models import Delivery, Mailing
 from .outbox import (  # noqa: F401 — public actions of the outbox
     handover_lock,

@@ -116,7 +116,7 @@ def test_bootstrap_sequences_render_without_defects():
     from mailings.models import Step
     from mailings.rendering import recipient_values, render_message
 
-    call_command("bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("bootstrap", stdout=open("/dev/null", "w"))
     values = recipient_values(
         delivery_id=1,
         email="a@example.org",
