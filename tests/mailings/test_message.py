@@ -227,7 +227,6 @@ def test_the_chrome_is_in_each_readers_language_rendered_once_per_language(
     path, request, monkeypatch
 ):
     server = request.getfixturevalue("smtp_server") if path == "smtp" else None
-    rendering._render_cached.cache_clear()
     renders = []
     real_render = rendering.render
 
