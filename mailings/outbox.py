@@ -27,7 +27,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import chains, recipients, transports
+from . import chains, recipients, rendering, transports
 from .completion import mailings_finish
 from .models import Delivery, Handover
 
@@ -117,9 +117,15 @@ CLAIM_FIELDS = (
 
 def outbox_claim(*, worker: str, size: int) -> list[dict]:
     """Claim up to `size` sendable rows in id order, each with `recipients.RECIPIENT_FIELDS`
-    (None for a vanished contact or subscription). On PostgreSQL one statement claims and
-    reads them (UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED)) RETURNING …
-    inside `recipients.RECIPIENTS_SQL`); elsewhere its ORM twin, in one transaction."""
+    (None for a vanished contact or subscription): `claim_postgresql` on PostgreSQL, its
+    ORM twin `claim_orm` elsewhere (tests/mailings/test_contract_sql_orm.py runs both)."""
+    if db_connection.vendor == "postgresql":
+        return claim_postgresql(worker=worker, size=size)
+    return claim_orm(worker=worker, size=size)
+
+
+def _claim_query(worker: str, size: int):
+    """The sendable rows to lock, and the claim's changes."""
     now = timezone.now()
     sendable = (
         Delivery.objects.sendable_now(now)
@@ -133,12 +139,13 @@ def outbox_claim(*, worker: str, size: int) -> list[dict]:
         "claimed_at": now,
         "lease_until": _lease_until(),
     }
-    if db_connection.vendor != "postgresql":
-        with transaction.atomic():
-            ids = list(sendable)
-            Delivery.objects.filter(id__in=ids).update(**changes)
-            rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
-        return recipients.with_recipients(rows)
+    return sendable, changes
+
+
+def claim_postgresql(*, worker: str, size: int) -> list[dict]:
+    """The claim in one statement: UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP
+    LOCKED)) RETURNING …, inside `recipients.RECIPIENTS_SQL`, which reads the recipients."""
+    sendable, changes = _claim_query(worker, size)
     table = Delivery._meta.db_table
     assignments = ", ".join(f"{name} = %s" for name in changes)
     fields = CLAIM_FIELDS + recipients.RECIPIENT_FIELDS
@@ -158,8 +165,6 @@ def outbox_claim(*, worker: str, size: int) -> list[dict]:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(statement, [*changes.values(), *select_params])
         rows = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
-    from . import rendering
-
     chrome = {}
     for row in rows:
         language = row["contact__language"]
@@ -167,6 +172,17 @@ def outbox_claim(*, worker: str, size: int) -> list[dict]:
             chrome[language] = rendering.chrome_language(language)
         row["contact__language"] = chrome[language]
     return rows
+
+
+def claim_orm(*, worker: str, size: int) -> list[dict]:
+    """The same claim with the ORM, in one transaction: lock, update, read back, then
+    `recipients.with_recipients`."""
+    sendable, changes = _claim_query(worker, size)
+    with transaction.atomic():
+        ids = list(sendable)
+        Delivery.objects.filter(id__in=ids).update(**changes)
+        rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
+    return recipients.with_recipients(rows)
 
 
 def _asynchronous_commit(cursor) -> None:
@@ -394,13 +410,26 @@ def _int_array(values: list[int]) -> str:
 
 
 def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
-    """One UPDATE for a whole chunk, each row with its own ESP message id ((id, ESP id)
-    pairs joined on id: Django's bulk_update builds a CASE per row, far slower). A row the
-    tick already turned unknown (the worker stalled past its lease) is corrected to sent:
-    that is what happened."""
+    """One UPDATE for a whole chunk, each row with its own ESP message id."""
+    arrays = db_connection.vendor == "postgresql"
+    statement, params = sent_statement(sent, worker=worker, now=now, arrays=arrays)
+    with db_connection.cursor() as cursor:
+        if arrays:
+            # The planner would loop over every pair of rows and ids (a million
+            # comparisons a chunk) rather than hash the ids.
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(statement, params)
+
+
+def sent_statement(sent: list[tuple[int, str]], *, worker: str, now, arrays: bool):
+    """(SQL, parameters) recording (id, ESP id) pairs as sent, joined on id (Django's
+    bulk_update builds a CASE per row, far slower). A row the tick already turned unknown
+    (the worker stalled past its lease) is corrected to sent: that is what happened.
+    `arrays`: two PostgreSQL array parameters (unnest) instead of two per row (VALUES),
+    the portable form; the contract test runs both on PostgreSQL."""
     table = Delivery._meta.db_table
     ids = [pk for pk, _esp in sent]
-    if db_connection.vendor == "postgresql":  # array parameters, not 2 per row
+    if arrays:
         prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
         id_array = _int_array(ids)
         params = [id_array, [esp for _pk, esp in sent]]
@@ -419,22 +448,14 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
         f"esp_message_id = v.esp FROM v "
         f"WHERE {by_id} AND {table}.id = v.id AND claimed_by = %s AND status IN (%s, %s)"
     )
-    with db_connection.cursor() as cursor:
-        if db_connection.vendor == "postgresql":
-            # For the same reason it would loop over every pair of rows and ids (a
-            # million comparisons a chunk) rather than hash the ids.
-            cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(
-            statement,
-            [
-                *params,
-                S.SENT,
-                now,
-                S.UNKNOWN,
-                S.UNKNOWN,
-                *by_id_params,
-                worker,
-                S.CLAIMED,
-                S.UNKNOWN,
-            ],
-        )
+    return statement, [
+        *params,
+        S.SENT,
+        now,
+        S.UNKNOWN,
+        S.UNKNOWN,
+        *by_id_params,
+        worker,
+        S.CLAIMED,
+        S.UNKNOWN,
+    ]

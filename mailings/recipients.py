@@ -57,6 +57,11 @@ ORDER BY claimed.id
 )
 
 
+def is_set(row: dict, key: str) -> bool | None:
+    """None for a missing row, else whether its date is set."""
+    return None if not row else row[key] is not None
+
+
 def with_recipients(rows: list[dict]) -> list[dict]:
     """Add RECIPIENT_FIELDS to each claimed row (None for a vanished contact or
     subscription), one primary-key lookup per table: the portable twin of the
@@ -91,8 +96,9 @@ def with_recipients(rows: list[dict]) -> list[dict]:
                 "contact__email": contact.get("email"),
                 "contact__first_name": contact.get("first_name"),
                 "contact__language": rendering.chrome_language(contact.get("language")),
-                "contact__suppressed_at": contact.get("suppressed_at"),
-                "contact__erased_at": contact.get("erased_at"),
+                # « is set », as the PostgreSQL statement reads them
+                "contact__suppressed_at": is_set(contact, "suppressed_at"),
+                "contact__erased_at": is_set(contact, "erased_at"),
                 "subscription__status": subscription.get("status"),
                 "subscription__mailing_list__slug": subscription.get("mailing_list__slug"),
                 "subscription__mailing_list__name": subscription.get("mailing_list__name"),
