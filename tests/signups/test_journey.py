@@ -217,6 +217,15 @@ def test_a_transient_failure_sends_the_acknowledgement_on_the_next_run(
     assert len(mail.outbox) == 1 and len(calls) == 2
 
 
+def test_the_editor_sees_when_the_acknowledgement_left(
+    admin_client, lists, django_capture_on_commit_callbacks
+):
+    _apply(Client(), django_capture_on_commit_callbacks)
+    application = InterviewApplication.objects.get()
+    html = _text(admin_client.get(f"/admin/signups/interviewapplication/{application.pk}/change/"))
+    assert "Accusé de réception envoyé le" in html
+
+
 def test_no_acknowledgement_for_a_suppressed_address(lists, django_capture_on_commit_callbacks):
     _apply(Client(), django_capture_on_commit_callbacks)
     mail.outbox.clear()
