@@ -15,7 +15,6 @@ the A/B test's « clicks » measure read it unchanged), then redirects (302).
 
 import base64
 import hashlib
-import hmac
 import html
 import re
 from functools import lru_cache
@@ -100,14 +99,16 @@ def rewrite(markup: str, text: str) -> tuple[str, str, tuple]:
 
 @lru_cache(maxsize=8)
 def _keyed(secret_key: str):
+    """Keyed BLAKE2b (a MAC by design, one pass; HMAC-SHA256 took twice as long per link),
+    under a key derived from SECRET_KEY for this purpose alone; copied per link."""
     key = hashlib.sha256(f"pouls.mailings.click:{secret_key}".encode()).digest()
-    return hmac.new(key, digestmod=hashlib.sha256)
+    return hashlib.blake2b(key=key, digest_size=16)
 
 
 def signature(delivery_id, url: str) -> str:
     mac = _keyed(settings.SECRET_KEY).copy()
     mac.update(f"{delivery_id}:{url}".encode())
-    return base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def valid(delivery_id, url: str, given: str) -> bool:
@@ -145,7 +146,7 @@ def link_values(delivery_id: str, links: tuple) -> dict:
     for name, html_name, url, quoted in _quoted(links):
         mac = keyed.copy()
         mac.update(prefix + url.encode())
-        sig = encode(mac.digest()[:16]).rstrip(b"=").decode()
+        sig = encode(mac.digest()).rstrip(b"=").decode()
         values[name] = values[html_name] = f"{head}{delivery_id}/{sig}{tail}{quoted}"
     return values
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from mailings import clicks, rendering, services
 from mailings.models import Event, Mailing
 
-from .factories import MailingFactory, MailingListFactory, subscribers
+from .factories import MailingFactory, MailingListFactory, StepFactory, subscribers
 
 pytestmark = pytest.mark.django_db
 BODY = (
@@ -96,6 +96,8 @@ def test_a_click_is_recorded_for_its_delivery_then_redirects(settings, smtp_serv
     settings.MAIL_TRACK_CLICKS = True
     mailing, messages = send(2, smtp_server)
     by_email = {d.contact.email: d for d in mailing.deliveries.select_related("contact")}
+    before = admin_client.get(f"/admin/mailings/mailing/{mailing.pk}/change/").content.decode()
+    assert "Aucun clic pour l’instant" in before
     reader = Client()
     clicked_by = []
     for message in messages:
@@ -193,3 +195,10 @@ def test_a_pasted_unsubscribe_link_is_never_rewritten():
     )
     assert rendered.links == ("https://pouls.example/", "https://pouls.example/a/")
     assert "https://pouls.example/desinscription/abc:def/" in rendered.html
+
+
+def test_sequence_emails_are_tracked_too_and_the_setting_is_read_per_render(settings):
+    step = StepFactory(body="Une leçon : [la vidéo](https://pouls.example/atelier/video/).")
+    assert rendering.render_message(step).links == ()
+    settings.MAIL_TRACK_CLICKS = True
+    assert "https://pouls.example/atelier/video/" in rendering.render_message(step).links

@@ -58,12 +58,12 @@ def copy_baseline(mailing_list) -> tuple[float, int, int, float]:
     sql = (
         "COPY (SELECT c.email, c.first_name, c.profile, s.status, s.created_at,"
         " s.confirmed_at FROM signups_subscription s JOIN signups_contact c"
-        f" ON c.id = s.contact_id WHERE s.mailing_list_id = {int(mailing_list.pk)}"  # noqa: S608
+        " ON c.id = s.contact_id WHERE s.mailing_list_id = %s"
         " AND c.erased_at IS NULL ORDER BY s.id) TO STDOUT WITH (FORMAT csv, HEADER)"
     )
     start_rss, peak, size, lines = _rss_mb(), 0.0, 0, 0
     start = time.perf_counter()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, [mailing_list.pk]) as copy:
         for index, chunk in enumerate(copy):
             size += len(chunk)
             lines += bytes(chunk).count(b"\n")
