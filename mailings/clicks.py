@@ -84,8 +84,9 @@ def rewrite(markup: str, text: str) -> tuple[str, str, tuple]:
         name = placeholder(url)
         if name is None:
             return match.group(0)
-        # On a line of its own: the link grows per recipient, the line must stay short.
-        return f'{match.group(1)}\nhref="@@{HTML_PREFIX}{name.removeprefix(LINK_PREFIX)}@@"'
+        # On a line of its own (whitespace between attributes): the link grows per
+        # recipient, and every line must stay under the 8bit limit of 998 bytes.
+        return f'{match.group(1)}\nhref="@@{HTML_PREFIX}{name.removeprefix(LINK_PREFIX)}@@"\n'
 
     markup = _HREF.sub(href, markup)
 

@@ -202,3 +202,26 @@ def test_sequence_emails_are_tracked_too_and_the_setting_is_read_per_render(sett
     assert rendering.render_message(step).links == ()
     settings.MAIL_TRACK_CLICKS = True
     assert "https://pouls.example/atelier/video/" in rendering.render_message(step).links
+
+
+def test_long_links_keep_every_line_of_the_message_short(settings, smtp_server):
+    """Lines are sent as 8bit (placeholders are replaced in the bytes): a tracked link
+    is longer than the link, and still no line reaches SMTP's 998 bytes."""
+    settings.MAIL_TRACK_CLICKS = True
+    url = "https://pouls.example/articles/" + "tres-long-chemin-" * 14 + "?utm_source=mail&x=1"
+    words = "Un paragraphe de l’article de la semaine, assez long pour remplir la ligne. " * 8
+    subs = subscribers(1, MailingListFactory())
+    mailing = MailingFactory(
+        lists=[subs[0].mailing_list],
+        body=f"{words}[lire]({url}) {words}[encore]({url}) {words}[atelier](/atelier/) {words}",
+    )
+    services.mailing_schedule(mailing=mailing)
+    Mailing.objects.filter(pk=mailing.pk).update(scheduled_at=timezone.now())
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch(size=1)
+    [(_rcpt, raw)] = smtp_server.messages
+    assert b"quoted-printable" not in raw
+    assert max(len(line) for line in raw.split(b"\r\n")) < 998
+    html, text = parts(message_from_bytes(raw, policy=policy.default))
+    tracked = [h for h in hrefs(html) if "/lien/" in h]
+    assert {parse_qs(urlsplit(h).query)["u"][0] for h in tracked} >= {url, WORKSHOP}
