@@ -15,7 +15,6 @@ from .models import (
     Answer,
     Consent,
     Contact,
-    InterviewApplication,
     MailingList,
     PendingSignup,
     Subscription,
@@ -420,6 +419,7 @@ def signup_reply_send(*, subscription_id: int) -> str:
             subscription.confirmation_sent_at = now
             subscription.save(update_fields=["confirmation_sent_at"])
             context = {"mailing_list": mailing_list, "url": tokens.confirm_url(subscription)}
+            context["first_name"] = emails.greeting_name(contact.first_name)
         elif subscription.status == Subscription.Status.ACTIVE:
             name = "already_subscribed"
             context = {"mailing_list": mailing_list, "url": tokens.preferences_url(contact)}
@@ -452,6 +452,14 @@ class LinkUsed(Exception):
     """A genuine confirmation link that has served already or was replaced."""
 
 
+class AlreadyConfirmed(LinkUsed):
+    """A genuine confirmation link of a subscription that is active: the reader is in."""
+
+    def __init__(self, subscription: Subscription):
+        super().__init__(subscription.pk)
+        self.subscription = subscription
+
+
 def subscription_for_confirm_token(token: str) -> Subscription:
     """The pending subscription this link may confirm; raises InvalidToken or LinkUsed."""
     pk, state = tokens.read_token_state("confirm", token)
@@ -460,11 +468,11 @@ def subscription_for_confirm_token(token: str) -> Subscription:
     )
     if subscription is None:
         raise tokens.InvalidToken("unknown subscription")
-    if (
-        not _confirmable(subscription)
-        or state != tokens.confirm_state(subscription)
-        or not subscription.contact.is_sendable
-    ):
+    if not subscription.contact.is_sendable:
+        raise LinkUsed
+    if not _confirmable(subscription) or state != tokens.confirm_state(subscription):
+        if subscription.status == Subscription.Status.ACTIVE:
+            raise AlreadyConfirmed(subscription)
         raise LinkUsed
     return subscription
 
@@ -501,6 +509,8 @@ def subscription_confirm_token(*, token: str) -> Subscription:
         or not _confirmable(locked)
         or tokens.confirm_state(locked) != tokens.confirm_state(subscription)
     ):
+        if locked is not None and locked.status == Subscription.Status.ACTIVE:
+            raise AlreadyConfirmed(subscription)  # a second click, a second tab
         raise LinkUsed
     Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
     _pending_signup_apply(subscription=locked)
@@ -548,57 +558,3 @@ def _pending_signup_apply(*, subscription: Subscription) -> None:
                 created_at=pending.submitted_at,
             )
     subscription.pending_signups.all().delete()
-
-
-@transaction.atomic
-def interview_apply(
-    *,
-    email: str,
-    first_name: str,
-    company: str,
-    activity: str,
-    city: str,
-    country: str,
-    story: str,
-    profile: str = "",
-    time_zone: str = "Europe/Paris",
-    consent_text: str,
-    consent_version: int,
-    ip_address: str | None = None,
-    user_agent: str = "",
-) -> InterviewApplication | None:
-    """Store an application to be interviewed (nothing for a suppressed address)."""
-    if is_suppressed(email):
-        Contact.objects.filter(email=email).only("pk").first()
-        return None
-    now = timezone.now()
-    contact, created = Contact.objects.get_or_create(
-        email=email,
-        defaults={
-            "first_name": first_name,
-            "profile": profile,
-            "time_zone": time_zone,
-            "source": "entretiens:candidature",
-            "last_activity_at": now,
-        },
-    )
-    if not created:
-        Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    Consent.objects.record(
-        contact=contact,
-        mailing_list=None,
-        text=consent_text,
-        version=consent_version,
-        form="entretiens:candidature",
-        given_at=now,
-        ip_address=ip_address,
-        user_agent=user_agent,
-    )
-    return InterviewApplication.objects.create(
-        contact=contact,
-        company=company,
-        activity=activity,
-        city=city,
-        country=country,
-        story=story,
-    )
