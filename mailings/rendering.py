@@ -75,12 +75,6 @@ def _signer_pads(purpose: str, secret_key: str) -> tuple:
     return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
-def fast_token(purpose: str, pk: int) -> str:
-    """The same token as `signups.tokens.make_token(purpose, pk)` for the purposes that
-    do not expire (unsubscribe, preferences); the tests compare the two."""
-    return _token_maker(purpose, settings.SECRET_KEY)(pk)
-
-
 def _token_maker(purpose: str, secret_key: str):
     """`pk → token` for one purpose and key, with the padded key's hashes taken once."""
     inner_pad, outer_pad = _signer_pads(purpose, secret_key)
