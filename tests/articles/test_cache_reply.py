@@ -27,8 +27,19 @@ def test_garbage_and_unknown_reply_values_never_store_another_copy(db):
     assert plain["X-Page-Cache"] == "miss"
     stored = _stored_pages()
     garbage = [
-        "abc", "-1", "0", "1e3", "²", "٣", " ", "%00", "9" * 40, str(shown.pk + 10_000),
-        str(hidden.pk), str(elsewhere.pk), f"{shown.pk}abc",
+        "abc",
+        "-1",
+        "0",
+        "1e3",
+        "²",
+        "٣",
+        " ",
+        "%00",
+        "9" * 40,
+        str(shown.pk + 10_000),
+        str(hidden.pk),
+        str(elsewhere.pk),
+        f"{shown.pk}abc",
     ]
     for value in garbage:
         response = Client().get(url, {"reponse": value})
