@@ -65,11 +65,14 @@ def enrolments_stop(
     if mailing_list_id is not None:
         enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
     enrolments.stopped_by_deactivation().update(stop_reason=reason)
-    return enrolments.active().update(
+    # A paused enrolment stops too: coming back after leaving resumes it like any other.
+    running = enrolments.filter(status__in=(Enrolment.Status.ACTIVE, Enrolment.Status.PAUSED))
+    return running.update(
         status=Enrolment.Status.STOPPED,
         stop_reason=reason,
         stopped_at=timezone.now(),
         next_due_at=None,
+        paused_at=None,
     )
 
 
@@ -131,7 +134,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
         )
         .exclude(contact__email="")
     )
-    # Step deliveries are only ever cancelled by their sequence's deactivation.
+    # Step deliveries are cancelled by their sequence's deactivation, or by a reader's
+    # pause (whose enrolment was put back before them then: no rewind here).
     first_cancelled = dict(
         Delivery.objects.filter(
             step__sequence=sequence,
