@@ -43,7 +43,9 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.stop_reason = ""
             enrolment.last_sent_at = now if enrolment.position else None
             enrolment.enrolled_at = now
-        enrolment.next_due_at = enrolment.compute_next_due()
+        if enrolment.status != Enrolment.Status.PAUSED:  # paused: due once resumed
+            steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
+            enrolment.next_due_at = _next_due(enrolment, steps)
         enrolment.save()
         enrolments.append(enrolment)
     return enrolments

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0010_delivery_unknown_index'),
+        ('mailings', '0011_delivery_without_sending_status'),
     ]
 
     operations = [
