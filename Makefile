@@ -26,7 +26,7 @@ run: install
 	@echo "  Administration  http://$(HOST):$(PORT)/admin/"
 	@echo "  Santé           http://$(HOST):$(PORT)/healthz"
 	@echo ""
-	@exec $(BIN)/honcho --procfile platform/Procfile --app-root . start --port $(PORT)
+	@POULS_WEB_PORT=$(PORT) exec $(BIN)/honcho --procfile platform/Procfile --app-root . start --port $(PORT)
 
 setup: install
 	@$(BIN)/python manage.py migrate --noinput -v 0

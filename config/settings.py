@@ -56,7 +56,24 @@ else:
         "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
     )
 
-SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+
+def _listening_url() -> str:
+    """Development: the address the web server listens on (`HOST`, `PORT`, as
+    `make run` and platform/gunicorn.conf.py read them), so links in emails work."""
+    host = env("HOST", default="localhost").strip("[]") or "localhost"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 — listening everywhere: this machine is localhost
+        host = "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    # Under `make run`, honcho gives each process its own PORT (web 8000, worker 8100…):
+    # the Makefile passes the web's as POULS_WEB_PORT.
+    port = env("POULS_WEB_PORT", default="") or env("PORT", default="8000")
+    return f"http://{host}:{port}"
+
+
+if PRODUCTION and not env("SITE_URL", default=""):
+    _config_error("SITE_URL is missing (production): every link in emails is built on it.")
+SITE_URL = env("SITE_URL", default="").rstrip("/") or _listening_url()
 if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).netloc:
     _config_error(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 SITE_NAME = env("SITE_NAME", default="Pouls")

@@ -327,19 +327,12 @@ class MailingAdmin(
         return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
 
     def cancel_view(self, request, pk):
-        mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            try:
-                count = services.mailing_cancel(mailing=mailing)
-            except services.ScheduleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Mailing annulé : %(count)s envois n’auront pas lieu.") % {"count": count},
-                    messages.SUCCESS,
-                )
-        return self._back(mailing)
+        return self.state_change_response(
+            request,
+            pk,
+            services.mailing_cancel,
+            _("Mailing annulé : %(count)s envois n’auront pas lieu."),
+        )
 
     def test_view(self, request, pk):
         mailing = self._mailing(request, pk)

@@ -131,7 +131,7 @@ def spam_score(message: bytes, *, timeout: float = 60) -> float | None:
     if executable is None:
         return None
     try:
-        result = subprocess.run(  # noqa: S603 — a fixed executable, the message on stdin
+        result = subprocess.run(  # a fixed executable, the message on stdin
             [executable, "-t", "-L"], input=message, capture_output=True, timeout=timeout
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -232,10 +232,8 @@ def mailing_check(
         report.warnings.extend(_subject_warnings(subject))
     if not mailing.lists.exists() or not mailing.audience_count():
         report.blocking.append(_("Personne ne recevrait ce mailing : l’audience est vide."))
-    if settings.PRODUCTION and settings.MAIL_POSTAL_ADDRESS.strip() in (
-        "",
-        settings.MAIL_POSTAL_ADDRESS_PLACEHOLDER,
-    ):
+    real_send = settings.EMAIL_BACKEND not in settings.LOCAL_EMAIL_BACKENDS
+    if (settings.PRODUCTION or real_send) and not rendering.postal_address():
         report.blocking.append(
             _("L’adresse postale est encore celle d’exemple : réglez MAIL_POSTAL_ADDRESS.")
         )

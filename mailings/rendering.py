@@ -29,6 +29,7 @@ from markdown_it import MarkdownIt
 from articles.rendering import image_available, media_src
 from config.mail import WellFormedEmail
 from config.typography import french_text
+from mailings.plaintext import render_text
 from signups import tokens
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
@@ -46,9 +47,6 @@ _OWN_GREETING = re.compile(
 MAX_LINE = 900
 
 _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-# An image's caption may hold links of its own: « ![Source : [site](https://…)](./a.jpeg) ».
-_MD_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 _ABSOLUTE_SCHEMES = ("http", "https", "mailto", "tel")
 
 
@@ -73,12 +71,6 @@ def _signer_pads(purpose: str, secret_key: str) -> tuple:
     key_salt = tokens._SALTS[purpose] + "signer"
     key = hashlib.sha256((key_salt + secret_key).encode()).digest().ljust(64, b"\0")
     return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-def fast_token(purpose: str, pk: int) -> str:
-    """The same token as `signups.tokens.make_token(purpose, pk)` for the purposes that
-    do not expire (unsubscribe, preferences); the tests compare the two."""
-    return _token_maker(purpose, settings.SECRET_KEY)(pk)
 
 
 def _token_maker(purpose: str, secret_key: str):
@@ -148,24 +140,10 @@ def markdown_to_html(body: str) -> str:
     return _markdown.render(body)
 
 
-def _text_image(match) -> str:
-    caption, src = match.group(1), match.group(2)
-    url = image_url(src)
-    return f"{caption} ({url})" if url and caption else (url or caption)
-
-
 def markdown_to_text(body: str) -> str:
-    """Markdown reads well as text; links become « text (url) », an image its caption (and
-    its address when the file is there), lines are wrapped."""
-    text = _MD_IMAGE.sub(_text_image, body)
-    text = _MD_LINK.sub(lambda m: f"{m.group(1)} ({absolute(m.group(2))})", text)
-    lines = []
-    for line in text.splitlines():
-        if len(line) > 78:
-            lines.extend(textwrap.wrap(line, 78, break_long_words=False, break_on_hyphens=False))
-        else:
-            lines.append(line)
-    return "\n".join(lines).strip()
+    """The plain-text part: the same parse as the HTML, read as text (links « texte
+    (url) », an image its caption and address, no Markdown marks; mailings.plaintext)."""
+    return render_text(_markdown.parse(body), link=absolute, image=image_url)
 
 
 def _short_lines(markup: str) -> str:
@@ -180,6 +158,16 @@ def _short_lines(markup: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def postal_address() -> str:
+    """The sender's postal address for the footer, or "" while MAIL_POSTAL_ADDRESS is
+    unset or still the placeholder: the footer then names the site instead, and a
+    mailing that would leave the machine is blocked (mailings.checks)."""
+    address = " ".join(settings.MAIL_POSTAL_ADDRESS.split())
+    if any(mark in address.lower() for mark in settings.PLACEHOLDER_MARKS):
+        return ""
+    return address
 
 
 def sender_address(name: str = "") -> str:
@@ -393,7 +381,7 @@ def render(
             "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL,
             "sender": sender_name or settings.SITE_NAME,
-            "postal_address": settings.MAIL_POSTAL_ADDRESS,
+            "postal_address": postal_address(),
         }
         subject_line = " ".join(
             render_to_string("mailings/email/message.subject.txt", context).split()

@@ -428,7 +428,7 @@ class InterviewApplicationAdmin(admin.ModelAdmin):
     list_editable = ("status",)
     list_filter = ("status", "country")
     search_fields = ("company", "activity", "city", "contact__email")
-    readonly_fields = ("contact", "created_at")
+    readonly_fields = ("contact", "created_at", "acknowledged_at")
     fields = (
         "status",
         "notes",
@@ -439,6 +439,7 @@ class InterviewApplicationAdmin(admin.ModelAdmin):
         "country",
         "story",
         "created_at",
+        "acknowledged_at",
     )
     ordering = ("created_at",)
     actions = ("mark_contacted", "mark_scheduled", "mark_published")

@@ -5,7 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class SignupsConfig(AppConfig):
     name = "signups"
     verbose_name = _("Inscriptions")
-    tick_handlers = ("signups.services.signup_replies_send",)
+    tick_handlers = (
+        "signups.services.signup_replies_send",
+        "signups.interviews.interview_acknowledgements_send",
+    )
     daily_handlers = (
         "signups.rights.subscriptions_purge_unconfirmed",
         "signups.rights.contacts_review_inactive",

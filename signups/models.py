@@ -378,6 +378,12 @@ class InterviewApplication(models.Model):
         help_text=_("Visibles seulement dans l’administration."),
     )
     created_at = models.DateTimeField(_("reçue le"), default=timezone.now, db_index=True)
+    # The acknowledgement's outbox: set when the application is stored, cleared when
+    # the email is claimed (signups.interviews).
+    acknowledgement_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_at = models.DateTimeField(
+        _("accusé de réception envoyé le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("candidature d’entretien")

@@ -15,7 +15,6 @@ from .models import (
     Answer,
     Consent,
     Contact,
-    InterviewApplication,
     MailingList,
     PendingSignup,
     Subscription,
@@ -175,10 +174,10 @@ def signup_submit(
     if connection.vendor == "postgresql":
         # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
         # caller's transaction the task still waits for its commit.
-        _signup_write_postgresql(values)
+        signup_write_postgresql(values)
     else:
         with transaction.atomic():
-            _signup_write_orm(values)
+            signup_write_orm(values)
     transaction.on_commit(_wake_reply_sender)
 
 
@@ -238,7 +237,9 @@ SELECT id FROM subscription
 """
 
 
-def _signup_write_postgresql(values: dict) -> int | None:
+def signup_write_postgresql(values: dict) -> int | None:
+    """The signup's writes in one statement (`_SIGNUP_SQL`); `signup_write_orm` is its
+    twin (tests/mailings/test_contract_sql_orm.py runs both on the same rows)."""
     with _prepared_cursor() as cursor:
         cursor.execute(_SIGNUP_SQL, values)
         row = cursor.fetchone()
@@ -266,7 +267,7 @@ class _PreparedCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-def _signup_write_orm(values: dict) -> int | None:
+def signup_write_orm(values: dict) -> int | None:
     """The same writes as `_SIGNUP_SQL`, for SQLite (the embedded default)."""
     mailing_list = MailingList.objects.filter(pk=values["list"], is_active=True).first()
     if mailing_list is None or is_suppressed(values["email"]):
@@ -420,6 +421,7 @@ def signup_reply_send(*, subscription_id: int) -> str:
             subscription.confirmation_sent_at = now
             subscription.save(update_fields=["confirmation_sent_at"])
             context = {"mailing_list": mailing_list, "url": tokens.confirm_url(subscription)}
+            context["first_name"] = emails.greeting_name(contact.first_name)
         elif subscription.status == Subscription.Status.ACTIVE:
             name = "already_subscribed"
             context = {"mailing_list": mailing_list, "url": tokens.preferences_url(contact)}
@@ -452,6 +454,14 @@ class LinkUsed(Exception):
     """A genuine confirmation link that has served already or was replaced."""
 
 
+class AlreadyConfirmed(LinkUsed):
+    """A genuine confirmation link of a subscription that is active: the reader is in."""
+
+    def __init__(self, subscription: Subscription):
+        super().__init__(subscription.pk)
+        self.subscription = subscription
+
+
 def subscription_for_confirm_token(token: str) -> Subscription:
     """The pending subscription this link may confirm; raises InvalidToken or LinkUsed."""
     pk, state = tokens.read_token_state("confirm", token)
@@ -460,11 +470,11 @@ def subscription_for_confirm_token(token: str) -> Subscription:
     )
     if subscription is None:
         raise tokens.InvalidToken("unknown subscription")
-    if (
-        not _confirmable(subscription)
-        or state != tokens.confirm_state(subscription)
-        or not subscription.contact.is_sendable
-    ):
+    if not subscription.contact.is_sendable:
+        raise LinkUsed
+    if not _confirmable(subscription) or state != tokens.confirm_state(subscription):
+        if subscription.status == Subscription.Status.ACTIVE:
+            raise AlreadyConfirmed(subscription)
         raise LinkUsed
     return subscription
 
@@ -501,6 +511,8 @@ def subscription_confirm_token(*, token: str) -> Subscription:
         or not _confirmable(locked)
         or tokens.confirm_state(locked) != tokens.confirm_state(subscription)
     ):
+        if locked is not None and locked.status == Subscription.Status.ACTIVE:
+            raise AlreadyConfirmed(subscription)  # a second click, a second tab
         raise LinkUsed
     Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
     _pending_signup_apply(subscription=locked)
@@ -548,57 +560,3 @@ def _pending_signup_apply(*, subscription: Subscription) -> None:
                 created_at=pending.submitted_at,
             )
     subscription.pending_signups.all().delete()
-
-
-@transaction.atomic
-def interview_apply(
-    *,
-    email: str,
-    first_name: str,
-    company: str,
-    activity: str,
-    city: str,
-    country: str,
-    story: str,
-    profile: str = "",
-    time_zone: str = "Europe/Paris",
-    consent_text: str,
-    consent_version: int,
-    ip_address: str | None = None,
-    user_agent: str = "",
-) -> InterviewApplication | None:
-    """Store an application to be interviewed (nothing for a suppressed address)."""
-    if is_suppressed(email):
-        Contact.objects.filter(email=email).only("pk").first()
-        return None
-    now = timezone.now()
-    contact, created = Contact.objects.get_or_create(
-        email=email,
-        defaults={
-            "first_name": first_name,
-            "profile": profile,
-            "time_zone": time_zone,
-            "source": "entretiens:candidature",
-            "last_activity_at": now,
-        },
-    )
-    if not created:
-        Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    Consent.objects.record(
-        contact=contact,
-        mailing_list=None,
-        text=consent_text,
-        version=consent_version,
-        form="entretiens:candidature",
-        given_at=now,
-        ip_address=ip_address,
-        user_agent=user_agent,
-    )
-    return InterviewApplication.objects.create(
-        contact=contact,
-        company=company,
-        activity=activity,
-        city=city,
-        country=country,
-        story=story,
-    )

@@ -4,7 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import rights, services
+from . import interviews, rights, services
 
 _RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -25,8 +25,9 @@ _RETRY = {
 )
 def send_signup_emails() -> int:
     """Wake-up: answer every waiting signup (confirmation, « déjà inscrit·e », or
-    nothing); the service decides. The tick runs the same service as a safety net."""
-    return services.signup_replies_send()
+    nothing) and acknowledge every new interview application; the services decide.
+    The tick runs the same services as a safety net."""
+    return services.signup_replies_send() + interviews.interview_acknowledgements_send()
 
 
 @shared_task(name="signups.send_reconsent_email", **_RETRY)

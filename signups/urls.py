@@ -8,6 +8,7 @@ urlpatterns = [
     path("atelier/", views.list_page, {"slug": "atelier"}, name="workshop"),
     path("entretiens/", views.list_page, {"slug": "entretiens"}, name="interviews"),
     path("entretiens/candidature/", views.apply, name="apply"),
+    path("entretiens/candidature/merci/", views.applied, name="applied"),
     path("inscription/<slug:slug>/", views.subscribe, name="subscribe"),
     path("inscription/<slug:slug>/merci/", views.thanks, name="thanks"),
     path("confirmer/<str:token>/", views.confirm, name="confirm"),

@@ -12,6 +12,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -19,7 +20,16 @@ from django.views.decorators.http import require_http_methods
 
 from config.origin import origin_checked
 
-from . import preference_centre, ratelimit, rights, services, time_zones, tokens
+from . import (
+    interviews,
+    preference_centre,
+    ratelimit,
+    rights,
+    services,
+    time_zones,
+    tokens,
+    webmail,
+)
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -107,22 +117,56 @@ def _too_many(request, wait: int):
     return response
 
 
-def _thanks(request, mailing_list):
+THANKS_COOKIE = "pouls_signup"
+THANKS_COOKIE_SALT = "pouls.signups.thanks"
+THANKS_COOKIE_SECONDS = 15 * 60
+
+
+def _thanks(request, mailing_list, email: str = ""):
     """The one answer to every accepted submission, whatever the address: a redirect
-    to the same page (so reloading it never submits the form again)."""
+    to the same page (so reloading it never submits the form again).
+
+    The address typed travels to that page in a short-lived signed cookie scoped to
+    it, never in its URL (logged, cached, sent as Referer)."""
     key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), mailing_list.slug)
     url = _THANKS_URLS.get(key)
     if url is None:
         url = _THANKS_URLS[key] = reverse("signups:thanks", args=[mailing_list.slug])
-    return HttpResponseRedirect(url, status=303)
+    response = HttpResponseRedirect(url, status=303)
+    if email:
+        response.set_signed_cookie(
+            THANKS_COOKIE,
+            email,
+            salt=THANKS_COOKIE_SALT,
+            max_age=THANKS_COOKIE_SECONDS,
+            path=url,
+            secure=request.is_secure(),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 _THANKS_URLS: dict[tuple[str, str, str], str] = {}  # reversing costs as much as a Redis call
 
 
+@never_cache  # it may show the reader's address: never stored, by us or anyone between
 def thanks(request, slug: str):
     mailing_list = get_object_or_404(MailingList, slug=slug)
-    return render(request, "signups/thanks.html", {"mailing_list": mailing_list})
+    email = request.get_signed_cookie(
+        THANKS_COOKIE, default="", salt=THANKS_COOKIE_SALT, max_age=THANKS_COOKIE_SECONDS
+    )
+    context = {
+        "mailing_list": mailing_list,
+        "email": email,
+        "correct_url": reverse("signups:subscribe", args=[mailing_list.slug]),
+    }
+    mailbox = webmail.webmail_for(email) if email else None
+    if mailbox is not None:
+        context.update(webmail=mailbox, webmail_search_url=webmail.search_url(mailbox))
+    response = render(request, "signups/thanks.html", context)
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 _LISTS: dict[str, tuple[float, MailingList | None]] = {}
@@ -196,7 +240,7 @@ def subscribe(request, slug: str):
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    return _thanks(request, mailing_list)
+    return _thanks(request, mailing_list, data["email"])
 
 
 def _language(request) -> str:
@@ -217,7 +261,7 @@ def apply(request):
         return redirect("signups:interviews")
     form = InterviewApplicationForm(request.POST)
     if form.is_bot:
-        return render(request, "signups/applied.html")
+        return HttpResponseRedirect(reverse("signups:applied"), status=303)
     if not form.is_valid():
         return render(
             request, "signups/entretiens.html", _list_context(mailing_list, apply_form=form)
@@ -226,7 +270,7 @@ def apply(request):
     wait = ratelimit.retry_after(ip=client_ip(request), email=data["email"])
     if wait:
         return _too_many(request, wait)
-    services.interview_apply(
+    interviews.interview_apply(
         email=data["email"],
         first_name=data["first_name"],
         company=data["company"],
@@ -241,6 +285,11 @@ def apply(request):
         ip_address=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
     )
+    return HttpResponseRedirect(reverse("signups:applied"), status=303)
+
+
+def applied(request):
+    """Where an application lands after its POST (a reload never sends it again)."""
     return render(request, "signups/applied.html")
 
 
@@ -268,6 +317,15 @@ def confirm(request, token: str):
         subscription = services.subscription_for_confirm_token(token)
     except tokens.InvalidToken as exc:
         return _invalid_link(request, exc)
+    except services.AlreadyConfirmed as exc:
+        return render(
+            request,
+            "signups/already_confirmed.html",
+            {
+                "subscription": exc.subscription,
+                "preferences_url": tokens.preferences_url(exc.subscription.contact),
+            },
+        )
     except services.LinkUsed:
         return render(request, "signups/link_used.html", status=410)
     return render(request, "signups/confirm.html", {"subscription": subscription})

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -65,7 +66,7 @@ def test_first_comment_waits_for_the_address_then_for_the_editor(client, article
     (message,) = mail.outbox
     assert message.to == ["awa@example.org"]
     assert "Confirmez votre commentaire sur" in message.subject
-    url = confirm_link(message).removeprefix("http://localhost:8000")
+    url = confirm_link(message).removeprefix(settings.SITE_URL)
     # The link shows one button: following it (a mail scanner does) changes nothing.
     shown = client.get(url)
     assert shown.status_code == 200 and 'method="post"' in shown.content.decode()
@@ -150,7 +151,7 @@ def test_rate_limit_per_address(client, article, settings):
 def test_confirming_releases_every_waiting_comment_of_the_address(client, article):
     post(client, article, body="un")
     post(client, article, body="deux")
-    client.post(confirm_link(mail.outbox[0]).removeprefix("http://localhost:8000"))
+    client.post(confirm_link(mail.outbox[0]).removeprefix(settings.SITE_URL))
     assert set(readers().values_list("status", flat=True)) == {CommentStatus.PENDING}
 
 

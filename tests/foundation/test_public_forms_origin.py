@@ -6,6 +6,7 @@ The admin and the forms behind a token link keep Django's CSRF token."""
 import io
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -65,7 +66,7 @@ def test_a_cross_site_application_and_language_switch_are_refused():
     [
         {"HTTP_ORIGIN": "http://testserver"},
         {"HTTP_REFERER": "http://testserver/newsletter/"},
-        {"HTTP_ORIGIN": "http://localhost:8000"},  # SITE_URL
+        {"HTTP_ORIGIN": settings.SITE_URL},
         {},  # plain HTTP and neither header: not a browser posting another site's page
     ],
 )

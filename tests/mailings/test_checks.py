@@ -153,7 +153,7 @@ def test_size_preheader_and_alt_text_warnings(settings, tmp_path):
 
 
 class _Site(BaseHTTPRequestHandler):
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self.send_response(404 if "disparu" in self.path else 200)
         self.end_headers()
 
