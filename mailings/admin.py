@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config.admin import KeptOnDeleteMixin
+from config.admin import EstimatedCountMixin, KeptOnDeleteMixin
 from signups.models import Contact, Profile
 
 from . import abtest, services
@@ -425,7 +425,7 @@ class MailingChangeList(ChangeList):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(EstimatedCountMixin, admin.ModelAdmin):
     """The outbox, read only: its rows are the record of what was sent (and what keeps a
     reader from receiving a message twice); the worker alone writes them."""
 
@@ -446,7 +446,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(EstimatedCountMixin, admin.ModelAdmin):
     """ESP events as received, read only."""
 
     list_display = ("occurred_at", "kind", "mailing", "step", "reader", "detail")

@@ -32,6 +32,8 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
+from . import clicks
+
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
@@ -192,6 +194,7 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
 
@@ -227,7 +230,14 @@ class Rendered:
             self._template_bytes = b"" if qp else raw
         return self._template_bytes or None
 
+    def with_links(self, values: dict) -> dict:
+        """One recipient's values with their tracked links, when the message has some."""
+        if not self.links or clicks.LINK_PREFIX + "A" in values:
+            return values
+        return {**values, **clicks.link_values(values["DID"], self.links)}
+
     def personal_bytes(self, values: dict) -> bytes:
+        values = self.with_links(values)
         template = self.template_bytes()
         if template is None:  # the slow path: one full serialisation per recipient
             message = self.personal_message(values)
@@ -248,6 +258,7 @@ class Rendered:
 
     def personal_message(self, values: dict, *, connection=None) -> WellFormedEmail:
         """A Django message for backends that take message objects (anymail, files…)."""
+        values = self.with_links(values)
 
         def fill(text: str) -> str:
             return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
@@ -266,10 +277,13 @@ class Rendered:
         message.tags = [self.key]
         message.metadata = {**self.metadata, "delivery_id": values["DID"]}
         message.track_opens = settings.MAIL_TRACK_OPENS
-        message.track_clicks = True
+        # Links already tracked by the site are not tracked again by the ESP.
+        message.track_clicks = not self.links
         return message
 
     def preview(self, values: dict) -> tuple[str, str]:
+        values = self.with_links(values)
+
         def fill(text: str) -> str:
             return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
@@ -359,10 +373,14 @@ def render(
     body: str,
     sender_name: str = "",
     language: str = "",
+    track_clicks: bool | None = None,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
-    (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones."""
+    (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones.
+    With MAIL_TRACK_CLICKS, its web links go through the site's tracked links."""
+    if track_clicks is None:
+        track_clicks = clicks.enabled()
     with translation.override(chrome_language(language)):
         body = french_text(body)  # the site's typography: no line starts with « ? » or « » »
         for token in FIRST_NAME_TOKENS:
@@ -389,6 +407,9 @@ def render(
         text = render_to_string("mailings/email/message.txt", context)
         markup = render_to_string("mailings/email/message.html", context)
     markup = _short_lines(_inliner.inline(markup))
+    links = ()
+    if track_clicks:
+        markup, text, links = clicks.rewrite(markup, text)
     kind, _sep, pk = key.partition("-")
     return Rendered(
         key=key,
@@ -397,12 +418,13 @@ def render(
         text=text,
         html=markup,
         metadata={f"{kind}_id": pk},
+        links=links,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language
+    key: str, version: str, subject, preheader, body, sender_name, language, track_clicks
 ) -> Rendered:
     return render(
         key=key,
@@ -411,6 +433,7 @@ def _render_cached(
         body=body,
         sender_name=sender_name,
         language=language,
+        track_clicks=track_clicks,
     )
 
 
@@ -424,4 +447,5 @@ def render_message(obj, language: str = "") -> Rendered:
         obj.body,
         getattr(obj, "sender_name", ""),
         chrome_language(language),
+        clicks.enabled(),
     )
