@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
+from signups.models import MailingList
+
 from .models import Article, Category
 
 
@@ -50,4 +52,19 @@ class PagesSitemap(SiteUrlSitemap):
         return reverse(item)
 
 
-SITEMAPS = {"pages": PagesSitemap, "articles": ArticleSitemap, "categories": CategorySitemap}
+class ListPagesSitemap(SiteUrlSitemap):
+    """The open lists' pages the editor left listed (signups.pages)."""
+
+    changefreq = "weekly"
+    priority = 0.6
+
+    def items(self):
+        return MailingList.objects.filter(is_active=True, is_listed=True).order_by("path")
+
+
+SITEMAPS = {
+    "pages": PagesSitemap,
+    "lists": ListPagesSitemap,
+    "articles": ArticleSitemap,
+    "categories": CategorySitemap,
+}

@@ -1,13 +1,16 @@
 """Listening to `signups` (which never imports us) and to anymail's inbound signal
 (tracking events are recorded by the webhook view itself: mailings/webhooks.py)."""
 
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from articles.cache import pages_invalidate
 from signups import signals
 
 from . import events, pausing, services
-from .models import Delivery, Enrolment, Event
+from .models import Delivery, Enrolment, Event, Sequence, Step
 
 
 @receiver(signals.subscription_confirmed, dispatch_uid="mailings.enrol")
@@ -95,3 +98,25 @@ def pause_or_resume(sender, contact, sequence_id, pause, **kwargs):
     if enrolment is None:
         return None
     return {"mailing_list": enrolment.sequence.mailing_list, "sequence": enrolment.sequence.name}
+
+
+@receiver(signals.list_syllabus, dispatch_uid="mailings.list_syllabus")
+def list_syllabus(sender, mailing_list, **kwargs):
+    """The lessons of the list's active sequence (the oldest, when it has several)."""
+    sequence = (
+        Sequence.objects.filter(mailing_list=mailing_list, is_active=True)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if sequence is None:
+        return None
+    steps = sequence.steps.order_by("position").values_list("subject", "delay")
+    return [{"title": subject, "delay": delay} for subject, delay in steps]
+
+
+@receiver([post_save, post_delete], sender=Sequence, dispatch_uid="mailings.pages_sequence")
+@receiver([post_save, post_delete], sender=Step, dispatch_uid="mailings.pages_step")
+def invalidate_list_pages(**kwargs):
+    """A list page shows its sequence's lessons and rhythm: a cached copy is now stale."""
+    pages_invalidate()
+    transaction.on_commit(pages_invalidate)

@@ -130,6 +130,16 @@ class SignupForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.mailing_list = mailing_list
         self.fields["consent"] = _consent_field(mailing_list.consent_text)
+        # The fields this list asks (its page's settings); the others are not shown.
+        for name, asked in (
+            ("first_name", mailing_list.ask_first_name),
+            ("profile", mailing_list.ask_profile),
+            ("answer", mailing_list.ask_answer),
+        ):
+            if not asked:
+                del self.fields[name]
+        if mailing_list.ask_answer and mailing_list.answer_label:
+            self.fields["answer"] = _answer_field(mailing_list.answer_label)
         self.auto_id = f"id_{mailing_list.slug}_%s"
 
     def clean_time_zone(self):
@@ -154,6 +164,13 @@ class _SharedFields(dict):
 
 
 SignupForm.base_fields = _SharedFields(SignupForm.base_fields)
+
+
+@lru_cache(maxsize=64)
+def _answer_field(label: str) -> forms.Field:
+    field = copy.deepcopy(SignupForm.base_fields["answer"])
+    field.label = label
+    return field
 
 
 @lru_cache(maxsize=64)

@@ -30,3 +30,10 @@ contact_sequences = Signal()
 # or resumes the reader in that sequence and returns {"mailing_list", "sequence"} (the
 # list it belongs to, its name) when it changed something, else None.
 sequence_pause_requested = Signal()
+# kwargs: mailing_list. Receivers return the lessons its sequence sends, in order, for
+# the list's page: a list of dicts "title" (str) and "delay" (timedelta after the
+# previous lesson, or after the confirmation for the first); None or [] without one.
+list_syllabus = Signal()
+# kwargs: path ("/segment"). Receivers return why a list page cannot take this address
+# (another page of the site answers there), or None.
+page_path_taken = Signal()

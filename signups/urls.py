@@ -1,12 +1,13 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import views
+from articles.cache import cached_page
+
+from . import pages, views
+
+register_converter(pages.ListPathConverter, "listpath")
 
 app_name = "signups"
 urlpatterns = [
-    path("newsletter/", views.list_page, {"slug": "newsletter"}, name="newsletter"),
-    path("atelier/", views.list_page, {"slug": "atelier"}, name="workshop"),
-    path("entretiens/", views.list_page, {"slug": "entretiens"}, name="interviews"),
     path("entretiens/candidature/", views.apply, name="apply"),
     path("entretiens/candidature/merci/", views.applied, name="applied"),
     path("inscription/<slug:slug>/", views.subscribe, name="subscribe"),
@@ -17,4 +18,6 @@ urlpatterns = [
     path("mes-donnees/<str:token>/", views.data, name="data"),
     path("mes-donnees/<str:token>/donnees.json", views.data_export, name="data_export"),
     path("rester-inscrit/<str:token>/", views.reconsent, name="reconsent"),
+    # Last: each open list's page at its own address (signups.pages), no code per list.
+    path("<listpath:path>/", cached_page(pages.list_page), name="list"),
 ]

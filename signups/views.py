@@ -22,6 +22,7 @@ from config.origin import origin_checked
 
 from . import (
     interviews,
+    pages,
     preference_centre,
     ratelimit,
     rights,
@@ -203,36 +204,19 @@ def _forget_lists(**kwargs):
     _LISTS.clear()
 
 
-def _list_context(mailing_list, **extra) -> dict:
-    context = {"mailing_list": mailing_list, "form": SignupForm(mailing_list=mailing_list)}
-    if mailing_list.slug == "entretiens":
-        context["apply_form"] = InterviewApplicationForm()
-    context.update(extra)
-    return context
-
-
-def list_page(request, slug: str):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
-    return render(request, _templates(slug), _list_context(mailing_list))
-
-
-def _templates(slug: str) -> list[str]:
-    """A list's own page if it has one; any list the editor adds gets the plain one."""
-    return [f"signups/{slug}.html", "signups/list.html"]
-
-
 @origin_checked  # forms on cached pages and other sites: no token (config/origin.py)
 @form_post(csrf=False)
 @require_http_methods(["GET", "POST"])
 def subscribe(request, slug: str):
     mailing_list = open_list(slug)
     if request.method != "POST":
-        return redirect(f"signups:{_PAGES.get(slug, 'newsletter')}")
+        return redirect(mailing_list.get_absolute_url())
     form = SignupForm(request.POST, mailing_list=mailing_list)
     if form.is_bot:
         return _thanks(request, mailing_list)
     if not form.is_valid():
-        return render(request, _templates(slug), _list_context(mailing_list, form=form))
+        context = pages.list_context(mailing_list, form=form)
+        return render(request, "signups/list.html", context)
     data = form.cleaned_data
     wait = ratelimit.retry_after(ip=client_ip(request), email=data["email"])
     if wait:
@@ -241,9 +225,9 @@ def subscribe(request, slug: str):
         mailing_list=mailing_list,
         email=data["email"],
         form=f"{slug}:{data['placement']}",
-        first_name=data["first_name"],
-        profile=data["profile"],
-        answer=data["answer"],
+        first_name=data.get("first_name", ""),
+        profile=data.get("profile", ""),
+        answer=data.get("answer", ""),
         time_zone=data["time_zone"],
         language=_language(request),
         ip_address=client_ip(request),
@@ -258,22 +242,19 @@ def _language(request) -> str:
     return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
-_PAGES = {"newsletter": "newsletter", "atelier": "workshop", "entretiens": "interviews"}
-
-
 @origin_checked
 @form_post(csrf=False)
 @require_http_methods(["GET", "POST"])
 def apply(request):
-    mailing_list = get_object_or_404(MailingList, slug="entretiens")
+    mailing_list = get_object_or_404(MailingList, slug=pages.INTERVIEWS_SLUG)
     if request.method != "POST":
-        return redirect("signups:interviews")
+        return redirect(mailing_list.get_absolute_url())
     form = InterviewApplicationForm(request.POST)
     if form.is_bot:
         return HttpResponseRedirect(reverse("signups:applied"), status=303)
     if not form.is_valid():
         return render(
-            request, "signups/entretiens.html", _list_context(mailing_list, apply_form=form)
+            request, "signups/list.html", pages.list_context(mailing_list, apply_form=form)
         )
     data = form.cleaned_data
     wait = ratelimit.retry_after(ip=client_ip(request), email=data["email"])

@@ -8,10 +8,11 @@ import datetime as dt
 import re
 
 import ftfy
-from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from ftfy.badness import is_bad
+
+from signups.pages import list_url
 
 from ..rendering import cut_at_word, squash
 from .base import (
@@ -163,8 +164,8 @@ def title_from_text(body: str) -> tuple[str, str]:
 
 def link_invitations(body: str) -> str:
     """Invitations to the workshop and to the interviews point to our own signup pages."""
-    workshop = reverse("signups:workshop")
-    interviews = reverse("signups:interviews")
+    workshop = list_url("atelier")
+    interviews = list_url("entretiens")
     lines = body.split("\n")
     for index, line in enumerate(lines):
         normalised = line.replace("“", "« ").replace("”", " »").replace("’", "'").lower()

@@ -35,7 +35,7 @@ def test_pages_show_the_form_with_unticked_consent_and_hidden_time_zone(client, 
 def test_workshop_landing_page_says_what_the_reader_will_learn(client, lists):
     html = client.get("/atelier/").content.decode()
     assert "Comment lire dans les pensées de ses clients" in html
-    assert "vrais clients" in html and "suppositions" in html
+    assert "Pour qui" in html and "Je rejoins l’atelier" in html
 
 
 def test_interviews_page_offers_two_choices(client, lists):
