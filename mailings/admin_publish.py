@@ -20,10 +20,19 @@ from . import broadcast, services
 from .admin_send import ListChoiceField, SendForm, count_label
 
 
+def open_lists():
+    return MailingList.objects.filter(is_active=True).order_by("name")
+
+
+def preselected_lists() -> list[int]:
+    """What an article's mailing goes to unless the editor says otherwise: the newsletter."""
+    return list(open_lists().filter(slug="newsletter").values_list("pk", flat=True))
+
+
 class ListsForm(forms.Form):
     lists = ListChoiceField(
         label=capfirst(gettext_lazy("listes")),
-        queryset=MailingList.objects.order_by("name"),
+        queryset=open_lists(),
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -47,6 +56,7 @@ class PublishAndSendMixin:
             raise PermissionDenied
         if request.method == "POST":
             form = SendForm(request.POST)
+            form.fields["lists"].queryset = open_lists()
             if form.is_valid():
                 mailing = services.mailing_create_from_article(
                     article=article, lists=form.cleaned_data["lists"]
@@ -58,7 +68,14 @@ class PublishAndSendMixin:
                     url += "&maintenant=1"
                 return HttpResponseRedirect(url)
         else:
-            form = SendForm(initial={"when": SendForm.NOW, "time_zone": "Europe/Paris"})
+            form = SendForm(
+                initial={
+                    "when": SendForm.NOW,
+                    "time_zone": "Europe/Paris",
+                    "lists": preselected_lists(),
+                }
+            )
+            form.fields["lists"].queryset = open_lists()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -75,7 +92,10 @@ class PublishAndSendMixin:
 def create_mailing_from_article(modeladmin, request, queryset):
     """An action of the article list: one draft per article, to the lists chosen on an
     intermediate page (Django's action confirmation pattern)."""
-    form = ListsForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST:
+        form = ListsForm(request.POST)
+    else:
+        form = ListsForm(initial={"lists": preselected_lists()})
     if not form.is_valid():
         context = {
             **modeladmin.admin_site.each_context(request),

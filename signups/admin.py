@@ -33,8 +33,35 @@ from .models import (
 
 @admin.register(MailingList)
 class MailingListAdmin(KeptOnDeleteMixin, admin.ModelAdmin):
-    list_display = ("name", "slug", "consent_version", "is_active", "export_link")
-    prepopulated_fields = {"slug": ("name",)}
+    list_display = ("name", "slug", "consent_version", "is_active", "page_link", "export_link")
+    prepopulated_fields = {"slug": ("name",), "path": ("name",)}
+    readonly_fields = ("page_link",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "description", "is_active")}),
+        (_("Consentement"), {"fields": ("consent_text", "consent_version")}),
+        (
+            _("Page publique"),
+            {
+                "fields": (
+                    ("path", "page_link"),
+                    "is_listed",
+                    "page_kicker",
+                    "page_title",
+                    "page_intro",
+                    "shows_syllabus",
+                    "form_heading",
+                    ("ask_first_name", "ask_profile", "ask_answer"),
+                    "answer_label",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("page"))
+    def page_link(self, obj):
+        if not obj or not obj.pk or not obj.path:
+            return "—"
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("voir la page"))
 
     def kept_records(self, obj) -> str:
         if count := obj.subscriptions.count():

@@ -140,8 +140,9 @@ def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settin
     from articles.models import Article
 
     settings.SITE_URL = "https://pouls.example"
-    MailingListFactory()
+    newsletter = MailingListFactory()
     atelier = MailingListFactory(slug="atelier", name="Atelier")
+    MailingListFactory(slug="fermee", name="Liste fermée", is_active=False)
     article = Article.objects.create(
         title="Oubliez votre produit, cherchez d’abord vos clients",
         slug="oubliez-votre-produit",
@@ -150,9 +151,14 @@ def test_the_article_admin_action_creates_a_draft_mailing(client, editor, settin
         published_at=timezone.now(),
     )
     action = {"action": "create_mailing_from_article", "_selected_action": [article.pk]}
-    # First it asks which lists (nothing is chosen for the editor).
+    # First it asks which lists: the open ones, the newsletter ticked.
     page = client.post("/admin/articles/article/", action).content.decode()
-    assert "À quelles listes ?" in page and "checked" not in page.split("À quelles listes ?")[1]
+    assert "À quelles listes ?" in page and "Liste fermée" not in page
+    choices = page.split("À quelles listes ?")[1]
+    assert f'value="{newsletter.pk}" checked' in choices.replace('type="checkbox" ', "") or (
+        "checked" in choices.split(f'value="{newsletter.pk}"')[1].split(">")[0]
+    )
+    assert "checked" not in choices.split(f'value="{atelier.pk}"')[1].split(">")[0]
     assert not Mailing.objects.exists()
     page = client.post("/admin/articles/article/", {**action, "apply": "1"}).content.decode()
     assert "Ce champ est obligatoire." in page and not Mailing.objects.exists()
