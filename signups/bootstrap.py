@@ -1,6 +1,6 @@
 from .models import MailingList
 
-# Each starting list's page (signups.pages); the data migration 0007 gave the lists
+# Each starting list's page (signups.pages); the data migration 0008 gave the lists
 # that existed before pages were data the same contents.
 NEWSLETTER_MORE = (
     "Chaque semaine, un article pour mieux comprendre vos clients : ce qu’ils "

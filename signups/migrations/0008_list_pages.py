@@ -57,7 +57,7 @@ def fill_pages(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('signups', '0006_interview_acknowledgement'),
+        ('signups', '0007_contact_click_tracking_refused'),
     ]
 
     operations = [
