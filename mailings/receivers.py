@@ -110,8 +110,11 @@ def list_syllabus(sender, mailing_list, **kwargs):
     )
     if sequence is None:
         return None
-    steps = sequence.steps.order_by("position").values_list("subject", "delay")
-    return [{"title": subject, "delay": delay} for subject, delay in steps]
+    steps = sequence.steps.order_by("position").values_list("subject", "delay", "weekdays_only")
+    return [
+        {"title": subject, "delay": delay, "weekdays_only": weekdays}
+        for subject, delay, weekdays in steps
+    ]
 
 
 @receiver([post_save, post_delete], sender=Sequence, dispatch_uid="mailings.pages_sequence")

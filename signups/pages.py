@@ -156,7 +156,8 @@ def syllabus(mailing_list: MailingList) -> dict | None:
             {
                 "number": number,
                 "title": _LESSON_PREFIX.sub("", step["title"]).strip() or step["title"],
-                "when": rhythm(step["delay"], first=number == 1),
+                "when": rhythm(step["delay"], first=number == 1)
+                + (_(", en semaine") if step.get("weekdays_only") else ""),
             }
         )
     count = len(lessons)

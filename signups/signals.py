@@ -32,7 +32,8 @@ contact_sequences = Signal()
 sequence_pause_requested = Signal()
 # kwargs: mailing_list. Receivers return the lessons its sequence sends, in order, for
 # the list's page: a list of dicts "title" (str) and "delay" (timedelta after the
-# previous lesson, or after the confirmation for the first); None or [] without one.
+# previous lesson, or after the confirmation for the first), optionally "weekdays_only"
+# (bool: it waits for a weekday); None or [] without one.
 list_syllabus = Signal()
 # kwargs: path ("/segment"). Receivers return why a list page cannot take this address
 # (another page of the site answers there), or None.

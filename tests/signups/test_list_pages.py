@@ -131,7 +131,7 @@ def test_the_workshop_syllabus_matches_its_sequence_after_editing_a_step(worksho
     html = page("/atelier/")
     assert french_text("Leçon 1 : dès la confirmation.") in html
     assert french_text("Leçon 2 : 2 jours plus tard.") in html
-    assert french_text("Leçon 4 : 3 jours plus tard.") in html
+    assert french_text("Leçon 4 : 3 jours plus tard, en semaine.") in html
     assert "Des certitudes, pas des suppositions" in html
     assert "5 leçons par e-mail sur 10 jours" in html
     # The editor changes a lesson: the (cached) page follows.
