@@ -18,6 +18,7 @@ from signups.models import MailingList
 
 from . import broadcast, services
 from .admin_send import ListChoiceField, SendForm, count_label
+from .models import audience_contacts
 
 
 def open_lists():
@@ -54,6 +55,7 @@ class PublishAndSendMixin:
         article = get_object_or_404(self.model, pk=pk)
         if not self.has_change_permission(request, article):
             raise PermissionDenied
+        preselected = []
         if request.method == "POST":
             form = SendForm(request.POST)
             form.fields["lists"].queryset = open_lists()
@@ -68,21 +70,21 @@ class PublishAndSendMixin:
                     url += "&maintenant=1"
                 return HttpResponseRedirect(url)
         else:
+            preselected = preselected_lists()
             form = SendForm(
-                initial={
-                    "when": SendForm.NOW,
-                    "time_zone": "Europe/Paris",
-                    "lists": preselected_lists(),
-                }
+                initial={"when": SendForm.NOW, "time_zone": "Europe/Paris", "lists": preselected}
             )
             form.fields["lists"].queryset = open_lists()
+        count, exact = (0, True)
+        if not form.is_bound and preselected:
+            count, exact = broadcast.audience_size(audience_contacts(list_ids=preselected))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": article,
             "title": _("Publier et envoyer « %(title)s »") % {"title": article.title},
             "form": form,
-            "count_label": count_label(0, True),
+            "count_label": count_label(count, exact),
             "count_url": reverse("admin:mailings_mailing_audience"),
             "publishing": True,
         }
