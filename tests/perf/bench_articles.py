@@ -168,7 +168,7 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
     )
     for label, result in results.items():
         print(
-            f"  {label:16} {result['rps']:8.0f} req/s  ({result['requests']} requests, {result['errors']} errors)"
+            f"  {label:22} {result['rps']:8.0f} req/s  ({result['requests']} requests, {result['errors']} errors)"
             f"  ratio {result['rps'] / baseline:.0%} of the bare view, {sizes[label]:,} bytes"
         )
     for result in results.values():

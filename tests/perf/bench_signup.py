@@ -40,14 +40,16 @@ class _Quiet:
 
 
 def _get_csrf(port):
+    """The CSRF cookie and token, when the page carries them (the public forms are
+    checked by their Origin instead, and hold none)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/newsletter/")
     response = conn.getresponse()
     html = response.read().decode()
-    cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     conn.close()
-    return cookie, token
+    return (cookie.group(1) if cookie else ""), (token.group(1) if token else "")
 
 
 def _load(port, path, total, prefix, cookie, token):
