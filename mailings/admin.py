@@ -478,5 +478,5 @@ class EventAdmin(admin.ModelAdmin):
 contact_admin_add_history()
 
 
-# The sequences' admin lives beside (it uses the message mixin above).
-from . import admin_sequences  # noqa: E402, F401
+# The sequences' admin lives beside (it uses the message mixin above), and the inbox.
+from . import admin_replies, admin_sequences  # noqa: E402, F401

@@ -32,6 +32,8 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
+from . import replies
+
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
@@ -198,6 +200,8 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    # Replies go to the inbox (mailings.replies): a Reply-To with the delivery's tag.
+    reply_to: bool = False
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
 
@@ -210,6 +214,7 @@ class Rendered:
             "List-Id": "@@LISTID@@",
             "X-Pouls-Delivery": "@@DID@@",
             "X-Pouls-Message": self.key,
+            **({"Reply-To": "@@REPLYTO@@"} if self.reply_to else {}),
         }
 
     def template_message(self) -> WellFormedEmail:
@@ -310,6 +315,7 @@ def recipient_values_maker(date: str | None = None):
     preferences_token = _token_maker("preferences", settings.SECRET_KEY)
     date = date or formatdate(localtime=False, usegmt=True)
     escape = html.escape
+    reply_address = replies.reply_address_maker() or (lambda delivery_id: "")
 
     def values(
         *,
@@ -338,6 +344,7 @@ def recipient_values_maker(date: str | None = None):
             "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
             "DID": str(delivery_id or ""),
             "DATE": date,
+            "REPLYTO": reply_address(delivery_id),
         }
 
     return values
@@ -365,6 +372,7 @@ def render(
     body: str,
     sender_name: str = "",
     language: str = "",
+    reply_to: bool = False,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
@@ -403,12 +411,13 @@ def render(
         text=text,
         html=markup,
         metadata={f"{kind}_id": pk},
+        reply_to=reply_to,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language
+    key: str, version: str, subject, preheader, body, sender_name, language, reply_to=False
 ) -> Rendered:
     return render(
         key=key,
@@ -417,6 +426,7 @@ def _render_cached(
         body=body,
         sender_name=sender_name,
         language=language,
+        reply_to=reply_to,
     )
 
 
@@ -430,4 +440,5 @@ def render_message(obj, language: str = "") -> Rendered:
         obj.body,
         getattr(obj, "sender_name", ""),
         chrome_language(language),
+        bool(replies.reply_mailbox()),
     )
