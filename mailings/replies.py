@@ -213,7 +213,7 @@ def _delivery_by_headers(message, sender: str) -> Delivery | None:
     return None
 
 
-def reply_receive(message, *, esp: str = "", recipients=None) -> Reply | None:
+def reply_receive(message, *, esp: str = "", recipients=None, event_id: str = "") -> Reply | None:
     """Store one inbound email addressed to the reply mailbox (`message`: an anymail
     inbound message). None when it was stored already."""
     sender_name, sender = parseaddr(str(message.get("From", "")))
@@ -230,7 +230,10 @@ def reply_receive(message, *, esp: str = "", recipients=None) -> Reply | None:
     body = message.text or ""
     if not body.strip() and message.html:
         body = _html_to_text(message.html)
-    message_id = str(message.get("Message-ID", "") or "").strip()[:300]
+    message_id = str(message.get("Message-ID", "") or "").strip()
+    if not message_id and event_id:  # the ESP's own id of the email, when it gives one
+        message_id = f"{esp}:{event_id}"
+    message_id = message_id[:300]
     reply = Reply(
         contact_id=contact_id,
         delivery=delivery,
@@ -279,7 +282,9 @@ def inbound_receive(event, *, esp_name: str = "") -> str:
     recipients = inbound_recipients(message)
     if not addressed_to_inbox(recipients):
         return "ignored"
-    reply = reply_receive(message, esp=esp_name, recipients=recipients)
+    reply = reply_receive(
+        message, esp=esp_name, recipients=recipients, event_id=str(event.event_id or "")
+    )
     return "reply" if reply else "duplicate"
 
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="fichier .eml")
 
-    def handle(self, *files, **options):
+    def handle(self, *args, files, **options):
         for name in files:
             path = Path(name)
             if not path.is_file():
