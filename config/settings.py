@@ -320,7 +320,8 @@ if PRODUCTION and "anymail" in EMAIL_BACKEND and not ANYMAIL.get("WEBHOOK_SECRET
         "WEBHOOK_SECRET is missing: an anymail EMAIL_BACKEND needs it to receive the ESP's "
         "webhooks (production)."
     )
-# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe).
+# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe,
+# replies to MAIL_REPLY_TO reach the inbox).
 MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
 # The replies inbox: with the inbound webhook on, every mailing and lesson carries a
 # Reply-To of this mailbox with a signed tag (reponses+<tag>@…), to be routed to the
