@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from signups.models import Subscription
 
+from .chains import outbox_wake
 from .models import Delivery, Enrolment, Sequence, Step
-from .outbox import handover_lock, in_handover, outbox_wake
+from .outbox import handover_lock, in_handover
 
 S = Delivery.Status
 
@@ -43,8 +44,9 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.stop_reason = ""
             enrolment.last_sent_at = now if enrolment.position else None
             enrolment.enrolled_at = now
-        steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
-        enrolment.next_due_at = _next_due(enrolment, steps)
+        if enrolment.status != Enrolment.Status.PAUSED:  # paused: due once resumed
+            steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
+            enrolment.next_due_at = _next_due(enrolment, steps)
         enrolment.save()
         enrolments.append(enrolment)
     return enrolments
@@ -66,11 +68,14 @@ def enrolments_stop(
     if mailing_list_id is not None:
         enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
     enrolments.stopped_by_deactivation().update(stop_reason=reason)
-    return enrolments.active().update(
+    # A paused enrolment stops too: coming back after leaving resumes it like any other.
+    running = enrolments.filter(status__in=(Enrolment.Status.ACTIVE, Enrolment.Status.PAUSED))
+    return running.update(
         status=Enrolment.Status.STOPPED,
         stop_reason=reason,
         stopped_at=timezone.now(),
         next_due_at=None,
+        paused_at=None,
     )
 
 
@@ -132,7 +137,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
         )
         .exclude(contact__email="")
     )
-    # Step deliveries are only ever cancelled by their sequence's deactivation.
+    # Step deliveries are cancelled by their sequence's deactivation, or by a reader's
+    # pause (whose enrolment was put back before them then: no rewind here).
     first_cancelled = dict(
         Delivery.objects.filter(
             step__sequence=sequence,

@@ -20,7 +20,16 @@ from django.views.decorators.http import require_http_methods
 
 from config.origin import origin_checked
 
-from . import interviews, preference_centre, ratelimit, rights, services, tokens, webmail
+from . import (
+    interviews,
+    preference_centre,
+    ratelimit,
+    rights,
+    services,
+    time_zones,
+    tokens,
+    webmail,
+)
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -52,6 +61,11 @@ def body_problem(request) -> str | None:
         return None
     if request.content_type not in FORM_CONTENT_TYPES:
         return _("La requête envoyée n’est pas un formulaire.")
+    return _form_problem(request)
+
+
+def _form_problem(request) -> str | None:
+    """Why a form body of an acceptable size and type cannot be parsed; None if it can."""
     try:
         body = request.body  # bounded above; read first so the parsers work on a copy
         if request.content_type == FORM_CONTENT_TYPES[0]:
@@ -71,6 +85,10 @@ def body_problem(request) -> str | None:
         return _("Le formulaire envoyé est illisible.")
     if body.strip() and not items and not body.rstrip().endswith(b"--"):
         return _("Le formulaire envoyé est illisible.")
+    return _characters_problem(items)
+
+
+def _characters_problem(items) -> str | None:
     for key, values in items:
         # Percent-encoded bytes that are not UTF-8 decode to U+FFFD.
         if "\ufffd" in key or any("\ufffd" in value for value in values):
@@ -363,8 +381,9 @@ def _link_invalid(request):
 @form_post()
 @require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
-    """The preference centre: lists, first name, time zone, language; leave; ask for
-    the link to one's data (export and erasure are never opened by this permanent link)."""
+    """The preference centre: lists, first name, time zone, language; the workshop's
+    progress, paused and resumed; leave; ask for the link to one's data (export and
+    erasure are never opened by this permanent link)."""
     contact = _contact_from_token(token)
     if contact is None:
         return _link_invalid(request)
@@ -379,6 +398,8 @@ def preferences(request, token: str):
         saved = _(
             "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
         )
+    elif action in ("pause", "resume"):
+        saved = _sequence_pause(request, contact, pause=action == "pause", ip=ip, agent=agent)
     elif action == "unsubscribe_all":
         preference_centre.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
@@ -406,6 +427,22 @@ def preferences(request, token: str):
     return render(request, "signups/preferences.html", context)
 
 
+def _sequence_pause(request, contact, *, pause: bool, ip, agent) -> str:
+    """Pause or resume the workshop named in the form; what to tell the reader."""
+    try:
+        sequence_id = int(request.POST.get("sequence", ""))
+    except ValueError:
+        sequence_id = 0
+    done = preference_centre.contact_sequence_pause(
+        contact=contact, sequence_id=sequence_id, pause=pause, ip_address=ip, user_agent=agent
+    )
+    if not done:
+        return _("Rien n’a changé : l’atelier était déjà dans cet état.")
+    if pause:
+        return _("C’est en pause : vous ne recevrez plus de leçon avant de reprendre.")
+    return _("C’est reparti : la prochaine leçon arrive à la date indiquée.")
+
+
 def _preferences_context(contact, token, **extra) -> dict:
     subscriptions = contact.subscriptions.select_related("mailing_list")
     return {
@@ -413,6 +450,11 @@ def _preferences_context(contact, token, **extra) -> dict:
         "token": token,
         "form": extra.pop("form", None) or PreferencesForm.for_contact(contact),
         "subscriptions": subscriptions,
+        "active_list_ids": {
+            s.mailing_list_id for s in subscriptions if s.status != Subscription.Status.UNSUBSCRIBED
+        },
+        "sequences": preference_centre.contact_sequences(contact=contact),
+        "display_time_zone": time_zones.canonical(contact.time_zone) or time_zones.DEFAULT,
         **extra,
     }
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailings', '0011_delivery_without_sending_status'),
+        ('mailings', '0012_enrolment_pause'),
         ('signups', '0006_interview_acknowledgement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
