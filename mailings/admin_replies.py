@@ -2,9 +2,9 @@
 reply beside the reader's profile and signup answer, with « répondre »."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -49,7 +49,11 @@ class ReplyAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("contact", "mailing", "step")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("contact", "mailing", "step__sequence", "answered_by")
+        )
 
     def get_ordering(self, request):
         return list(Reply.INBOX_ORDER)  # unread first, then the newest
@@ -87,10 +91,9 @@ class ReplyAdmin(admin.ModelAdmin):
         return "—"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        reply = get_object_or_404(
-            Reply.objects.select_related("contact", "mailing", "step__sequence", "answered_by"),
-            pk=object_id,
-        )
+        reply = self.get_object(request, unquote(object_id))  # None for "abc" too
+        if reply is None:
+            raise Http404
         if not self.has_view_or_change_permission(request, reply):
             raise PermissionDenied
         if request.method == "POST":

@@ -269,9 +269,23 @@ def inbound_recipients(message) -> list[str]:
     return addresses
 
 
+def is_automatic(message) -> bool:
+    """An out-of-office or other machine-written answer (RFC 3834 and the usual marks):
+    not a reply the editor needs to read."""
+    auto = str(message.get("Auto-Submitted", "") or "").strip().lower()
+    precedence = str(message.get("Precedence", "") or "").strip().lower()
+    return (
+        (auto not in ("", "no"))
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or message.get("X-Autoreply") is not None
+        or message.get("X-Autorespond") is not None
+    )
+
+
 def inbound_receive(event, *, esp_name: str = "") -> str:
     """One inbound email: « unsubscribed » (the List-Unsubscribe mailbox's token),
-    « reply » (stored in the inbox), « duplicate » or « ignored »."""
+    « reply » (stored in the inbox), « duplicate », « automatic » (an out-of-office,
+    dropped) or « ignored »."""
     from . import events
 
     message = event.message
@@ -282,6 +296,8 @@ def inbound_receive(event, *, esp_name: str = "") -> str:
     recipients = inbound_recipients(message)
     if not addressed_to_inbox(recipients):
         return "ignored"
+    if is_automatic(message):
+        return "automatic"
     reply = reply_receive(
         message, esp=esp_name, recipients=recipients, event_id=str(event.event_id or "")
     )

@@ -217,3 +217,21 @@ def test_erasing_a_contact_erases_their_replies(inbox):
     assert replies.reply_receive(message, recipients=[address]) is not None
     contact_erase(contact=delivery.contact)
     assert Reply.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Auto-Submitted": "auto-replied"}, {"Precedence": "auto_reply"}, {"X-Autoreply": "yes"}],
+)
+def test_an_out_of_office_is_not_a_reply(inbox, client, headers):
+    use_esp("postmark")
+    delivery = sent_delivery()
+    payload = postmark_inbound(
+        to=replies.reply_address(delivery.pk),
+        sender=delivery.contact.email,
+        subject="Absence du bureau",
+        text="Je suis absente jusqu’au 7 décembre.",
+        headers=headers,
+    )
+    assert post_postmark(client, payload).status_code == 200
+    assert Reply.objects.count() == 0
