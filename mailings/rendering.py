@@ -29,7 +29,7 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
-from . import clicks
+from . import clicks, replies
 from .fastpaths.tokens import token_maker
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
@@ -163,6 +163,8 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    # Replies go to the inbox (mailings.replies): a Reply-To with the delivery's tag.
+    reply_to: bool = False
     links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
@@ -176,6 +178,7 @@ class Rendered:
             "List-Id": "@@LISTID@@",
             "X-Pouls-Delivery": "@@DID@@",
             "X-Pouls-Message": self.key,
+            **({"Reply-To": "@@REPLYTO@@"} if self.reply_to else {}),
         }
 
     def template_message(self) -> WellFormedEmail:
@@ -203,7 +206,8 @@ class Rendered:
         """One recipient's values with their tracked links, when the message has some."""
         if not self.links or clicks.LINK_PREFIX + "A" in values:
             return values
-        return {**values, **clicks.link_values(values["DID"], self.links)}
+        delivery_id = "" if values.get("NOTRACK") else values["DID"]
+        return {**values, **clicks.link_values(delivery_id, self.links)}
 
     def personal_bytes(self, values: dict) -> bytes:
         values = self.with_links(values)
@@ -287,6 +291,7 @@ def recipient_values_maker(date: str | None = None):
     preferences_token = token_maker("preferences")
     date = date or formatdate(localtime=False, usegmt=True)
     escape = html.escape
+    reply_address = replies.reply_address_maker() or (lambda delivery_id: "")
 
     def values(
         *,
@@ -297,6 +302,7 @@ def recipient_values_maker(date: str | None = None):
         contact_id: int,
         list_slug: str,
         list_name: str,
+        track_clicks: bool = True,
     ) -> dict:
         first_name = " ".join(first_name.split())  # no line breaks into headers or text
         name_html = escape(first_name)
@@ -315,6 +321,9 @@ def recipient_values_maker(date: str | None = None):
             "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
             "DID": str(delivery_id or ""),
             "DATE": date,
+            "REPLYTO": reply_address(delivery_id),
+            # A reader who refused click tracking keeps the direct links (not a placeholder).
+            "NOTRACK": "" if track_clicks else "1",
         }
 
     return values
@@ -343,6 +352,7 @@ def render(
     sender_name: str = "",
     language: str = "",
     track_clicks: bool | None = None,
+    reply_to: bool = False,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
@@ -388,12 +398,21 @@ def render(
         html=markup,
         metadata={f"{kind}_id": pk},
         links=links,
+        reply_to=reply_to,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language, track_clicks
+    key: str,
+    version: str,
+    subject,
+    preheader,
+    body,
+    sender_name,
+    language,
+    track_clicks,
+    reply_to=False,
 ) -> Rendered:
     return render(
         key=key,
@@ -403,6 +422,7 @@ def _render_cached(
         sender_name=sender_name,
         language=language,
         track_clicks=track_clicks,
+        reply_to=reply_to,
     )
 
 
@@ -417,4 +437,5 @@ def render_message(obj, language: str = "") -> Rendered:
         getattr(obj, "sender_name", ""),
         chrome_language(language),
         clicks.enabled(),
+        bool(replies.reply_mailbox()),
     )
