@@ -82,6 +82,9 @@ SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 # Other sites whose pages may hold the public signup form (config/origin.py).
 POULS_FORM_ORIGINS = env.list("POULS_FORM_ORIGINS", default=[])
+# The few copies of Django's and anymail's internals that make hot paths faster
+# (config/fastpaths.py). Off, every feature goes through the upstream public call.
+POULS_FASTPATHS = env.bool("POULS_FASTPATHS", default=True)
 
 # --- applications ------------------------------------------------------------
 INSTALLED_APPS = [
@@ -320,8 +323,14 @@ if PRODUCTION and "anymail" in EMAIL_BACKEND and not ANYMAIL.get("WEBHOOK_SECRET
         "WEBHOOK_SECRET is missing: an anymail EMAIL_BACKEND needs it to receive the ESP's "
         "webhooks (production)."
     )
-# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe).
+# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe,
+# replies to MAIL_REPLY_TO reach the inbox).
 MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
+# The replies inbox: with the inbound webhook on, every mailing and lesson carries a
+# Reply-To of this mailbox with a signed tag (reponses+<tag>@…), to be routed to the
+# ESP's inbound webhook; replies then land in the admin. Empty: no Reply-To, replies go
+# to DEFAULT_FROM_EMAIL as before.
+MAIL_REPLY_TO = env("MAIL_REPLY_TO", default="")
 # Events accepted in one webhook request; past it the request is refused with 413.
 MAIL_WEBHOOK_MAX_EVENTS = env.int("MAIL_WEBHOOK_MAX_EVENTS", default=5000)
 # This many soft bounces (distinct messages) within this many days stop mail to a contact

@@ -7,8 +7,6 @@ are left as `@@NAME@@` placeholders; for each recipient only those are replaced,
 in the strings (ESP, preview) or straight in the serialised bytes (SMTP).
 """
 
-import base64
-import hashlib
 import html
 import re
 import textwrap
@@ -19,7 +17,6 @@ from urllib.parse import urljoin, urlsplit
 
 import css_inline
 from django.conf import settings
-from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -32,7 +29,8 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
-from . import clicks
+from . import clicks, replies
+from .fastpaths.tokens import token_maker
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
@@ -59,35 +57,6 @@ def site_host() -> str:
 @lru_cache(maxsize=8)
 def _host_of(site_url: str) -> str:
     return urlsplit(site_url).hostname or "localhost"
-
-
-_IPAD = bytes(byte ^ 0x36 for byte in range(256))
-_OPAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
-@lru_cache(maxsize=8)
-def _signer_pads(purpose: str, secret_key: str) -> tuple:
-    """The HMAC-SHA256 of Django's `Signer(salt=…)` for a `signups.tokens` purpose, keyed
-    once (RFC 2104: the inner and outer hashes of the padded key, copied per token):
-    `Signer.sign` derives the key again for every token, half of a message's cost."""
-    key_salt = tokens._SALTS[purpose] + "signer"
-    key = hashlib.sha256((key_salt + secret_key).encode()).digest().ljust(64, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-def _token_maker(purpose: str, secret_key: str):
-    """`pk → token` for one purpose and key, with the padded key's hashes taken once."""
-    inner_pad, outer_pad = _signer_pads(purpose, secret_key)
-    encode = base64.urlsafe_b64encode
-
-    def token(pk: int) -> str:
-        value = signing.b62_encode(pk)
-        inner, outer = inner_pad.copy(), outer_pad.copy()
-        inner.update(value.encode())
-        outer.update(inner.digest())
-        return f"{value}:{encode(outer.digest()).rstrip(b'=').decode()}"
-
-    return token
 
 
 def absolute(url: str) -> str:
@@ -194,6 +163,8 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    # Replies go to the inbox (mailings.replies): a Reply-To with the delivery's tag.
+    reply_to: bool = False
     links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
@@ -207,6 +178,7 @@ class Rendered:
             "List-Id": "@@LISTID@@",
             "X-Pouls-Delivery": "@@DID@@",
             "X-Pouls-Message": self.key,
+            **({"Reply-To": "@@REPLYTO@@"} if self.reply_to else {}),
         }
 
     def template_message(self) -> WellFormedEmail:
@@ -315,10 +287,11 @@ def recipient_values_maker(date: str | None = None):
     preferences_link = _link("preferences", site_url).split(_SLOT)
     mailbox = f"{unsubscribe_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}"
     host = _host_of(site_url)
-    unsubscribe_token = _token_maker("unsubscribe", settings.SECRET_KEY)
-    preferences_token = _token_maker("preferences", settings.SECRET_KEY)
+    unsubscribe_token = token_maker("unsubscribe")
+    preferences_token = token_maker("preferences")
     date = date or formatdate(localtime=False, usegmt=True)
     escape = html.escape
+    reply_address = replies.reply_address_maker() or (lambda delivery_id: "")
 
     def values(
         *,
@@ -348,6 +321,7 @@ def recipient_values_maker(date: str | None = None):
             "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
             "DID": str(delivery_id or ""),
             "DATE": date,
+            "REPLYTO": reply_address(delivery_id),
             # A reader who refused click tracking keeps the direct links (not a placeholder).
             "NOTRACK": "" if track_clicks else "1",
         }
@@ -378,6 +352,7 @@ def render(
     sender_name: str = "",
     language: str = "",
     track_clicks: bool | None = None,
+    reply_to: bool = False,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
@@ -423,12 +398,21 @@ def render(
         html=markup,
         metadata={f"{kind}_id": pk},
         links=links,
+        reply_to=reply_to,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language, track_clicks
+    key: str,
+    version: str,
+    subject,
+    preheader,
+    body,
+    sender_name,
+    language,
+    track_clicks,
+    reply_to=False,
 ) -> Rendered:
     return render(
         key=key,
@@ -438,6 +422,7 @@ def _render_cached(
         sender_name=sender_name,
         language=language,
         track_clicks=track_clicks,
+        reply_to=reply_to,
     )
 
 
@@ -452,4 +437,5 @@ def render_message(obj, language: str = "") -> Rendered:
         getattr(obj, "sender_name", ""),
         chrome_language(language),
         clicks.enabled(),
+        bool(replies.reply_mailbox()),
     )
