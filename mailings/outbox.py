@@ -291,14 +291,16 @@ def _settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
     mine = Q(claimed_by=worker, status=S.CLAIMED)
     vanished, cancelled, paused, skipped, sendable = [], [], [], defaultdict(list), []
     for row in claimed:
-        if row["contact__email"] is None or row["subscription__status"] is None:
+        if row["subscription__status"] is None or (
+            row["contact__email"] is None and row["contact__erased_at"] is None
+        ):
             vanished.append(row["id"])  # the contact or subscription row was deleted
         elif row["mailing__status"] == Mailing.Status.CANCELLED:
             cancelled.append(row["id"])
         elif row["mailing__status"] == Mailing.Status.PAUSED:
             paused.append(row["id"])  # released by the tick after the pause began
         elif reason := recipients.skip_reason(row):
-            skipped[reason].append(row["id"])
+            skipped[recipients.skip_message(reason)].append(row["id"])
         else:
             sendable.append(row)
     if vanished:

@@ -1,13 +1,17 @@
 """What a batch reads about each claimed row: its contact, subscription, list and
 message. On PostgreSQL the claim statement reads it (`RECIPIENTS_SQL`); elsewhere
-`with_recipients` does, by primary key. `skip_reason` says why a row must not go out."""
+`with_recipients` does, by primary key. `skip_reason` says why a reader must not be
+mailed: the batch asks it of each claimed row, the sequence tick of each due enrolment
+(`enrolment_row`)."""
 
 from django.utils.translation import gettext as _
 
 from signups.models import Contact, Subscription
 
 from . import rendering
-from .models import Mailing, Sequence, Step
+from .models import Enrolment, Mailing, Sequence, Step
+
+Skip = Enrolment.StopReason
 
 RECIPIENT_FIELDS = (
     "contact__email",
@@ -98,12 +102,40 @@ def with_recipients(rows: list[dict]) -> list[dict]:
 
 
 def skip_reason(row: dict) -> str:
-    if not row.get("step__sequence__is_active", True):
-        return _("séquence désactivée depuis la préparation de l’envoi")
+    """Why this reader must not be mailed now, as an `Enrolment.StopReason` ("" when they
+    may be): the rule of `Subscription.objects.mailable()` (signups.models) applied to a
+    row holding RECIPIENT_FIELDS, plus the sequence of a step's row being active. The
+    reader's own reasons come first: an enrolment stopped for them never resumes with
+    its sequence."""
     if not row["contact__email"] or row["contact__erased_at"]:
-        return _("contact effacé")
+        return Skip.ERASED
     if row["contact__suppressed_at"]:
-        return _("contact bloqué depuis la préparation de l’envoi")
+        return Skip.SUPPRESSED
     if row["subscription__status"] != Subscription.Status.ACTIVE:
-        return _("désinscrit·e depuis la préparation de l’envoi")
+        return Skip.UNSUBSCRIBED
+    if not row.get("step__sequence__is_active", True):
+        return Skip.DEACTIVATED
     return ""
+
+
+def skip_message(reason: str) -> str:
+    """What a skipped delivery row says (`skip_reason`), for the editor."""
+    return {
+        Skip.ERASED: _("contact effacé"),
+        Skip.SUPPRESSED: _("contact bloqué depuis la préparation de l’envoi"),
+        Skip.UNSUBSCRIBED: _("désinscrit·e depuis la préparation de l’envoi"),
+        Skip.DEACTIVATED: _("séquence désactivée depuis la préparation de l’envoi"),
+    }[reason]
+
+
+def enrolment_row(enrolment: Enrolment) -> dict:
+    """RECIPIENT_FIELDS' answers to `skip_reason` for a due enrolment (its contact,
+    subscription and sequence already read)."""
+    contact = enrolment.contact
+    return {
+        "contact__email": contact.email,
+        "contact__erased_at": contact.erased_at,
+        "contact__suppressed_at": contact.suppressed_at,
+        "subscription__status": enrolment.subscription.status,
+        "step__sequence__is_active": enrolment.sequence.is_active,
+    }

@@ -12,8 +12,9 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from signups.models import Subscription
+from signups.models import Subscription, mailable_subscription
 
+from . import recipients
 from .models import Delivery, Enrolment, Sequence, Step
 from .outbox import handover_lock, in_handover, outbox_wake
 
@@ -122,15 +123,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
     sequence.is_active = True
     now = timezone.now()
     steps = list(sequence.steps.order_by("position"))
-    resuming = (
-        sequence.enrolments.stopped_by_deactivation()
-        .filter(
-            subscription__status=Subscription.Status.ACTIVE,
-            contact__suppressed_at__isnull=True,
-            contact__erased_at__isnull=True,
-            contact__email__isnull=False,
-        )
-        .exclude(contact__email="")
+    resuming = sequence.enrolments.stopped_by_deactivation().filter(
+        mailable_subscription("subscription__")
     )
     # Step deliveries are only ever cancelled by their sequence's deactivation.
     first_cancelled = dict(
@@ -229,7 +223,7 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
         )
         for enrolment in due:
             contact, subscription = enrolment.contact, enrolment.subscription
-            if reason := _stop_reason(enrolment):
+            if reason := recipients.skip_reason(recipients.enrolment_row(enrolment)):
                 enrolment.status = Enrolment.Status.STOPPED
                 enrolment.stop_reason = reason
                 enrolment.stopped_at = now
@@ -260,20 +254,6 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
         if deliveries:
             transaction.on_commit(outbox_wake)
     return len(deliveries)
-
-
-def _stop_reason(enrolment: Enrolment) -> str:
-    """Why a due enrolment must stop now, or "" when its next step may go out."""
-    contact = enrolment.contact
-    if not contact.email or contact.erased_at:
-        return Enrolment.StopReason.ERASED
-    if contact.suppressed_at:
-        return Enrolment.StopReason.SUPPRESSED
-    if enrolment.subscription.status != Subscription.Status.ACTIVE:
-        return Enrolment.StopReason.UNSUBSCRIBED
-    if not enrolment.sequence.is_active:
-        return Enrolment.StopReason.DEACTIVATED
-    return ""
 
 
 def _deliveries_resend_cancelled(deliveries: list[Delivery], *, now: dt.datetime) -> int:

@@ -8,6 +8,8 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.links import absolute
+
 from . import emails, signals, tokens
 from .models import (
     Answer,
@@ -237,14 +239,14 @@ def reconsent_email_send(*, contact_id: int) -> bool:
     not rate-limited away (it is sent once)."""
     contact = Contact.objects.filter(pk=contact_id, inactive_flagged_at__isnull=False).first()
     # Someone who left every list is not written to again: their data just expires.
-    if contact is None or not contact.is_sendable or not contact.subscriptions.active().exists():
+    if contact is None or not contact.is_sendable or not contact.subscriptions.mailable().exists():
         return False
     Contact.objects.filter(pk=contact.pk).update(transactional_sent_at=timezone.now())
     emails.send(
         name="reconsent",
         to=contact.email,
         context={
-            "url": tokens.absolute(
+            "url": absolute(
                 reverse("signups:reconsent", args=[tokens.make_token("preferences", contact.pk)])
             ),
             "preferences_url": tokens.preferences_url(contact),
@@ -253,4 +255,3 @@ def reconsent_email_send(*, contact_id: int) -> bool:
         language=contact.language,
     )
     return True
-

@@ -7,9 +7,10 @@ Confirmation and data tokens expire; unsubscribe and preference tokens never do.
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+
+from config.links import absolute
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 DATA_LINK_MAX_AGE = timedelta(hours=1)
@@ -73,10 +74,6 @@ def confirm_state(subscription) -> int:
     before an unsubscription never reactivates anything (`services._confirmable`)."""
     sent_at = subscription.confirmation_sent_at
     return int(sent_at.timestamp() * 1_000_000) if sent_at else 0
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def confirm_url(subscription) -> str:

@@ -19,9 +19,7 @@ def audience_of(
 ):
     """Active subscriptions to these lists, filtered: one or more per contact. A mailing's
     audience, and the sending screen's live count before anything is saved."""
-    subscriptions = Subscription.objects.active().filter(
-        mailing_list__in=list_ids, contact__email__isnull=False
-    )
+    subscriptions = Subscription.objects.mailable().filter(mailing_list__in=list_ids)
     if profiles:
         subscriptions = subscriptions.filter(contact__profile__in=profiles)
     if signed_up_after:
@@ -45,15 +43,15 @@ def audience_contacts(
     *, list_ids, profiles=(), signed_up_after=None, signed_up_before=None, answer_contains=""
 ):
     """The contacts of the same audience as `audience_of`, one row each: what is counted.
-    (A semi-join from the contacts: no DISTINCT over the subscriptions' join.)"""
+    (A semi-join from the contacts: no DISTINCT over the subscriptions' join. The
+    contact's half of `Subscription.objects.mailable()` applies outside, its own half
+    inside: `mailable_subscription`, split.)"""
     subscribed = Subscription.objects.filter(
         contact_id=OuterRef("pk"),
         mailing_list__in=list_ids,
         status=Subscription.Status.ACTIVE,
     )
-    contacts = (
-        Contact.objects.not_suppressed().filter(email__isnull=False).filter(Exists(subscribed))
-    )
+    contacts = Contact.objects.mailable().filter(Exists(subscribed))
     if profiles:
         contacts = contacts.filter(profile__in=profiles)
     if signed_up_after:
