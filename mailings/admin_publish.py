@@ -3,6 +3,7 @@ the mailing to the lists chosen, check, send now or later) and the draft-only ac
 which asks which lists."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -58,7 +59,7 @@ class PublishAndSendMixin:
                     url += "&maintenant=1"
                 return HttpResponseRedirect(url)
         else:
-            form = SendForm(initial={"when": SendForm.NOW, "time_zone": "Europe/Paris"})
+            form = SendForm(initial={"when": SendForm.NOW, "time_zone": settings.TIME_ZONE})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

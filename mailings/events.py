@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from signups import services as signups_services
+from signups import suppression
 from signups.models import Contact, Subscription
 
 from . import tallies
@@ -287,7 +288,7 @@ def _act(new: list, *, now) -> None:
         Contact.objects.filter(pk__in=contacts["clicked"]).update(last_activity_at=now)
     for kind, reason in ((HARD, "hard_bounce"), ("complained", "complaint")):
         if contacts[kind]:
-            signups_services.contacts_suppress(contact_ids=contacts[kind], reason=reason)
+            suppression.contacts_suppress(contact_ids=contacts[kind], reason=reason)
     if subscriptions:
         for subscription in Subscription.objects.filter(pk__in=subscriptions).exclude(
             status=Subscription.Status.UNSUBSCRIBED
@@ -310,7 +311,7 @@ def _hold_after_soft_bounces(contact_ids, *, now) -> None:
         .filter(messages__gte=settings.MAIL_SOFT_BOUNCE_LIMIT)
         .values_list("delivery__contact_id", flat=True)
     )
-    signups_services.contacts_suppress(
+    suppression.contacts_suppress(
         contact_ids=list(repeated), reason=SOFT_BOUNCES_REASON, permanent=False
     )
 

@@ -172,10 +172,7 @@ def sender_address(name: str = "") -> str:
 
 
 def unsubscribe_mailbox() -> str:
-    return (
-        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", "")
-        or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    )
+    return settings.MAIL_UNSUBSCRIBE_MAILTO or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 @dataclass

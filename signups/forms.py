@@ -14,7 +14,6 @@ from email_validator import EmailNotValidError, validate_email
 
 from .models import Answer, Contact, MailingList, Profile
 
-DEFAULT_TIME_ZONE = "Europe/Paris"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -31,7 +30,7 @@ def time_zones() -> frozenset[str]:
 
 def clean_time_zone(value: str) -> str:
     value = (value or "").strip()
-    return value if value in time_zones() else DEFAULT_TIME_ZONE
+    return value if value in time_zones() else settings.TIME_ZONE
 
 
 def normalise_email(value: str) -> str:
@@ -42,7 +41,7 @@ def normalise_email(value: str) -> str:
     try:
         result = validate_email(
             value,
-            check_deliverability=getattr(settings, "SIGNUPS_CHECK_DELIVERABILITY", False),
+            check_deliverability=settings.SIGNUPS_CHECK_DELIVERABILITY,
         )
     except EmailNotValidError:
         raise ValidationError(

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import platform_exports, signals
+from . import platform_exports, signals, suppression
 from .models import Consent, Contact, MailingList, Profile, Subscription, Suppression, email_hash
 
 DELIMITERS = (",", ";", "\t")
@@ -279,7 +279,6 @@ def contacts_import(
     subscriptions; cleaned, bounced or complained ones are suppressed. Invalid rows are
     reported with the reason; importing the same file twice changes nothing; an import
     never overrides what a person did since (an existing subscription stays as is)."""
-    from . import services
 
     report = ImportReport()
     try:
@@ -301,14 +300,14 @@ def contacts_import(
         if row.status == SUPPRESSED:
             contact = Contact.objects.filter(email=row.email).first()
             if contact:
-                services.contact_suppress(contact=contact, reason="import_cleaned")
+                suppression.contact_suppress(contact=contact, reason="import_cleaned")
             else:
                 Suppression.objects.get_or_create(
                     email_hash=email_hash(row.email), defaults={"reason": "import_cleaned"}
                 )
             report.suppressed += 1
             continue
-        if services.is_suppressed(row.email):
+        if suppression.is_suppressed(row.email):
             report.suppressed += 1
             continue
         with transaction.atomic():
@@ -344,11 +343,9 @@ def contacts_import(
             if not active:
                 report.unsubscribed += 1
                 continue
-            Consent.objects.create(
+            Consent.objects.record(
                 contact=contact,
                 mailing_list=mailing_list,
-                text=mailing_list.consent_text,
-                version=mailing_list.consent_version,
                 form=form,
                 given_at=given_at,
                 user_agent=f"import par {imported_by}"[:500] if imported_by else "import",

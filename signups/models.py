@@ -7,6 +7,7 @@ suppressions and erasures through the signals in `signups.signals`.
 
 import hashlib
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -102,7 +103,7 @@ class Contact(models.Model):
     )
     first_name = models.CharField(_("prénom"), max_length=100, blank=True)
     profile = models.CharField(_("profil"), max_length=20, choices=Profile.choices, blank=True)
-    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
+    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default=settings.TIME_ZONE)
     language = models.CharField(_("langue"), max_length=8, default="fr")
     source = models.CharField(
         _("source"),

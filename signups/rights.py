@@ -4,6 +4,7 @@ inactive readers to consent again."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -154,7 +155,7 @@ def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
         email=None,
         first_name="",
         profile="",
-        time_zone="Europe/Paris",
+        time_zone=settings.TIME_ZONE,
         language="fr",
         source="",
         last_activity_at=None,

@@ -6,6 +6,7 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 import psycopg
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,10 +19,10 @@ from .models import (
     MailingList,
     PendingSignup,
     Subscription,
-    Suppression,
     email_hash,
 )
 from .ratelimit import redis_client
+from .suppression import is_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -69,70 +70,9 @@ def subscription_unsubscribe(
     return subscription
 
 
-def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
-    """Never mail this address again (hard bounce, complaint, erasure, editor's call).
-
-    `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
-    the address's hash, so the editor can resume it (`contact_resume`)."""
-    contacts_suppress(contact_ids=[contact.pk], reason=reason, permanent=permanent)
-    return Contact.objects.get(pk=contact.pk)
-
-
-@transaction.atomic
-def contacts_suppress(*, contact_ids, reason: str, permanent: bool = True) -> list[int]:
-    """`contact_suppress` for many contacts in a few statements (a webhook's batch of
-    bounces); announces the contacts it stopped in one `contacts_suppressed` signal and
-    returns their ids."""
-    contacts = list(
-        Contact.objects.select_for_update()
-        .filter(pk__in=list(contact_ids))
-        .order_by("pk")
-        .only("pk", "email", "suppressed_at")
-    )
-    made_permanent = set()
-    if permanent:
-        hashes = {email_hash(c.email): c.pk for c in contacts if c.email}
-        known = set(
-            Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
-                "email_hash", flat=True
-            )
-        )
-        Suppression.objects.bulk_create(
-            [Suppression(email_hash=h, reason=reason) for h in hashes if h not in known],
-            ignore_conflicts=True,
-        )
-        made_permanent = {pk for h, pk in hashes.items() if h not in known}
-    stopped = [c.pk for c in contacts if c.suppressed_at is None]
-    Contact.objects.filter(pk__in=stopped).update(
-        suppressed_at=timezone.now(), suppression_reason=reason
-    )
-    # Stopped for a while, now for good: say why.
-    Contact.objects.filter(pk__in=made_permanent - set(stopped)).update(suppression_reason=reason)
-    if stopped:
-        signals.contacts_suppressed.send(sender=Contact, contact_ids=stopped, reason=reason)
-    return stopped
-
-
-@transaction.atomic
-def contact_resume(*, contact: Contact) -> bool:
-    """Mail a contact stopped without a permanent suppression again (the editor's call);
-    False, and nothing changes, for an address suppressed for good."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.suppressed_at is None or is_suppressed(contact.email):
-        return False
-    contact.suppressed_at = None
-    contact.suppression_reason = ""
-    contact.save(update_fields=["suppressed_at", "suppression_reason"])
-    return True
-
-
 # --- signup and double opt-in --------------------------------------------------
 
 SEND_INTERVAL = timedelta(hours=24)
-
-
-def is_suppressed(email: str) -> bool:
-    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
 
 
 def signup_submit(
@@ -143,7 +83,7 @@ def signup_submit(
     first_name: str = "",
     profile: str = "",
     answer: str = "",
-    time_zone: str = "Europe/Paris",
+    time_zone: str = settings.TIME_ZONE,
     language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",

@@ -36,17 +36,13 @@ logger = logging.getLogger(__name__)
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _max_body() -> int:
-    return getattr(settings, "SIGNUPS_MAX_BODY_BYTES", 64 * 1024)
-
-
 def body_problem(request) -> str | None:
     """Why this POST body cannot be read as a form, in French; None when it can."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _("La requête envoyée est illisible.")
-    if length > _max_body():
+    if length > settings.SIGNUPS_MAX_BODY_BYTES:
         return _("Le formulaire envoyé est trop volumineux.")
     if length == 0 and not request.content_type:
         return None

@@ -3,6 +3,7 @@
 import datetime as dt
 import zoneinfo
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from signups.models import Answer, Contact, MailingList, Subscription
 
 from .delivery import Delivery
-from .zones import PARIS, TIME_ZONE_CHOICES, zone
+from .zones import TIME_ZONE_CHOICES, zone
 
 
 def audience_of(
@@ -23,10 +24,10 @@ def audience_of(
     if profiles:
         subscriptions = subscriptions.filter(contact__profile__in=profiles)
     if signed_up_after:
-        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         subscriptions = subscriptions.filter(contact__created_at__gte=start)
     if signed_up_before:
-        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         subscriptions = subscriptions.filter(contact__created_at__lt=end)
     if answer_contains.strip():
         subscriptions = subscriptions.filter(
@@ -55,10 +56,10 @@ def audience_contacts(
     if profiles:
         contacts = contacts.filter(profile__in=profiles)
     if signed_up_after:
-        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         contacts = contacts.filter(created_at__gte=start)
     if signed_up_before:
-        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         contacts = contacts.filter(created_at__lt=end)
     if answer_contains.strip():
         contacts = contacts.filter(
@@ -147,7 +148,7 @@ class Mailing(models.Model):
         _("fuseau horaire"),
         max_length=64,
         choices=TIME_ZONE_CHOICES,
-        default=PARIS,
+        default=settings.TIME_ZONE,
         help_text=_("Le fuseau de la date et de l’heure d’envoi."),
     )
     local_time = models.BooleanField(

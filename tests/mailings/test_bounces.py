@@ -376,7 +376,7 @@ def test_a_hard_bounce_after_soft_ones_suppresses_for_good(client, settings):
     assert Suppression.objects.count() == 1  # now for good
     contact = Contact.objects.get(pk=subscription.contact_id)
     assert contact.suppression_reason == "hard_bounce"
-    from signups.services import contact_resume
+    from signups.suppression import contact_resume
 
     assert contact_resume(contact=contact) is False
 

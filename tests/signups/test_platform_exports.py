@@ -10,7 +10,7 @@ from django.conf import settings
 from signups import signals
 from signups.models import Consent, Contact, MailingList, Subscription
 from signups.platform_exports import contacts_import_platform_export, platform_detect
-from signups.services import is_suppressed
+from signups.suppression import is_suppressed
 
 pytestmark = pytest.mark.django_db
 
