@@ -233,7 +233,7 @@ def cached_page(view=None, *, reads: tuple[str, ...] = ()):
         # The address the page may print (base.html's language switcher): only what the
         # key holds, never a parameter that the next visitor did not send.
         request.page_path = request.path + (f"?{urlencode(params)}" if params else "")
-        digest = hashlib.md5(  # noqa: S324 (a cache key, not security)
+        digest = hashlib.md5(  # a cache key, not security
             repr((request.path, params)).encode(), usedforsecurity=False
         ).hexdigest()
         key = PAGE_KEY.format(version, language, digest)

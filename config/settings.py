@@ -523,6 +523,9 @@ SIGNUPS_CLIENT_IP_HEADER = env("SIGNUPS_CLIENT_IP_HEADER", default="HTTP_X_FORWA
 # --- mailings (sending) -----------------------------------------------------
 # Open tracking per reader is off unless enabled (consent is becoming required for it).
 MAIL_TRACK_OPENS = env.bool("MAIL_TRACK_OPENS", default=False)
+# Links of mailings and sequence emails through the site's own signed redirect, which
+# records each click per reader (personal data: see the README before turning it on).
+MAIL_TRACK_CLICKS = env.bool("MAIL_TRACK_CLICKS", default=False)
 # Messages per second handed to the configured EMAIL_BACKEND (0: no limit), shared by all workers.
 MAIL_SEND_RATE = env.float("MAIL_SEND_RATE", default=0)
 MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)

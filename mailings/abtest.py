@@ -136,7 +136,7 @@ def ab_decide(*, mailing: Mailing, now=None) -> Variant | None:
         recipients = (
             audience.values("contact_id").annotate(subscription_id=Min("id")).order_by("contact_id")
         )
-        written = services._insert_select(
+        written = Delivery.objects.insert_select(
             recipients,
             "mailing_id, variant_id, not_before, created_at, contact_id, subscription_id",
             [mailing.pk, winner.pk, None, now],

@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config.admin import KeptOnDeleteMixin
+from config.admin import EstimatedCountMixin, KeptOnDeleteMixin
 from signups.models import Contact, Profile
 
 from . import abtest, services
@@ -327,19 +327,12 @@ class MailingAdmin(
         return HttpResponseRedirect(reverse("admin:mailings_mailing_change", args=[mailing.pk]))
 
     def cancel_view(self, request, pk):
-        mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            try:
-                count = services.mailing_cancel(mailing=mailing)
-            except services.ScheduleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Mailing annulé : %(count)s envois n’auront pas lieu.") % {"count": count},
-                    messages.SUCCESS,
-                )
-        return self._back(mailing)
+        return self.state_change_response(
+            request,
+            pk,
+            services.mailing_cancel,
+            _("Mailing annulé : %(count)s envois n’auront pas lieu."),
+        )
 
     def test_view(self, request, pk):
         mailing = self._mailing(request, pk)
@@ -432,7 +425,7 @@ class MailingChangeList(ChangeList):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(EstimatedCountMixin, admin.ModelAdmin):
     """The outbox, read only: its rows are the record of what was sent (and what keeps a
     reader from receiving a message twice); the worker alone writes them."""
 
@@ -453,7 +446,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(EstimatedCountMixin, admin.ModelAdmin):
     """ESP events as received, read only."""
 
     list_display = ("occurred_at", "kind", "mailing", "step", "reader", "detail")

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config import heartbeat
 from config.charts import line_chart
 
 from . import tallies
@@ -68,6 +69,7 @@ def mailing_results(*, mailing: Mailing) -> dict:
         "rows": rows,
         "has_events": has_events,
         "reports_events": transport_reports_events(),
+        "tracks_clicks": settings.MAIL_TRACK_CLICKS,
         "chart": chart,
         "links": links_clicked(mailing=mailing),
         "deliveries_url": deliveries_url(mailing=mailing),
@@ -142,8 +144,8 @@ def deliveries_csv_rows(*, mailing: Mailing):
         )
     )
     yes, no = _("oui"), _("non")
-    for email, first_name, status, sent_at, error, delivered, opened, clicked in rows.iterator(
-        chunk_size=2000
+    for email, first_name, status, sent_at, error, delivered, opened, clicked in heartbeat.rows(
+        rows.iterator(chunk_size=2000)
     ):
         yield writer.writerow(
             [

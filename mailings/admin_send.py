@@ -279,32 +279,32 @@ class MailingSendMixin:
         }
         return TemplateResponse(request, "admin/mailings/mailing/schedule.html", context)
 
-    def pause_view(self, request, pk):
+    def state_change_response(self, request, pk, change, done: str):
+        """Pause, resume or cancel (`change(mailing=…)`, which returns how many deliveries
+        it changed) on POST; say how it went; back to the mailing's page. `done` has a
+        « %(count)s »."""
         mailing = self._mailing(request, pk)
         if request.method == "POST":
             try:
-                count = broadcast.mailing_pause(mailing=mailing)
+                count = change(mailing=mailing)
             except services.ScheduleError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    _("Envoi en pause : %(count)s messages attendent.") % {"count": count},
-                    messages.SUCCESS,
-                )
+                self.message_user(request, done % {"count": count}, messages.SUCCESS)
         return self._back(mailing)
 
+    def pause_view(self, request, pk):
+        return self.state_change_response(
+            request,
+            pk,
+            broadcast.mailing_pause,
+            _("Envoi en pause : %(count)s messages attendent."),
+        )
+
     def resume_view(self, request, pk):
-        mailing = self._mailing(request, pk)
-        if request.method == "POST":
-            try:
-                count = broadcast.mailing_resume(mailing=mailing)
-            except services.ScheduleError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Envoi repris : %(count)s messages repartent.") % {"count": count},
-                    messages.SUCCESS,
-                )
-        return self._back(mailing)
+        return self.state_change_response(
+            request,
+            pk,
+            broadcast.mailing_resume,
+            _("Envoi repris : %(count)s messages repartent."),
+        )

@@ -28,6 +28,9 @@ from .models import Mailing
 GMAIL_CLIP_BYTES = 102 * 1024
 SUBJECT_MAX = 70
 SPAM_THRESHOLD = 5.0
+# SpamAssassin loads its rules in a second or two; the check runs inside an admin request
+# (gunicorn's timeout: 30 s), so it gives up well before.
+SPAM_TIMEOUT = 15
 
 
 @dataclass
@@ -124,15 +127,19 @@ def _external_status(url: str, timeout: float) -> str:
 _SPAM_SCORE = re.compile(r"^X-Spam-Status:.*?score=(-?\d+(?:\.\d+)?)", re.M | re.S)
 
 
-def spam_score(message: bytes, *, timeout: float = 60) -> float | None:
+def spam_score(message: bytes, *, timeout: float | None = None) -> float | None:
     """SpamAssassin's score for the message (`spamassassin -t -L`: local tests only,
-    no network), or None when it is not installed or fails."""
+    no network: no DNS block lists, no Razor/Pyzor), or None when it is not installed,
+    fails or takes longer than `timeout` seconds."""
     executable = shutil.which("spamassassin")
     if executable is None:
         return None
     try:
-        result = subprocess.run(  # noqa: S603 — a fixed executable, the message on stdin
-            [executable, "-t", "-L"], input=message, capture_output=True, timeout=timeout
+        result = subprocess.run(  # a fixed executable, the message on stdin
+            [executable, "-t", "-L"],
+            input=message,
+            capture_output=True,
+            timeout=timeout or SPAM_TIMEOUT,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -270,9 +277,13 @@ def mailing_check(
 
     if spam:
         score = spam_score(rendered.personal_bytes(values))
-        if score is None:
+        if score is None and shutil.which("spamassassin") is None:
             report.notes.append(
                 _("Score SpamAssassin non calculé (spamassassin n’est pas installé).")
+            )
+        elif score is None:
+            report.notes.append(
+                _("Score SpamAssassin non calculé (spamassassin n’a pas répondu à temps).")
             )
         elif score >= SPAM_THRESHOLD:
             report.warnings.append(

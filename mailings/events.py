@@ -23,7 +23,7 @@ import logging
 import re
 from collections import defaultdict
 
-from anymail.signals import EventType, RejectReason
+from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
@@ -39,6 +39,7 @@ from .models import Delivery, Event
 logger = logging.getLogger(__name__)
 
 HARD, SOFT, BLOCKED = "bounced", "soft_bounced", "blocked"
+SITE_CLICKS = "Pouls"  # the « ESP » of clicks on the site's own tracked links
 SOFT_BOUNCES_REASON = "soft_bounces"
 
 KINDS = {
@@ -273,6 +274,27 @@ def events_record(*, events: list, esp_name: str) -> int:
         tallies.tallies_add(events=recorded)
         _act(new, now=now)
     return len(new)
+
+
+def click_record(*, delivery_id: int, url: str) -> int:
+    """A click on one of the site's own tracked links (mailings/clicks.py), recorded as
+    the ESP's click events are. Repeats of the same link by the same delivery within a
+    minute (a mail scanner's prefetch, a double click) are one event; the results count
+    each reader once per kind anyway."""
+    email = Delivery.objects.filter(pk=delivery_id).values_list("contact__email", flat=True).first()
+    if not email:
+        return 0  # erased since, or never ours: redirect all the same, record nothing
+    now = timezone.now()
+    link = hashlib.sha256(url.encode()).hexdigest()[:16]
+    event = AnymailTrackingEvent(
+        event_type=EventType.CLICKED,
+        timestamp=now,
+        event_id=f"click:{delivery_id}:{link}:{int(now.timestamp()) // 60}",
+        recipient=email,
+        metadata={"delivery_id": str(delivery_id)},
+        click_url=url,
+    )
+    return events_record(events=[event], esp_name=SITE_CLICKS)
 
 
 def _act(new: list, *, now) -> None:

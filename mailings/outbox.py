@@ -1,18 +1,16 @@
 """The outbox: every delivery handed to the mail server at most once, each in one final state.
 
 1. Claim: one statement takes up to MAIL_BATCH_SIZE pending rows (FOR UPDATE SKIP LOCKED):
-   status `claimed`, the worker's id, a lease. Nothing has gone out; attempts unchanged.
+   `claimed`, the worker's id, a lease. Nothing has gone out; attempts unchanged.
 2. Journal: before a row's content goes out, a committed `Handover` row covers it (rows
-   [first_id, last_id] of worker W), growing MAIL_HANDOVER_STEP rows ahead of the position
-   reached; while sending, the worker renews its lease and that of its claimed rows.
+   [first_id, last_id] of worker W), MAIL_HANDOVER_STEP rows ahead; leases are renewed.
 3. Hand-over: outside any transaction, through one transport (`mailings/transports/`).
-4. Record: ONE transaction settles every row of the chunk (sent; failed; retried later;
-   unknown only for the message in flight when the connection broke; pending for rows
-   never reached) and deletes the chunk's journal row. Attempts count these send attempts.
-5. Recover (the tick): under an exclusive advisory lock, claimed rows covered by a journal
-   row whose lease expired become `unknown` (maybe sent: shown, never resent); other claimed
-   rows whose lease expired go back to `pending`. A worker that was only slow still records
-   what really happened: its sent rows become sent, the rows it never reached pending.
+4. Record: ONE transaction settles the chunk (sent, failed, retried later, unknown only for
+   the message in flight when the connection broke, pending if never reached) and deletes
+   its journal row. A slow worker's report still wins: what it says is what happened.
+5. Recover (the tick, exclusive advisory lock): expired claimed rows under an open journal
+   row become `unknown` (maybe sent: shown, never resent); the others go back to `pending`.
+Pace (batch chains, sending rate): `chains.py`. Who may not be sent to: `recipients.py`.
 """
 
 import datetime as dt
@@ -21,18 +19,17 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 from django.db.models import Case, Exists, F, OuterRef, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import recipients, transports
-from .models import Delivery, Handover, Mailing, Variant
+from . import chains, recipients, rendering, transports
+from .completion import mailings_finish
+from .models import Delivery, Handover
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +37,6 @@ S = Delivery.Status
 # pg_advisory lock taken shared by workers journalling a hand-over, exclusive by whoever
 # changes claimed rows behind a worker's back (the tick's recovery, cancelling).
 HANDOVER_LOCK = 0x706F756C73  # "pouls"
-# One key per batch chain (MAIL_PARALLEL_BATCHES of them): (token, last beat).
-CHAIN_KEY = "mailings:outbox:chain:{}"
 MAYBE_SENT = _(
     "Le worker s’est arrêté pendant l’envoi : ce message est peut-être parti. Il n’est pas renvoyé automatiquement."
 )
@@ -64,56 +59,6 @@ def in_handover(*, expired_at=None):
     if expired_at is not None:
         entries = entries.filter(lease_until__lt=expired_at)
     return Exists(entries)
-
-
-# --- batch chains: how many run, and the tick's recovery -----------------------------
-
-
-def outbox_wake(batches: int | None = None) -> None:
-    """Start MAIL_PARALLEL_BATCHES chains of batch tasks (each re-queues itself while work
-    remains). A chain found running under an older token stops at its next batch."""
-    for slot in range(batches or settings.MAIL_PARALLEL_BATCHES):
-        _chain_start(slot)
-
-
-def _chain_start(slot: int) -> None:
-    from .tasks import send_batch
-
-    token = uuid.uuid4().hex
-    cache.set(CHAIN_KEY.format(slot), (token, time.time()), timeout=None)
-    send_batch.delay(slot, token)
-
-
-def chain_beat(slot: int | None, token: str | None) -> bool:
-    """A chain's batch says it is alive; false when its slot belongs to a newer chain.
-    The cache being down never stops a chain."""
-    if slot is None:
-        return True
-    key = CHAIN_KEY.format(slot)
-    try:
-        current = cache.get(key)
-        if current is not None and current[0] != token:
-            return False
-        cache.set(key, (token, time.time()), timeout=None)
-    except Exception:  # Redis down: keep sending, the database is the truth
-        logger.warning("chain beat failed", exc_info=True)
-    return True
-
-
-def _chains_requeue() -> int:
-    """Restart the chains that have not beaten for MAIL_REQUEUE_AFTER (their queue message
-    lost with a killed worker or an emptied Redis). Returns how many were restarted."""
-    slots = range(settings.MAIL_PARALLEL_BATCHES)
-    beats = cache.get_many([CHAIN_KEY.format(slot) for slot in slots])
-    horizon = time.time() - settings.MAIL_REQUEUE_AFTER
-    dead = [
-        slot
-        for slot in slots
-        if (beat := beats.get(CHAIN_KEY.format(slot))) is None or beat[1] < horizon
-    ]
-    for slot in dead:
-        _chain_start(slot)
-    return len(dead)
 
 
 def outbox_recover(*, now: dt.datetime | None = None) -> dict:
@@ -144,25 +89,8 @@ def outbox_recover(*, now: dt.datetime | None = None) -> dict:
     finished = mailings_finish()
     requeued = 0
     if Delivery.objects.sendable_now(now).exists():
-        requeued = _chains_requeue()
+        requeued = chains.chains_requeue()
     return {"released": released, "unknown": unknown, "finished": finished, "requeued": requeued}
-
-
-def mailings_finish() -> int:
-    """Mark sending mailings with nothing left in flight as sent."""
-    finished = 0
-    # An A/B test whose winner is not chosen yet is not over: the rest waits for it.
-    waiting = Exists(Variant.objects.filter(mailing=OuterRef("pk"))) & Q(ab_winner__isnull=True)
-    for mailing in Mailing.objects.filter(status=Mailing.Status.SENDING).exclude(waiting):
-        if not mailing.deliveries.filter(status__in=(S.PENDING, S.CLAIMED)).exists():
-            # Its progress no longer changes: stored, the pages read it instead of
-            # counting the deliveries again.
-            finished += Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENDING).update(
-                status=Mailing.Status.SENT,
-                finished_at=timezone.now(),
-                final_progress=mailing.progress(),
-            )
-    return finished
 
 
 # --- 1. claim ----------------------------------------------------------------------------
@@ -187,11 +115,17 @@ CLAIM_FIELDS = (
 )
 
 
-def outbox_claim(*, worker: str, size: int, recipients_too: bool = False) -> list[dict]:
-    """Claim up to `size` sendable rows in id order: one statement on PostgreSQL
-    (UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP LOCKED)) RETURNING …). With
-    `recipients_too`, each row also holds `recipients.RECIPIENT_FIELDS` (None for a
-    vanished contact or subscription): on PostgreSQL read by the same statement."""
+def outbox_claim(*, worker: str, size: int) -> list[dict]:
+    """Claim up to `size` sendable rows in id order, each with `recipients.RECIPIENT_FIELDS`
+    (None for a vanished contact or subscription): `claim_postgresql` on PostgreSQL, its
+    ORM twin `claim_orm` elsewhere (tests/mailings/test_contract_sql_orm.py runs both)."""
+    if db_connection.vendor == "postgresql":
+        return claim_postgresql(worker=worker, size=size)
+    return claim_orm(worker=worker, size=size)
+
+
+def _claim_query(worker: str, size: int):
+    """The sendable rows to lock, and the claim's changes."""
     now = timezone.now()
     sendable = (
         Delivery.objects.sendable_now(now)
@@ -205,15 +139,16 @@ def outbox_claim(*, worker: str, size: int, recipients_too: bool = False) -> lis
         "claimed_at": now,
         "lease_until": _lease_until(),
     }
-    if db_connection.vendor != "postgresql":
-        with transaction.atomic():
-            ids = list(sendable)
-            Delivery.objects.filter(id__in=ids).update(**changes)
-            rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
-        return recipients.with_recipients(rows) if recipients_too else rows
+    return sendable, changes
+
+
+def claim_postgresql(*, worker: str, size: int) -> list[dict]:
+    """The claim in one statement: UPDATE … WHERE id = ANY(ARRAY(SELECT … FOR UPDATE SKIP
+    LOCKED)) RETURNING …, inside `recipients.RECIPIENTS_SQL`, which reads the recipients."""
+    sendable, changes = _claim_query(worker, size)
     table = Delivery._meta.db_table
     assignments = ", ".join(f"{name} = %s" for name in changes)
-    fields = CLAIM_FIELDS + recipients.RECIPIENT_FIELDS if recipients_too else CLAIM_FIELDS
+    fields = CLAIM_FIELDS + recipients.RECIPIENT_FIELDS
     with transaction.atomic(), db_connection.cursor() as cursor:
         select, select_params = sendable.query.sql_with_params()
         # Only our own table and column names are interpolated; values are parameters.
@@ -223,25 +158,31 @@ def outbox_claim(*, worker: str, size: int, recipients_too: bool = False) -> lis
             f"UPDATE {table} SET {assignments} "  # noqa: S608
             f"WHERE id = ANY(ARRAY({select})) RETURNING {', '.join(CLAIM_FIELDS)}"
         )
-        if recipients_too:
-            statement = f"WITH claimed AS ({statement}) {recipients.RECIPIENTS_SQL}"
+        statement = f"WITH claimed AS ({statement}) {recipients.RECIPIENTS_SQL}"
         _asynchronous_commit(cursor)
         # Its cost estimate crosses PostgreSQL's JIT threshold; compiling the plan costs
         # more than running it, every time.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(statement, [*changes.values(), *select_params])
         rows = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
-    if recipients_too:
-        from . import rendering
+    chrome = {}
+    for row in rows:
+        language = row["contact__language"]
+        if language not in chrome:
+            chrome[language] = rendering.chrome_language(language)
+        row["contact__language"] = chrome[language]
+    return rows
 
-        chrome = {}
-        for row in rows:
-            language = row["contact__language"]
-            if language not in chrome:
-                chrome[language] = rendering.chrome_language(language)
-            row["contact__language"] = chrome[language]
-        return rows
-    return sorted(rows, key=lambda row: row["id"])
+
+def claim_orm(*, worker: str, size: int) -> list[dict]:
+    """The same claim with the ORM, in one transaction: lock, update, read back, then
+    `recipients.with_recipients`."""
+    sendable, changes = _claim_query(worker, size)
+    with transaction.atomic():
+        ids = list(sendable)
+        Delivery.objects.filter(id__in=ids).update(**changes)
+        rows = list(Delivery.objects.filter(id__in=ids).order_by("id").values(*CLAIM_FIELDS))
+    return recipients.with_recipients(rows)
 
 
 def _asynchronous_commit(cursor) -> None:
@@ -261,63 +202,19 @@ def outbox_send_batch(
 ) -> int:
     """Claim up to `size` sendable rows, send them, record the outcomes. Returns rows
     claimed (0 when the outbox is empty or this chain was replaced by a newer one)."""
-    if not chain_beat(slot, token):
+    if not chains.chain_beat(slot, token):
         return 0
     worker = _worker_id()
-    size = _claim_size(size or settings.MAIL_BATCH_SIZE)
-    claimed = outbox_claim(worker=worker, size=size, recipients_too=True)
+    size = chains.claim_size(size or settings.MAIL_BATCH_SIZE)
+    claimed = outbox_claim(worker=worker, size=size)
     if not claimed:
         mailings_finish()  # the last batch to find the outbox empty closes the mailing
         return 0
-    lease = Lease(worker, beat=lambda: chain_beat(slot, token))
-    sendable = _settle_unsendable(claimed, worker=worker)
+    lease = Lease(worker, beat=lambda: chains.chain_beat(slot, token))
+    sendable = recipients.settle_unsendable(claimed, worker=worker)
     if sendable:
         _send_rows(sendable, worker=worker, lease=lease)
     return len(claimed)
-
-
-def _claim_size(size: int) -> int:
-    """With a sending rate, claim no more than the chains can send within half a lease."""
-    rate = settings.MAIL_SEND_RATE
-    if not rate:
-        return size
-    share = rate / max(1, settings.MAIL_PARALLEL_BATCHES)
-    return max(1, min(size, int(share * settings.MAIL_LEASE_SECONDS / 2)))
-
-
-def _settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
-    """Rows whose reader left (or whose mailing was cancelled) since they were written are
-    recorded as such, never sent. Returns the others."""
-    mine = Q(claimed_by=worker, status=S.CLAIMED)
-    vanished, cancelled, paused, skipped, sendable = [], [], [], defaultdict(list), []
-    for row in claimed:
-        if row["subscription__status"] is None or (
-            row["contact__email"] is None and row["contact__erased_at"] is None
-        ):
-            vanished.append(row["id"])  # the contact or subscription row was deleted
-        elif row["mailing__status"] == Mailing.Status.CANCELLED:
-            cancelled.append(row["id"])
-        elif row["mailing__status"] == Mailing.Status.PAUSED:
-            paused.append(row["id"])  # released by the tick after the pause began
-        elif reason := recipients.skip_reason(row):
-            skipped[recipients.skip_message(reason)].append(row["id"])
-        else:
-            sendable.append(row)
-    if vanished:
-        Delivery.objects.filter(mine, id__in=vanished).update(
-            status=S.SKIPPED, error=_("contact ou abonnement supprimé"), lease_until=None
-        )
-    for reason, ids in skipped.items():
-        Delivery.objects.filter(mine, id__in=ids).update(
-            status=S.SKIPPED, error=reason, lease_until=None
-        )
-    if cancelled:
-        Delivery.objects.filter(mine, id__in=cancelled).update(
-            status=S.CANCELLED, error=_("annulé par l’éditeur"), lease_until=None
-        )
-    if paused:
-        Delivery.objects.filter(mine, id__in=paused).update(status=S.PAUSED, lease_until=None)
-    return sendable
 
 
 def _send_rows(rows, *, worker: str, lease: "Lease") -> None:
@@ -325,11 +222,11 @@ def _send_rows(rows, *, worker: str, lease: "Lease") -> None:
     transport = transports.transport_for(esp_batch=settings.MAIL_ESP_BATCH)
     step = transport.journal_step
     step = settings.MAIL_HANDOVER_STEP if step == 0 else step
-    size = _chunk_size()
+    size = chains.chunk_size()
     try:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
-            throttle(len(chunk), keep=lease.keep)
+            chains.throttle(len(chunk), keep=lease.keep)
             journal = Journal(chunk, worker=worker, step=step or len(chunk), lease=lease)
             outcomes = transports.Outcomes()
             try:
@@ -340,44 +237,6 @@ def _send_rows(rows, *, worker: str, lease: "Lease") -> None:
             lease.beat()
     finally:
         transport.close()
-
-
-def _chunk_size() -> int:
-    size = settings.MAIL_CHUNK_SIZE
-    if settings.MAIL_SEND_RATE:
-        size = max(1, min(size, int(settings.MAIL_SEND_RATE)))
-    return size
-
-
-def throttle(count: int, *, keep=None) -> None:
-    """A token bucket per email backend shared by every worker through the cache (Redis
-    in production): at most MAIL_SEND_RATE messages per second. While Redis is down (a
-    few quick retries first), each chain keeps to its share of the rate on its own."""
-    rate = settings.MAIL_SEND_RATE
-    if not rate:
-        return
-    failures = 0
-    while True:
-        now = time.time()
-        key = f"mailings:rate:{settings.EMAIL_BACKEND}:{int(now)}"
-        try:
-            cache.add(key, 0, timeout=10)
-            used = cache.incr(key, count)
-        except ValueError:  # the key expired between add and incr
-            continue
-        except Exception:  # the cache is unreachable
-            failures += 1
-            if failures < 3:
-                time.sleep(0.2 * failures)
-                continue
-            logger.warning("sending rate: cache unreachable, keeping to a local share")
-            time.sleep(count * max(1, settings.MAIL_PARALLEL_BATCHES) / rate)
-            return
-        if used <= rate or used == count:
-            return
-        if keep is not None:
-            keep()
-        time.sleep(max(0.0, int(now) + 1 - now))
 
 
 # --- 2. journal, and the leases a live worker keeps --------------------------------------
@@ -551,13 +410,26 @@ def _int_array(values: list[int]) -> str:
 
 
 def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
-    """One UPDATE for a whole chunk, each row with its own ESP message id ((id, ESP id)
-    pairs joined on id: Django's bulk_update builds a CASE per row, far slower). A row the
-    tick already turned unknown (the worker stalled past its lease) is corrected to sent:
-    that is what happened."""
+    """One UPDATE for a whole chunk, each row with its own ESP message id."""
+    arrays = db_connection.vendor == "postgresql"
+    statement, params = sent_statement(sent, worker=worker, now=now, arrays=arrays)
+    with db_connection.cursor() as cursor:
+        if arrays:
+            # The planner would loop over every pair of rows and ids (a million
+            # comparisons a chunk) rather than hash the ids.
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(statement, params)
+
+
+def sent_statement(sent: list[tuple[int, str]], *, worker: str, now, arrays: bool):
+    """(SQL, parameters) recording (id, ESP id) pairs as sent, joined on id (Django's
+    bulk_update builds a CASE per row, far slower). A row the tick already turned unknown
+    (the worker stalled past its lease) is corrected to sent: that is what happened.
+    `arrays`: two PostgreSQL array parameters (unnest) instead of two per row (VALUES),
+    the portable form; the contract test runs both on PostgreSQL."""
     table = Delivery._meta.db_table
     ids = [pk for pk, _esp in sent]
-    if db_connection.vendor == "postgresql":  # array parameters, not 2 per row
+    if arrays:
         prefix = "WITH v(id, esp) AS (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
         id_array = _int_array(ids)
         params = [id_array, [esp for _pk, esp in sent]]
@@ -576,22 +448,14 @@ def _record_sent(sent: list[tuple[int, str]], *, worker: str, now) -> None:
         f"esp_message_id = v.esp FROM v "
         f"WHERE {by_id} AND {table}.id = v.id AND claimed_by = %s AND status IN (%s, %s)"
     )
-    with db_connection.cursor() as cursor:
-        if db_connection.vendor == "postgresql":
-            # For the same reason it would loop over every pair of rows and ids (a
-            # million comparisons a chunk) rather than hash the ids.
-            cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(
-            statement,
-            [
-                *params,
-                S.SENT,
-                now,
-                S.UNKNOWN,
-                S.UNKNOWN,
-                *by_id_params,
-                worker,
-                S.CLAIMED,
-                S.UNKNOWN,
-            ],
-        )
+    return statement, [
+        *params,
+        S.SENT,
+        now,
+        S.UNKNOWN,
+        S.UNKNOWN,
+        *by_id_params,
+        worker,
+        S.CLAIMED,
+        S.UNKNOWN,
+    ]

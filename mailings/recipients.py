@@ -1,16 +1,20 @@
 """What a batch reads about each claimed row: its contact, subscription, list and
 message. On PostgreSQL the claim statement reads it (`RECIPIENTS_SQL`); elsewhere
 `with_recipients` does, by primary key. `skip_reason` says why a reader must not be
-mailed: the batch asks it of each claimed row, the sequence tick of each due enrolment
-(`enrolment_row`)."""
+mailed: the batch asks it of each claimed row (`settle_unsendable` records such rows,
+which are never sent), the sequence tick of each due enrolment (`enrolment_row`)."""
 
+from collections import defaultdict
+
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from signups.models import Contact, Subscription
 
 from . import rendering
-from .models import Enrolment, Mailing, Sequence, Step
+from .models import Delivery, Enrolment, Mailing, Sequence, Step
 
+S = Delivery.Status
 Skip = Enrolment.StopReason
 
 RECIPIENT_FIELDS = (
@@ -55,6 +59,11 @@ ORDER BY claimed.id
 )
 
 
+def is_set(row: dict, key: str) -> bool | None:
+    """None for a missing row, else whether its date is set."""
+    return None if not row else row[key] is not None
+
+
 def with_recipients(rows: list[dict]) -> list[dict]:
     """Add RECIPIENT_FIELDS to each claimed row (None for a vanished contact or
     subscription), one primary-key lookup per table: the portable twin of the
@@ -89,8 +98,9 @@ def with_recipients(rows: list[dict]) -> list[dict]:
                 "contact__email": contact.get("email"),
                 "contact__first_name": contact.get("first_name"),
                 "contact__language": rendering.chrome_language(contact.get("language")),
-                "contact__suppressed_at": contact.get("suppressed_at"),
-                "contact__erased_at": contact.get("erased_at"),
+                # « is set », as the PostgreSQL statement reads them
+                "contact__suppressed_at": is_set(contact, "suppressed_at"),
+                "contact__erased_at": is_set(contact, "erased_at"),
                 "subscription__status": subscription.get("status"),
                 "subscription__mailing_list__slug": subscription.get("mailing_list__slug"),
                 "subscription__mailing_list__name": subscription.get("mailing_list__name"),
@@ -139,3 +149,38 @@ def enrolment_row(enrolment: Enrolment) -> dict:
         "subscription__status": enrolment.subscription.status,
         "step__sequence__is_active": enrolment.sequence.is_active,
     }
+
+
+def settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
+    """Rows whose reader left (or whose mailing was cancelled) since they were written are
+    recorded as such, never sent. Returns the others."""
+    mine = Q(claimed_by=worker, status=S.CLAIMED)
+    vanished, cancelled, paused, skipped, sendable = [], [], [], defaultdict(list), []
+    for row in claimed:
+        if row["subscription__status"] is None or (
+            row["contact__email"] is None and row["contact__erased_at"] is None
+        ):
+            vanished.append(row["id"])  # the contact or subscription row was deleted
+        elif row["mailing__status"] == Mailing.Status.CANCELLED:
+            cancelled.append(row["id"])
+        elif row["mailing__status"] == Mailing.Status.PAUSED:
+            paused.append(row["id"])  # released by the tick after the pause began
+        elif reason := skip_reason(row):
+            skipped[skip_message(reason)].append(row["id"])
+        else:
+            sendable.append(row)
+    if vanished:
+        Delivery.objects.filter(mine, id__in=vanished).update(
+            status=S.SKIPPED, error=_("contact ou abonnement supprimé"), lease_until=None
+        )
+    for reason, ids in skipped.items():
+        Delivery.objects.filter(mine, id__in=ids).update(
+            status=S.SKIPPED, error=reason, lease_until=None
+        )
+    if cancelled:
+        Delivery.objects.filter(mine, id__in=cancelled).update(
+            status=S.CANCELLED, error=_("annulé par l’éditeur"), lease_until=None
+        )
+    if paused:
+        Delivery.objects.filter(mine, id__in=paused).update(status=S.PAUSED, lease_until=None)
+    return sendable

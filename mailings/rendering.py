@@ -33,6 +33,8 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
+from . import clicks
+
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
 FIRST_NAME_TOKENS = ("{prénom}", "{prenom}")
@@ -71,12 +73,6 @@ def _signer_pads(purpose: str, secret_key: str) -> tuple:
     key_salt = tokens._SALTS[purpose] + "signer"
     key = hashlib.sha256((key_salt + secret_key).encode()).digest().ljust(64, b"\0")
     return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-def fast_token(purpose: str, pk: int) -> str:
-    """The same token as `signups.tokens.make_token(purpose, pk)` for the purposes that
-    do not expire (unsubscribe, preferences); the tests compare the two."""
-    return _token_maker(purpose, settings.SECRET_KEY)(pk)
 
 
 def _token_maker(purpose: str, secret_key: str):
@@ -185,6 +181,7 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
 
@@ -220,7 +217,14 @@ class Rendered:
             self._template_bytes = b"" if qp else raw
         return self._template_bytes or None
 
+    def with_links(self, values: dict) -> dict:
+        """One recipient's values with their tracked links, when the message has some."""
+        if not self.links or clicks.LINK_PREFIX + "A" in values:
+            return values
+        return {**values, **clicks.link_values(values["DID"], self.links)}
+
     def personal_bytes(self, values: dict) -> bytes:
+        values = self.with_links(values)
         template = self.template_bytes()
         if template is None:  # the slow path: one full serialisation per recipient
             message = self.personal_message(values)
@@ -241,6 +245,7 @@ class Rendered:
 
     def personal_message(self, values: dict, *, connection=None) -> WellFormedEmail:
         """A Django message for backends that take message objects (anymail, files…)."""
+        values = self.with_links(values)
 
         def fill(text: str) -> str:
             return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
@@ -259,10 +264,13 @@ class Rendered:
         message.tags = [self.key]
         message.metadata = {**self.metadata, "delivery_id": values["DID"]}
         message.track_opens = settings.MAIL_TRACK_OPENS
-        message.track_clicks = True
+        # Links already tracked by the site are not tracked again by the ESP.
+        message.track_clicks = not self.links
         return message
 
     def preview(self, values: dict) -> tuple[str, str]:
+        values = self.with_links(values)
+
         def fill(text: str) -> str:
             return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
@@ -352,10 +360,14 @@ def render(
     body: str,
     sender_name: str = "",
     language: str = "",
+    track_clicks: bool | None = None,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
-    (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones."""
+    (« Bonjour {prénom}, ») gets no second one; its French spaces become no-break ones.
+    With MAIL_TRACK_CLICKS, its web links go through the site's tracked links."""
+    if track_clicks is None:
+        track_clicks = clicks.enabled()
     with translation.override(chrome_language(language)):
         body = french_text(body)  # the site's typography: no line starts with « ? » or « » »
         for token in FIRST_NAME_TOKENS:
@@ -382,6 +394,9 @@ def render(
         text = render_to_string("mailings/email/message.txt", context)
         markup = render_to_string("mailings/email/message.html", context)
     markup = _short_lines(_inliner.inline(markup))
+    links = ()
+    if track_clicks:
+        markup, text, links = clicks.rewrite(markup, text)
     kind, _sep, pk = key.partition("-")
     return Rendered(
         key=key,
@@ -390,12 +405,13 @@ def render(
         text=text,
         html=markup,
         metadata={f"{kind}_id": pk},
+        links=links,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language
+    key: str, version: str, subject, preheader, body, sender_name, language, track_clicks
 ) -> Rendered:
     return render(
         key=key,
@@ -404,6 +420,7 @@ def _render_cached(
         body=body,
         sender_name=sender_name,
         language=language,
+        track_clicks=track_clicks,
     )
 
 
@@ -417,4 +434,5 @@ def render_message(obj, language: str = "") -> Rendered:
         obj.body,
         getattr(obj, "sender_name", ""),
         chrome_language(language),
+        clicks.enabled(),
     )

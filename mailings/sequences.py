@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from signups.models import Subscription, mailable_subscription
 
 from . import recipients
+from .chains import outbox_wake
 from .models import Delivery, Enrolment, Sequence, Step
-from .outbox import handover_lock, in_handover, outbox_wake
+from .outbox import handover_lock, in_handover
 
 S = Delivery.Status
 

@@ -17,15 +17,14 @@ from config.links import absolute
 from signups.models import Contact
 
 from . import abtest, rendering
+from .chains import outbox_wake
 from .models import Delivery, Mailing
 from .outbox import (  # noqa: F401 — public actions of the outbox
     handover_lock,
     in_handover,
     mailings_finish,
-    outbox_claim,
     outbox_recover,
     outbox_send_batch,
-    outbox_wake,
 )
 from .sequences import (  # noqa: F401 — public actions of sequences
     deliveries_cancel_pending,
@@ -95,27 +94,6 @@ def mailing_cancel(*, mailing: Mailing) -> int:
     )
 
 
-def _insert_select(queryset, columns: str, params_before: list, *, skip_existing: bool) -> int:
-    """INSERT INTO delivery (...) SELECT <constants>, <queryset columns> [ON CONFLICT DO NOTHING].
-
-    The first dispatch of a mailing inserts plainly (the unique constraint still refuses
-    any duplicate, failing the whole transaction); ON CONFLICT's speculative insertion
-    costs about twice as much per row and is only needed if rows already exist."""
-    sql, params = queryset.query.sql_with_params()
-    table = Delivery._meta.db_table
-    # Only the table name and our own column list are interpolated; values are parameters.
-    constants = ", ".join(["%s"] * len(params_before))
-    statement = (
-        f"INSERT INTO {table} ({columns}) SELECT {constants}, "  # noqa: S608
-        f"r.contact_id, r.subscription_id FROM ({sql}) AS r"
-    )
-    if skip_existing:
-        statement += " WHERE true ON CONFLICT DO NOTHING"
-    with db_connection.cursor() as cursor:
-        cursor.execute(statement, [*params_before, *params])
-        return cursor.rowcount
-
-
 def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
     """Write one delivery row per recipient, set-based, then queue the sending.
 
@@ -160,7 +138,7 @@ def mailing_dispatch(*, mailing_id: int, chunk: int = 100_000) -> int:
                         .annotate(subscription_id=Min("id"))
                         .order_by("contact_id")  # sorted inserts keep the indexes warm
                     )
-                    written += _insert_select(
+                    written += Delivery.objects.insert_select(
                         recipients,
                         columns,
                         [mailing.pk, not_before, now],

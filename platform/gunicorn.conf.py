@@ -31,3 +31,11 @@ def when_ready(server):
     from mailings.webhooks import webhooks_state
 
     server.log.info(webhooks_state())
+
+
+def post_worker_init(worker):
+    """Streamed exports check in as they go (config/heartbeat.py): the sync worker would
+    otherwise be killed after `timeout` seconds in the middle of a long one."""
+    from config import heartbeat
+
+    heartbeat.install(worker.notify)

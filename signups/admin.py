@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from config.admin import KeptOnDeleteMixin
+from config.admin import EstimatedCountMixin, KeptOnDeleteMixin
 
 from . import audience, exports, importing, rights, suppression
 from .forms import ImportForm, normalise_email
@@ -244,7 +244,7 @@ class SuppressionReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(EstimatedCountMixin, admin.ModelAdmin):
     form = ContactAdminForm
     change_list_template = "admin/signups/contact/change_list.html"
     list_display = (
@@ -462,7 +462,7 @@ class InterviewApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(EstimatedCountMixin, admin.ModelAdmin):
     list_display = ("text", "profile", "mailing_list", "created_at")
     list_filter = ("profile", "mailing_list")
     search_fields = ("text",)
@@ -473,7 +473,7 @@ class AnswerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(EstimatedCountMixin, admin.ModelAdmin):
     list_display = ("email_hash", "reason", "created_at")
     list_filter = ("reason",)
     readonly_fields = ("email_hash", "reason", "created_at")

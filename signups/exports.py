@@ -2,6 +2,8 @@
 
 import csv
 
+from config import heartbeat
+
 from .models import MailingList
 from .rights import _iso
 
@@ -38,8 +40,8 @@ def mailing_list_csv(*, mailing_list: MailingList):
             "confirmed_at",
         )
     )
-    for email, first_name, profile, status, created_at, confirmed_at in rows.iterator(
-        chunk_size=5000
+    for email, first_name, profile, status, created_at, confirmed_at in heartbeat.rows(
+        rows.iterator(chunk_size=5000)
     ):
         yield writer.writerow(
             [

@@ -114,10 +114,10 @@ def signup_submit(
     if connection.vendor == "postgresql":
         # One statement is one transaction: no BEGIN/COMMIT round trips. Inside a
         # caller's transaction the task still waits for its commit.
-        _signup_write_postgresql(values)
+        signup_write_postgresql(values)
     else:
         with transaction.atomic():
-            _signup_write_orm(values)
+            signup_write_orm(values)
     transaction.on_commit(_wake_reply_sender)
 
 
@@ -177,7 +177,9 @@ SELECT id FROM subscription
 """
 
 
-def _signup_write_postgresql(values: dict) -> int | None:
+def signup_write_postgresql(values: dict) -> int | None:
+    """The signup's writes in one statement (`_SIGNUP_SQL`); `signup_write_orm` is its
+    twin (tests/mailings/test_contract_sql_orm.py runs both on the same rows)."""
     with _prepared_cursor() as cursor:
         cursor.execute(_SIGNUP_SQL, values)
         row = cursor.fetchone()
@@ -205,7 +207,7 @@ class _PreparedCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-def _signup_write_orm(values: dict) -> int | None:
+def signup_write_orm(values: dict) -> int | None:
     """The same writes as `_SIGNUP_SQL`, for SQLite (the embedded default)."""
     mailing_list = MailingList.objects.filter(pk=values["list"], is_active=True).first()
     if mailing_list is None or is_suppressed(values["email"]):

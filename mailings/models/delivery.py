@@ -4,7 +4,7 @@ The sending protocol that moves these rows is described at the top of
 mailings/outbox.py.
 """
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,30 @@ class DeliveryQuerySet(models.QuerySet):
         return self.filter(status=Delivery.Status.PENDING).filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now)
         )
+
+    def insert_select(
+        self, recipients, columns: str, constants: list, *, skip_existing: bool
+    ) -> int:
+        """Write one row per recipient, set-based: INSERT INTO delivery (`columns`) SELECT
+        `constants`, r.contact_id, r.subscription_id FROM (`recipients`) AS r, where
+        `recipients` is a query set of contact_id and subscription_id. Returns rows written.
+
+        The first dispatch of a mailing inserts plainly (the unique constraint still refuses
+        any duplicate, failing the whole transaction); with `skip_existing`, ON CONFLICT DO
+        NOTHING, whose speculative insertion costs about twice as much per row."""
+        sql, params = recipients.query.sql_with_params()
+        table = self.model._meta.db_table
+        # Only the table name and our own column list are interpolated; values are parameters.
+        placeholders = ", ".join(["%s"] * len(constants))
+        statement = (
+            f"INSERT INTO {table} ({columns}) SELECT {placeholders}, "  # noqa: S608
+            f"r.contact_id, r.subscription_id FROM ({sql}) AS r"
+        )
+        if skip_existing:
+            statement += " WHERE true ON CONFLICT DO NOTHING"
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(statement, [*constants, *params])
+            return cursor.rowcount
 
 
 class Delivery(models.Model):

@@ -48,7 +48,7 @@ def test_cached_pages_are_the_same_bytes_for_everyone_and_set_no_cookie(db):
     """The public forms carry no token (config/origin.py), so a page is plain bytes."""
     from signups.bootstrap import create_lists
 
-    create_lists(stdout=open("/dev/null", "w"))  # noqa: SIM115
+    create_lists(stdout=open("/dev/null", "w"))
     make_article()
     for path in ("/", "/articles/un-article-dessai/"):
         first = Client(enforce_csrf_checks=True).get(path)

@@ -54,7 +54,7 @@ def visit(page, url) -> list[str]:
 def test_public_pages_have_no_violation_and_the_time_zone_is_filled(watched, live_server):
     from signups.bootstrap import create_lists
 
-    create_lists(stdout=open("/dev/null", "w"))  # noqa: SIM115
+    create_lists(stdout=open("/dev/null", "w"))
     Article.objects.create(
         title="Écouter ses clients",
         slug="ecouter",

@@ -74,3 +74,19 @@ def test_no_sideways_scroll_at_360_px(browser, live_server, settings):
         too_wide["unsubscribed"] = sizes
     context.close()
     assert not too_wide, too_wide
+
+
+def test_footer_language_label_stays_on_one_line_on_a_phone(browser, live_server):
+    """At phone width the footer's « Langue » label once wrapped letter by letter."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": 740}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(live_server.url + "/articles/")
+    lines = page.evaluate(
+        """() => {
+            const range = document.createRange();
+            range.selectNodeContents(document.querySelector('label[for="language-select"]'));
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        }"""
+    )
+    context.close()
+    assert lines == 1

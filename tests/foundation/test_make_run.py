@@ -32,7 +32,7 @@ def embedded_env(var_dir, port):
 
 
 def get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read().decode()
 
 

@@ -1,7 +1,11 @@
 """Pre-send checks: one service, the `mailing_check` command, and what blocks scheduling."""
 
 import io
+import os
+import shutil
+import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from articles.models import Article
 from mailings import checks, services
 from mailings.checks import mailing_check
 from signups.models import MailingList
+from tests.conftest import require
 from tests.mailings.factories import MailingFactory, subscribers
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +158,7 @@ def test_size_preheader_and_alt_text_warnings(settings, tmp_path):
 
 
 class _Site(BaseHTTPRequestHandler):
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self.send_response(404 if "disparu" in self.path else 200)
         self.end_headers()
 
@@ -193,3 +198,41 @@ def test_spamassassin_score_parsing():
         "X-Spam-Status: No, score=1.3 required=5.0 tests=HTML_MESSAGE,\n\tMIME_HTML_ONLY\n"
     )
     assert float(checks._SPAM_SCORE.search(output).group(1)) == 1.3
+
+
+def test_the_real_spamassassin_scores_a_rendered_mailing_offline(monkeypatch):
+    """spamassassin itself (Debian's package; CI installs it), local tests only."""
+    require(shutil.which("spamassassin") is not None, "spamassassin is not installed")
+    calls = []
+    real_run = subprocess.run
+
+    def run(args, **kwargs):
+        calls.append((args, kwargs))
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(checks.subprocess, "run", run)
+    mailing = MailingFactory(lists=[subscribers(3)[0].mailing_list])
+    report = mailing_check(mailing=mailing)
+    [(args, kwargs)] = calls
+    assert args[1:] == ["-t", "-L"]  # -L: no DNS block lists, no network
+    assert 0 < kwargs["timeout"] <= 20
+    message = kwargs["input"].decode()
+    assert "Subject: " in message and "List-Unsubscribe:" in message  # the rendered mailing
+    [note] = [n for n in report.notes if n.startswith("Score SpamAssassin")]
+    score = float(note.removeprefix("Score SpamAssassin : ").rstrip("."))
+    assert -20 < score < checks.SPAM_THRESHOLD, note
+    code, out = run_check(mailing.pk)
+    assert code == 0 and f"Score SpamAssassin : {score}" in out
+
+
+def test_a_spamassassin_that_hangs_is_given_up(tmp_path, monkeypatch):
+    slow = tmp_path / "spamassassin"
+    slow.write_text("#!/bin/sh\nexec sleep 30\n")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(checks, "SPAM_TIMEOUT", 0.5)
+    mailing = MailingFactory(lists=[subscribers(1)[0].mailing_list])
+    started = time.monotonic()
+    report = mailing_check(mailing=mailing)
+    assert time.monotonic() - started < 10
+    assert any("n’a pas répondu à temps" in note for note in report.notes)

@@ -30,7 +30,7 @@ class FakeESP(BaseHTTPRequestHandler):
     status: int
     answer: bytes
 
-    def do_POST(self):  # noqa: N802 — http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.requests.append((self.path, self.headers[self.kept_header], body))
         self.send_response(self.status)

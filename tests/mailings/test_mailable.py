@@ -128,7 +128,7 @@ def test_the_batch_skips_each_reader_for_the_reason_the_rule_gives():
         for s, _reason in readers.values()
     )
     claimed = outbox.outbox_claim(worker="test", size=100, recipients_too=True)
-    sendable = outbox._settle_unsendable(claimed, worker="test")
+    sendable = recipients.settle_unsendable(claimed, worker="test")
     assert [row["subscription_id"] for row in sendable] == [readers["confirmed"][0].pk]
     for name, (subscription, reason) in readers.items():
         if reason:

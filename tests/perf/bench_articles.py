@@ -91,7 +91,7 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
         str(ROOT / "seeds" / "articles"),
         verbosity=0,
         stdout=open("/dev/null", "w"),
-    )  # noqa: SIM115
+    )
     article = Article.objects.get(source_path__endswith="000_44d30dadf588b13b.txt")
     env = process_env(
         DJANGO_SETTINGS_MODULE="tests.perf.bench_settings",
@@ -132,7 +132,7 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             try:
                 with urllib.request.urlopen(
                     f"http://127.0.0.1:{port}/bench/constant/", timeout=2
-                ) as response:  # noqa: S310
+                ) as response:
                     return response.status == 200
             except OSError:
                 return False
@@ -152,7 +152,7 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
         sizes = {}
         for label, path in paths.items():
             url = f"http://127.0.0.1:{port}{path.replace('{n}', '0')}"
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=5) as response:
                 assert response.status == 200
                 body = response.read()
             sizes[label] = len(body)
@@ -215,12 +215,12 @@ def test_import_a_thousand_generated_articles(tmp_path):
     parse_only = time.perf_counter() - started
 
     started = time.perf_counter()
-    call_command("import_articles", str(folder), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("import_articles", str(folder), stdout=open("/dev/null", "w"))
     elapsed = time.perf_counter() - started
     assert Article.objects.count() == 1000
 
     started = time.perf_counter()
-    call_command("import_articles", str(folder), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("import_articles", str(folder), stdout=open("/dev/null", "w"))
     again = time.perf_counter() - started
     print()
     print(

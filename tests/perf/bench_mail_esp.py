@@ -41,7 +41,7 @@ class Endpoint(BaseHTTPRequestHandler):
     wbufsize = -1  # status line, headers and body in one write
     sample: Path  # the first request is kept here: the baseline replays it
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if not self.sample.exists():  # each connection's thread writes its own file
             draft = self.sample.with_suffix(f".{threading.get_ident()}.tmp")

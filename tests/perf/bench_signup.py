@@ -78,7 +78,7 @@ def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
     create_lists(stdout=_Quiet())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} "  # noqa: S608
+            f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} "
             "(id bigserial PRIMARY KEY, email varchar(254) NOT NULL, "
             "created_at timestamptz NOT NULL DEFAULT now())"
         )
@@ -122,7 +122,7 @@ def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
         log.close()
         celery_app.control.purge()  # the wake-ups queued by the run
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")  # noqa: S608
+            cursor.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
 
     bare, signup = _combine(bare_runs), _combine(signup_runs)
     # Each round runs both endpoints back to back: the median of the rounds' ratios

@@ -53,7 +53,7 @@ def test_concurrent_re_signups_while_the_reply_sender_runs(lists, postgres, sett
                 for pk in Subscription.objects.values_list("pk", flat=True):
                     Subscription.objects.filter(pk=pk).update(reply_requested_at=timezone.now())
                     services.signup_reply_send(subscription_id=pk)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
