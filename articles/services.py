@@ -40,7 +40,6 @@ def article_save(*, article: Article) -> Article:
     return article
 
 
-
 def article_publish(*, article: Article, at: datetime | None = None) -> Article:
     """Publish now, or at `at` (a future date schedules it)."""
     article.status = Status.PUBLISHED

@@ -71,7 +71,7 @@ def read_token(purpose: str, token: str) -> int:
 def confirm_state(subscription) -> int:
     """A confirmation link is valid only for the email that carried it: the state is
     the time that email was sent, which changes with every new email; a link sent
-    before an unsubscription never reactivates anything (`services._confirmable`)."""
+    before an unsubscription never reactivates anything (`confirmation._confirmable`)."""
     sent_at = subscription.confirmation_sent_at
     return int(sent_at.timestamp() * 1_000_000) if sent_at else 0
 

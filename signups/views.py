@@ -20,7 +20,16 @@ from django.views.decorators.http import require_http_methods
 
 from config.origin import origin_checked
 
-from . import interviews, preference_centre, ratelimit, rights, services, tokens, webmail
+from . import (
+    confirmation,
+    interviews,
+    preference_centre,
+    ratelimit,
+    rights,
+    services,
+    tokens,
+    webmail,
+)
 from .forms import (
     INTERVIEW_CONSENT_TEXT,
     INTERVIEW_CONSENT_VERSION,
@@ -292,7 +301,7 @@ def confirm(request, token: str):
     """GET shows one button (mail scanners follow links); only the POST confirms."""
     try:
         if request.method == "POST":
-            subscription = services.subscription_confirm_token(token=token)
+            subscription = confirmation.subscription_confirm_token(token=token)
             return render(
                 request,
                 "signups/confirmed.html",
@@ -301,10 +310,10 @@ def confirm(request, token: str):
                     "preferences_url": tokens.preferences_url(subscription.contact),
                 },
             )
-        subscription = services.subscription_for_confirm_token(token)
+        subscription = confirmation.subscription_for_confirm_token(token)
     except tokens.InvalidToken as exc:
         return _invalid_link(request, exc)
-    except services.AlreadyConfirmed as exc:
+    except confirmation.AlreadyConfirmed as exc:
         return render(
             request,
             "signups/already_confirmed.html",
@@ -313,7 +322,7 @@ def confirm(request, token: str):
                 "preferences_url": tokens.preferences_url(exc.subscription.contact),
             },
         )
-    except services.LinkUsed:
+    except confirmation.LinkUsed:
         return render(request, "signups/link_used.html", status=410)
     return render(request, "signups/confirm.html", {"subscription": subscription})
 

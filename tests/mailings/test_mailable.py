@@ -64,12 +64,12 @@ def _readers(mailing_list) -> dict[str, tuple[Subscription, str]]:
     return readers
 
 
-def _claimed_rows(readers, mailing) -> dict[int, dict]:
+def _claimed_rows(readers, mailing, claim) -> dict[int, dict]:
     Delivery.objects.bulk_create(
         Delivery(mailing=mailing, contact_id=s.contact_id, subscription=s)
         for s, _reason in readers.values()
     )
-    rows = outbox.outbox_claim(worker="test", size=100, recipients_too=True)
+    rows = claim(worker="test", size=100)
     assert len(rows) == len(readers)
     return {row["subscription_id"]: row for row in rows}
 
@@ -86,7 +86,7 @@ def _assert_agree(readers, rows) -> None:
 def test_the_claim_statement_and_the_queryset_agree_in_every_state(postgres):
     newsletter = MailingListFactory()
     readers = _readers(newsletter)
-    rows = _claimed_rows(readers, MailingFactory(lists=[newsletter]))
+    rows = _claimed_rows(readers, MailingFactory(lists=[newsletter]), outbox.claim_postgresql)
     # Read by RECIPIENTS_SQL in the claim statement itself: the dates come as booleans.
     assert rows[readers["suppressed"][0].pk]["contact__suppressed_at"] is True
     _assert_agree(readers, rows)
@@ -95,13 +95,7 @@ def test_the_claim_statement_and_the_queryset_agree_in_every_state(postgres):
 def test_the_portable_lookups_and_the_queryset_agree_in_every_state():
     newsletter = MailingListFactory()
     readers = _readers(newsletter)
-    mailing = MailingFactory(lists=[newsletter])
-    Delivery.objects.bulk_create(
-        Delivery(mailing=mailing, contact_id=s.contact_id, subscription=s)
-        for s, _reason in readers.values()
-    )
-    claimed = outbox.outbox_claim(worker="test", size=100)
-    rows = {row["subscription_id"]: row for row in recipients.with_recipients(claimed)}
+    rows = _claimed_rows(readers, MailingFactory(lists=[newsletter]), outbox.claim_orm)
     _assert_agree(readers, rows)
 
 
@@ -123,11 +117,7 @@ def test_the_batch_skips_each_reader_for_the_reason_the_rule_gives():
     newsletter = MailingListFactory()
     readers = _readers(newsletter)
     mailing = MailingFactory(lists=[newsletter])
-    Delivery.objects.bulk_create(
-        Delivery(mailing=mailing, contact_id=s.contact_id, subscription=s)
-        for s, _reason in readers.values()
-    )
-    claimed = outbox.outbox_claim(worker="test", size=100, recipients_too=True)
+    claimed = list(_claimed_rows(readers, mailing, outbox.outbox_claim).values())
     sendable = recipients.settle_unsendable(claimed, worker="test")
     assert [row["subscription_id"] for row in sendable] == [readers["confirmed"][0].pk]
     for name, (subscription, reason) in readers.items():
