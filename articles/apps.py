@@ -12,7 +12,7 @@ class ArticlesConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import signals  # noqa: F401  (cache invalidation)
+        from . import rights, signals  # noqa: F401  (data rights; cache invalidation)
 
         connection_created.connect(_sqlite_fold, dispatch_uid="articles.sqlite_fold")
 

@@ -14,8 +14,9 @@ served by `CachedPagesMiddleware`, last in MIDDLEWARE, before the URL is resolve
 app's routes first); the other tiers are read by the `cached_page` view decorator.
 
 A page's key names only the query parameters its view reads (`cached_page(reads=...)`,
-page numbers normalised as the paginator reads them): `?x=<random>` is the same page,
-never one more copy. The pages live in their own cache (`caches["pages"]`, CACHE_URL),
+page numbers normalised as the paginator reads them, other values by the view's own
+`normalise` functions, e.g. `?reponse=` only when it names a comment shown on that
+page): `?x=<random>` or `?reponse=<garbage>` is the same page, never one more copy. The pages live in their own cache (`caches["pages"]`, CACHE_URL),
 meant for an evicting Redis, apart from the broker and the counters.
 
 Pages are plain bytes, the same for every visitor: the public forms they hold carry no
@@ -176,10 +177,12 @@ def _respond(page, request) -> HttpResponse:
     return response
 
 
-def _params(request, names) -> tuple:
+def _params(request, names, normalise=None, view_kwargs=None) -> tuple:
     """The values of the parameters a view reads, as it reads them (the last value):
     every other parameter is ignored. A page number is an integer as `int()` reads it
-    (`?page=007` is page 7); anything else is absent, as the paginator's page 1 is."""
+    (`?page=007` is page 7); anything else is absent, as the paginator's page 1 is.
+    `normalise` maps a parameter to a function (value, view kwargs) -> the value the
+    view would act on, or None when it would ignore it (then it is absent here too)."""
     found = []
     for name in sorted(names):
         value = request.GET.get(name)
@@ -188,6 +191,8 @@ def _params(request, names) -> tuple:
                 value = str(int(value))
             except ValueError:
                 value = None
+        if value is not None and normalise and name in normalise:
+            value = normalise[name](value, view_kwargs or {})
         if value is not None:
             found.append((name, value))
     return tuple(found)
@@ -214,12 +219,15 @@ def _store(key, page) -> None:
         logger.warning("Page not cached: the pages cache refused it.", exc_info=True)
 
 
-def cached_page(view=None, *, reads: tuple[str, ...] = ()):
+def cached_page(view=None, *, reads: tuple[str, ...] = (), normalise=None):
     """Serve the view's anonymous GET answers from the page cache.
 
-    `reads`: the query parameters the view reads; the key holds only these."""
+    `reads`: the query parameters the view reads; the key holds only these.
+    `normalise`: {parameter: function(value, view kwargs) -> str | None}, the value as
+    the view acts on it, None for a value it ignores (the page is then the one without
+    the parameter: unknown or garbage values never store another copy)."""
     if view is None:
-        return functools.partial(cached_page, reads=reads)
+        return functools.partial(cached_page, reads=reads, normalise=normalise)
     names = frozenset(reads)
     _read_params.update(names)
 
@@ -228,7 +236,7 @@ def cached_page(view=None, *, reads: tuple[str, ...] = ()):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
         version, language = cache_version(), get_language()
-        params = _params(request, names)
+        params = _params(request, names, normalise, kwargs)
         local_key = (version, language, request.path, params)
         # The address the page may print (base.html's language switcher): only what the
         # key holds, never a parameter that the next visitor did not send.

@@ -28,7 +28,7 @@ from signups.views import form_post
 from . import commenting
 from .cache import cached_page
 from .forms import CommentForm, SearchForm
-from .models import Article, Category, CommentStatus, Redirect
+from .models import Article, Category, Comment, CommentStatus, Redirect
 from .rendering import image_available, media_src
 
 PER_PAGE = 10
@@ -72,8 +72,35 @@ def category(request, slug):
     return render(request, "articles/category.html", {"category": category, "page": page})
 
 
+def reply_id(value: str) -> int | None:
+    """The comment id `?reponse=` names: ASCII digits of a positive id, else None."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value) or None
+
+
+def _reply_param(value: str, view_kwargs: dict) -> str | None:
+    """`?reponse=` as the page acts on it: the id of a comment shown under that article
+    (where comments are open), else nothing, so that unknown and garbage values are
+    served the page without it and never stored as one more copy."""
+    pk = reply_id(value)
+    if pk is None:
+        return None
+    shown = Comment.objects.visible().filter(pk=pk, article__comments_open=True)
+    if "slug" in view_kwargs:
+        shown = shown.filter(article__slug=view_kwargs["slug"])
+    else:
+        wanted = "/" + view_kwargs.get("path", "").strip("/")
+        shown = shown.filter(article__permalink__in=[wanted, wanted + "/"])
+    return str(pk) if shown.exists() else None
+
+
+_REPLY = {"reponse": _reply_param}
+
+
 @require_safe
-@cached_page(reads=("reponse",))  # the comment a reader answers
+@cached_page(reads=("reponse",), normalise=_REPLY)  # the comment a reader answers
 def detail(request, slug):
     article = Article.objects.published().filter(slug=slug).first()
     if article is None:
@@ -87,7 +114,7 @@ def detail(request, slug):
 
 
 @require_safe
-@cached_page(reads=("reponse",))
+@cached_page(reads=("reponse",), normalise=_REPLY)
 def by_path(request, path):
     """Catch-all, matched after every other app: custom permalinks and old addresses."""
     wanted = "/" + path.strip("/")
@@ -143,9 +170,9 @@ def _comment_form(request, article, form=None):
     if form is not None or not article.pk or not article.comments_open:
         return form, getattr(form, "cleaned_data", {}).get("parent") if form else None
     parent = None
-    wanted = request.GET.get("reponse", "")
-    if wanted.isdigit():
-        parent = article.comments.visible().filter(pk=int(wanted)).first()
+    wanted = reply_id(request.GET.get("reponse", ""))
+    if wanted is not None:
+        parent = article.comments.visible().filter(pk=wanted).first()
     initial = {"parent": parent.pk} if parent else {}
     return CommentForm(article=article, initial=initial), parent
 

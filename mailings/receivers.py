@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from signups import signals
 
-from . import events, services
+from . import events, pausing, services
 from .models import Delivery, Enrolment, Event
 
 
@@ -81,3 +81,17 @@ def count_welcome_emails(sender, mailing_list, **kwargs):
     return Step.objects.filter(
         sequence__mailing_list=mailing_list, sequence__is_active=True
     ).count()
+
+
+@receiver(signals.contact_sequences, dispatch_uid="mailings.contact_sequences")
+def sequences_progress(sender, contact, **kwargs):
+    return pausing.contact_progress(contact_id=contact.pk)
+
+
+@receiver(signals.sequence_pause_requested, dispatch_uid="mailings.sequence_pause")
+def pause_or_resume(sender, contact, sequence_id, pause, **kwargs):
+    change = pausing.enrolment_pause if pause else pausing.enrolment_resume
+    enrolment = change(contact_id=contact.pk, sequence_id=sequence_id)
+    if enrolment is None:
+        return None
+    return {"mailing_list": enrolment.sequence.mailing_list, "sequence": enrolment.sequence.name}

@@ -45,8 +45,9 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.stop_reason = ""
             enrolment.last_sent_at = now if enrolment.position else None
             enrolment.enrolled_at = now
-        steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
-        enrolment.next_due_at = _next_due(enrolment, steps)
+        if enrolment.status != Enrolment.Status.PAUSED:  # paused: due once resumed
+            steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
+            enrolment.next_due_at = _next_due(enrolment, steps)
         enrolment.save()
         enrolments.append(enrolment)
     return enrolments
@@ -68,11 +69,14 @@ def enrolments_stop(
     if mailing_list_id is not None:
         enrolments = enrolments.filter(sequence__mailing_list_id=mailing_list_id)
     enrolments.stopped_by_deactivation().update(stop_reason=reason)
-    return enrolments.active().update(
+    # A paused enrolment stops too: coming back after leaving resumes it like any other.
+    running = enrolments.filter(status__in=(Enrolment.Status.ACTIVE, Enrolment.Status.PAUSED))
+    return running.update(
         status=Enrolment.Status.STOPPED,
         stop_reason=reason,
         stopped_at=timezone.now(),
         next_due_at=None,
+        paused_at=None,
     )
 
 
@@ -127,7 +131,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
     resuming = sequence.enrolments.stopped_by_deactivation().filter(
         mailable_subscription("subscription__")
     )
-    # Step deliveries are only ever cancelled by their sequence's deactivation.
+    # Step deliveries are cancelled by their sequence's deactivation, or by a reader's
+    # pause (whose enrolment was put back before them then: no rewind here).
     first_cancelled = dict(
         Delivery.objects.filter(
             step__sequence=sequence,

@@ -3,8 +3,7 @@
 
 import copy
 import re
-import zoneinfo
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from django import forms
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, validate_email
 
+from . import time_zones
 from .models import Answer, Contact, MailingList, Profile
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -23,14 +23,11 @@ INTERVIEW_CONSENT_TEXT = _(
 INTERVIEW_CONSENT_VERSION = 1
 
 
-@cache
-def time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def clean_time_zone(value: str) -> str:
-    value = (value or "").strip()
-    return value if value in time_zones() else settings.TIME_ZONE
+    """The zone the browser reported, as the preference centre offers it (an old name
+    as today's), or the blog's (TIME_ZONE) for anything else (`Factory`, `localtime`,
+    garbage)."""
+    return time_zones.canonical(value) or settings.TIME_ZONE
 
 
 def normalise_email(value: str) -> str:
@@ -215,8 +212,26 @@ class InterviewApplicationForm(forms.Form):
 
 
 class PreferencesForm(forms.Form):
+    """The preference centre. The time zone is a short list by region; « Autre » there
+    stands for the second select, every zone grouped by continent (shown without
+    JavaScript too; static/js/time-zone-choice.js only keeps the two in step)."""
+
     first_name = LineField(label=_("Prénom"), required=False, max_length=100)
-    time_zone = forms.ChoiceField(label=_("Fuseau horaire"))
+    time_zone = forms.CharField(
+        label=_("Fuseau horaire"),
+        max_length=64,
+        widget=forms.Select,
+        help_text=_("Vos e-mails arrivent aux heures de ce fuseau."),
+    )
+    time_zone_other = forms.CharField(
+        label=_("Autre fuseau horaire (liste complète)"),
+        required=False,
+        max_length=64,
+        widget=forms.Select,
+        help_text=_(
+            "Pour l’utiliser, choisissez « Autre (liste complète) » dans la liste du dessus."
+        ),
+    )
     language = forms.ChoiceField(label=_("Langue des e-mails"), choices=settings.LANGUAGES)
     lists = forms.ModelMultipleChoiceField(
         label=_("Ce que vous recevez"),
@@ -227,8 +242,50 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [(tz, tz) for tz in sorted(time_zones())]
-        self.fields["lists"].label_from_instance = lambda ml: f"{ml.name} — {ml.consent_text}"
+        self.fields["time_zone"].widget.choices = time_zones.short_choices()
+        self.fields["time_zone_other"].widget.choices = time_zones.full_choices()
+        # The template shows each list's description, and its consent text apart.
+        self.fields["lists"].label_from_instance = lambda ml: ml.name
+
+    def clean(self):
+        data = super().clean()
+        short, other = data.get("time_zone"), data.get("time_zone_other")
+        if short is None:
+            return data  # already refused
+        chosen_other = time_zones.canonical(other) if other else None
+        if other and chosen_other is None:
+            self.add_error("time_zone_other", _("Choisissez un fuseau horaire de la liste."))
+            return data
+        if short == time_zones.OTHER:
+            if chosen_other is None:
+                self.add_error(
+                    "time_zone_other", _("Choisissez votre fuseau horaire dans la liste complète.")
+                )
+            data["time_zone"] = chosen_other
+            return data
+        chosen = time_zones.canonical(short)
+        if chosen is None:
+            self.add_error("time_zone", _("Choisissez un fuseau horaire de la liste."))
+        elif chosen_other and chosen_other != chosen:
+            # Two different zones and no JavaScript to say which: ask, never guess.
+            self.add_error(
+                "time_zone_other",
+                _(
+                    "Vous avez choisi deux fuseaux : %(short)s et %(other)s. Pour garder "
+                    "%(other)s, choisissez « Autre (liste complète) » dans la liste du "
+                    "dessus ; sinon, revenez à « — Choisissez — » ici."
+                )
+                % {"short": time_zones.label(chosen), "other": time_zones.label(chosen_other)},
+            )
+        data["time_zone"] = chosen
+        return data
+
+    @property
+    def time_zone_other_open(self) -> bool:
+        """Whether the full list is the reader's choice (its section is shown open)."""
+        return self["time_zone"].value() == time_zones.OTHER or bool(
+            self.errors.get("time_zone_other") if self.is_bound else False
+        )
 
     @classmethod
     def for_contact(cls, contact: Contact, data=None) -> "PreferencesForm":
@@ -237,9 +294,12 @@ class PreferencesForm(forms.Form):
             for s in contact.subscriptions.all()
             if s.status != s.Status.UNSUBSCRIBED
         ]
+        zone = time_zones.canonical(contact.time_zone) or settings.TIME_ZONE
+        in_short_list = zone in time_zones.short_zones()
         initial = {
             "first_name": contact.first_name,
-            "time_zone": contact.time_zone,
+            "time_zone": zone if in_short_list else time_zones.OTHER,
+            "time_zone_other": "" if in_short_list else zone,
             "language": contact.language,
             "lists": subscribed,
         }

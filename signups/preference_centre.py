@@ -1,11 +1,14 @@
-"""The preference centre's writes: lists, profile and language, unsubscribing from
-everything, and consenting again after an inactivity review."""
+"""The preference centre's writes: lists, profile and language, pausing and resuming a
+sequence (the workshop), unsubscribing from everything, and consenting again after an
+inactivity review."""
 
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from . import signals
 from .models import Consent, Contact, MailingList, Subscription
 from .services import subscription_confirm, subscription_unsubscribe
 
@@ -92,3 +95,51 @@ def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = ""
         )
     contact.refresh_from_db()
     return contact
+
+
+def contact_sequences(*, contact: Contact) -> list[dict]:
+    """The reader's sequences as the preference centre shows them (asked of mailings)."""
+    found = []
+    for _receiver, sequences in signals.contact_sequences.send(sender=Contact, contact=contact):
+        found.extend(sequences or ())
+    return found
+
+
+@transaction.atomic
+def contact_sequence_pause(
+    *,
+    contact: Contact,
+    sequence_id: int,
+    pause: bool,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> bool:
+    """Pause the reader's lessons in a sequence, or resume them; recorded with the other
+    evidence of what the reader asked (form « preferences:pause » or « preferences:reprise »,
+    the words of the button and the sequence's name). False when nothing changed (already
+    paused or running, finished, not theirs)."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if pause is False and not contact.is_sendable:
+        return False
+    changed = [
+        result
+        for _receiver, result in signals.sequence_pause_requested.send(
+            sender=Contact, contact=contact, sequence_id=sequence_id, pause=pause
+        )
+        if result
+    ]
+    now = timezone.now()
+    for result in changed:
+        words = _("Mettre en pause") if pause else _("Reprendre")
+        Consent.objects.record(
+            contact=contact,
+            mailing_list=result["mailing_list"],
+            form="preferences:pause" if pause else "preferences:reprise",
+            text=f"{words} : {result['sequence']}",
+            given_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    if changed:
+        Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
+    return bool(changed)

@@ -22,3 +22,11 @@ contact_erased = Signal()
 # kwargs: mailing_list. Receivers return how many emails the list's welcome sequences
 # send a newly confirmed reader (the import page says what enrolling would send).
 welcome_emails_count = Signal()
+# kwargs: contact. Receivers return the reader's sequences for the preference centre,
+# a list of dicts: "id", "name", "sent" (steps sent), "total" (steps), "paused" (bool),
+# "can_pause" (bool: running, with steps to come), "next_at" (datetime or None).
+contact_sequences = Signal()
+# kwargs: contact, sequence_id, pause (True: pause, False: resume). The receiver pauses
+# or resumes the reader in that sequence and returns {"mailing_list", "sequence"} (the
+# list it belongs to, its name) when it changed something, else None.
+sequence_pause_requested = Signal()

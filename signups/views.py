@@ -27,6 +27,7 @@ from . import (
     ratelimit,
     rights,
     services,
+    time_zones,
     tokens,
     webmail,
 )
@@ -368,8 +369,9 @@ def _link_invalid(request):
 @form_post()
 @require_http_methods(["GET", "POST"])
 def preferences(request, token: str):
-    """The preference centre: lists, first name, time zone, language; leave; ask for
-    the link to one's data (export and erasure are never opened by this permanent link)."""
+    """The preference centre: lists, first name, time zone, language; the workshop's
+    progress, paused and resumed; leave; ask for the link to one's data (export and
+    erasure are never opened by this permanent link)."""
     contact = _contact_from_token(token)
     if contact is None:
         return _link_invalid(request)
@@ -384,6 +386,24 @@ def preferences(request, token: str):
         saved = _(
             "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
         )
+    elif action in ("pause", "resume"):
+        try:
+            sequence_id = int(request.POST.get("sequence", ""))
+        except ValueError:
+            sequence_id = 0
+        done = preference_centre.contact_sequence_pause(
+            contact=contact,
+            sequence_id=sequence_id,
+            pause=action == "pause",
+            ip_address=ip,
+            user_agent=agent,
+        )
+        if action == "pause":
+            saved = _("C’est en pause : vous ne recevrez plus de leçon avant de reprendre.")
+        else:
+            saved = _("C’est reparti : la prochaine leçon arrive à la date indiquée.")
+        if not done:
+            saved = _("Rien n’a changé : l’atelier était déjà dans cet état.")
     elif action == "unsubscribe_all":
         preference_centre.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
@@ -418,6 +438,11 @@ def _preferences_context(contact, token, **extra) -> dict:
         "token": token,
         "form": extra.pop("form", None) or PreferencesForm.for_contact(contact),
         "subscriptions": subscriptions,
+        "active_list_ids": {
+            s.mailing_list_id for s in subscriptions if s.status != Subscription.Status.UNSUBSCRIBED
+        },
+        "sequences": preference_centre.contact_sequences(contact=contact),
+        "display_time_zone": time_zones.canonical(contact.time_zone) or settings.TIME_ZONE,
         **extra,
     }
 

@@ -149,6 +149,7 @@ class Enrolment(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("en cours")
+        PAUSED = "paused", _("en pause")
         STOPPED = "stopped", _("arrêtée")
 
     class StopReason(models.TextChoices):
@@ -178,6 +179,12 @@ class Enrolment(models.Model):
     )
     last_sent_at = models.DateTimeField(_("dernier envoi le"), null=True, blank=True)
     next_due_at = models.DateTimeField(_("prochain envoi le"), null=True, blank=True)
+    paused_at = models.DateTimeField(
+        _("en pause depuis le"),
+        null=True,
+        blank=True,
+        help_text=_("Le lecteur a mis la séquence en pause depuis ses préférences."),
+    )
     stopped_at = models.DateTimeField(_("arrêtée le"), null=True, blank=True)
     stop_reason = models.CharField(
         _("motif de l’arrêt"),

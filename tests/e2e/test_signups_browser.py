@@ -57,7 +57,7 @@ def test_preference_centre(page, live_server, lists):
     newsletter.uncheck()
     page.get_by_label(lists["entretiens"].name, exact=False).check()
     page.get_by_label("Prénom").fill("Léa")
-    page.get_by_label("Fuseau horaire").select_option("America/Guadeloupe")
+    page.get_by_label("Fuseau horaire", exact=True).select_option("America/Guadeloupe")
     page.get_by_label("Langue des e-mails").select_option("en")
     page.get_by_role("button", name="Enregistrer mes préférences").click()
     assert page.get_by_text("Vos préférences sont enregistrées.").is_visible()

@@ -142,7 +142,19 @@ def test_the_sequence_tick_stops_each_reader_for_the_reason_the_rule_gives():
         )
         for s, _reason in readers.values()
     )
+    # A reader who paused the sequence from their preferences gets no step either.
+    paused = SubscriptionFactory(mailing_list=workshop)
+    Enrolment.objects.create(
+        sequence=step.sequence,
+        contact_id=paused.contact_id,
+        subscription=paused,
+        enrolled_at=long_ago,
+        status=Enrolment.Status.PAUSED,
+        paused_at=long_ago,
+        next_due_at=long_ago + step.delay,
+    )
     assert enrolments_advance() == 1
+    assert Enrolment.objects.get(subscription=paused).status == Enrolment.Status.PAUSED
     for name, (subscription, reason) in readers.items():
         enrolment = Enrolment.objects.get(subscription=subscription)
         assert enrolment.stop_reason == reason, name

@@ -131,7 +131,7 @@ def test_preferences_refuse_an_unknown_time_zone(active):
     client = Client()
     url = _path(tokens.preferences_url(active.contact))
     response = client.post(url, {"action": "save", "time_zone": "Nowhere/Land", "language": "fr"})
-    assert "Sélectionnez un choix valide" in response.content.decode()
+    assert "Choisissez un fuseau horaire de la liste." in response.content.decode()
     assert Contact.objects.get().time_zone == "Europe/Paris"
 
 
