@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.form_posts import form_post
 from config.links import absolute
 from config.origin import origin_checked
 from signups import tokens
 from signups.ratelimit import client_ip
-from signups.views import form_post
 
 from . import commenting
 from .cache import cached_page
