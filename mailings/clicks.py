@@ -37,7 +37,7 @@ _SLOT = "0"
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "MAIL_TRACK_CLICKS", False))
+    return settings.MAIL_TRACK_CLICKS
 
 
 def _name(index: int, prefix: str = LINK_PREFIX) -> str:
