@@ -38,4 +38,6 @@ def _line_of_time_zone() -> str:
 
 
 def test_consent_is_written_only_by_record():
-    assert _lines(r"Consent\.objects\.(create|bulk_create|get_or_create)|(?<!class )Consent\(") == []
+    assert (
+        _lines(r"Consent\.objects\.(create|bulk_create|get_or_create)|(?<!class )Consent\(") == []
+    )
