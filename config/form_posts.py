@@ -27,6 +27,11 @@ def body_problem(request) -> str | None:
         return None
     if request.content_type not in FORM_CONTENT_TYPES:
         return _("La requête envoyée n’est pas un formulaire.")
+    return _form_problem(request)
+
+
+def _form_problem(request) -> str | None:
+    """Why a form body of an acceptable size and type cannot be parsed; None if it can."""
     try:
         body = request.body  # bounded above; read first so the parsers work on a copy
         if request.content_type == FORM_CONTENT_TYPES[0]:
@@ -46,6 +51,10 @@ def body_problem(request) -> str | None:
         return _("Le formulaire envoyé est illisible.")
     if body.strip() and not items and not body.rstrip().endswith(b"--"):
         return _("Le formulaire envoyé est illisible.")
+    return _characters_problem(items)
+
+
+def _characters_problem(items) -> str | None:
     for key, values in items:
         # Percent-encoded bytes that are not UTF-8 decode to U+FFFD.
         if "\ufffd" in key or any("\ufffd" in value for value in values):

@@ -76,33 +76,39 @@ def french_html(markup: str, *, language: str | None = None) -> str:
     out: list[str] = []
     position = 0
     for match in _TOKEN.finditer(markup):
-        text = markup[position : match.start()]
-        if text:
-            out.append(french_text(text) if french and not untouched else text)
+        out.append(_spaced(markup[position : match.start()], french and not untouched))
         out.append(match.group(0))
         position = match.end()
-        closing, tag = match.group(1), (match.group(2) or "").lower()
-        if not tag:
-            continue  # a comment
-        if closing:
-            for depth in range(len(stack) - 1, -1, -1):
-                if stack[depth][0] == tag:
-                    _tag, french, untouched = stack[depth]
-                    del stack[depth:]
-                    break
-            continue
-        attributes = match.group(3)
-        if tag in _VOID or attributes.rstrip().endswith("/"):
-            continue
-        stack.append((tag, french, untouched))
-        lang = _LANG.search(attributes)
-        if lang:
-            french = _is_french(lang.group(1))
-        untouched = untouched or tag in _UNTOUCHED
-    rest = markup[position:]
-    if rest:
-        out.append(french_text(rest) if french and not untouched else rest)
+        french, untouched = _after_tag(match, stack, french, untouched)
+    out.append(_spaced(markup[position:], french and not untouched))
     return "".join(out)
+
+
+def _spaced(text: str, french: bool) -> str:
+    return french_text(text) if french and text else text
+
+
+def _after_tag(match, stack: list, french: bool, untouched: bool) -> tuple[bool, bool]:
+    """(French?, untouched?) after this tag: an opening tag pushes the outside's state
+    (and may switch the language), a closing one restores it."""
+    closing, tag = match.group(1), (match.group(2) or "").lower()
+    if not tag:
+        return french, untouched  # a comment
+    if closing:
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth][0] == tag:
+                _tag, french, untouched = stack[depth]
+                del stack[depth:]
+                break
+        return french, untouched
+    attributes = match.group(3)
+    if tag in _VOID or attributes.rstrip().endswith("/"):
+        return french, untouched
+    stack.append((tag, french, untouched))
+    lang = _LANG.search(attributes)
+    if lang:
+        french = _is_french(lang.group(1))
+    return french, untouched or tag in _UNTOUCHED
 
 
 def french_email(*, subject: str, text: str, html: str, language: str) -> tuple[str, str, str]:

@@ -183,7 +183,18 @@ def mailing_check(
         list_name="check",
     )
     html, text = rendered.preview(values)
+    _check_images(report, mailing)
+    external = _check_site_links(report, mailing, online)
+    _check_ab_test(report, mailing)
+    _check_audience_and_law(report, mailing, rendered)
+    _check_inbox(report, mailing, html)
+    _check_external_links(report, external, external_links)
+    if spam:
+        _check_spam(report, rendered.personal_bytes(values))
+    return report
 
+
+def _check_images(report: CheckReport, mailing: Mailing) -> None:
     for src, alt in _body_images(mailing.body):
         if rendering.image_url(src) is None:
             report.blocking.append(
@@ -193,6 +204,10 @@ def mailing_check(
         elif not alt:
             report.warnings.append(_("L’image %(src)s n’a pas de texte alternatif.") % {"src": src})
 
+
+def _check_site_links(report: CheckReport, mailing: Mailing, online) -> list[str]:
+    """Relative links, and links to this site that do not answer. Returns the others
+    (external links), checked later if at all."""
     parser = _Links()  # the editor's text: the chrome's own links are the site's business
     parser.feed(rendering.markdown_to_html(mailing.body))
     site = urlsplit(settings.SITE_URL)
@@ -205,19 +220,25 @@ def mailing_check(
             report.blocking.append(_("Lien relatif : %(url)s.") % {"url": url})
         elif parts.hostname == site.hostname:
             status = 200 if (parts.path or "/") in online else _site_status(url)
-            if status == 404:
-                report.blocking.append(
-                    _("Lien vers le site qui répond « page introuvable » (404) : %(url)s.")
-                    % {"url": url}
-                )
-            elif status >= 500:
-                report.warnings.append(
-                    _("Lien vers le site en erreur (%(status)s) : %(url)s.")
-                    % {"status": status, "url": url}
-                )
+            _site_link_status(report, url, status)
         else:
             external.append(url)
+    return external
 
+
+def _site_link_status(report: CheckReport, url: str, status: int) -> None:
+    if status == 404:
+        report.blocking.append(
+            _("Lien vers le site qui répond « page introuvable » (404) : %(url)s.") % {"url": url}
+        )
+    elif status >= 500:
+        report.warnings.append(
+            _("Lien vers le site en erreur (%(status)s) : %(url)s.")
+            % {"status": status, "url": url}
+        )
+
+
+def _check_ab_test(report: CheckReport, mailing: Mailing) -> None:
     variants = mailing.variants.count()
     if variants == 1:
         report.blocking.append(_("Un test A/B compare au moins deux objets."))
@@ -237,6 +258,10 @@ def mailing_check(
         )
     for subject in mailing.variants.values_list("subject", flat=True):
         report.warnings.extend(_subject_warnings(subject))
+
+
+def _check_audience_and_law(report: CheckReport, mailing: Mailing, rendered) -> None:
+    """Someone to send to; the postal address and the unsubscribe link the law asks for."""
     if not mailing.lists.exists() or not mailing.audience_count():
         report.blocking.append(_("Personne ne recevrait ce mailing : l’audience est vide."))
     real_send = settings.EMAIL_BACKEND not in settings.LOCAL_EMAIL_BACKENDS
@@ -247,6 +272,9 @@ def mailing_check(
     if "@@UNSUB@@" not in rendered.html or "@@UNSUB@@" not in rendered.text:
         report.blocking.append(_("Le message n’a pas de lien de désinscription."))
 
+
+def _check_inbox(report: CheckReport, mailing: Mailing, html: str) -> None:
+    """How the message shows in an inbox: clipped by Gmail, its preview line, its subject."""
     size = len(html.encode())
     if size > GMAIL_CLIP_BYTES:
         report.warnings.append(
@@ -259,9 +287,11 @@ def mailing_check(
         )
     report.warnings.extend(_subject_warnings(mailing.subject))
 
-    if external_links is None:
-        external_links = settings.MAIL_CHECK_LINKS
-    if external_links:
+
+def _check_external_links(report: CheckReport, external: list[str], check: bool | None) -> None:
+    if check is None:
+        check = settings.MAIL_CHECK_LINKS
+    if check:
         timeout = settings.MAIL_CHECK_LINKS_TIMEOUT
         for url in external:
             if problem := _external_status(url, timeout):
@@ -275,23 +305,21 @@ def mailing_check(
             % {"count": len(external)}
         )
 
-    if spam:
-        score = spam_score(rendered.personal_bytes(values))
-        if score is None and shutil.which("spamassassin") is None:
-            report.notes.append(
-                _("Score SpamAssassin non calculé (spamassassin n’est pas installé).")
+
+def _check_spam(report: CheckReport, message: bytes) -> None:
+    score = spam_score(message)
+    if score is None and shutil.which("spamassassin") is None:
+        report.notes.append(_("Score SpamAssassin non calculé (spamassassin n’est pas installé)."))
+    elif score is None:
+        report.notes.append(
+            _("Score SpamAssassin non calculé (spamassassin n’a pas répondu à temps).")
+        )
+    elif score >= SPAM_THRESHOLD:
+        report.warnings.append(
+            _(
+                "Score SpamAssassin : %(score)s (à partir de %(max)s, le message est classé en spam)."
             )
-        elif score is None:
-            report.notes.append(
-                _("Score SpamAssassin non calculé (spamassassin n’a pas répondu à temps).")
-            )
-        elif score >= SPAM_THRESHOLD:
-            report.warnings.append(
-                _(
-                    "Score SpamAssassin : %(score)s (à partir de %(max)s, le message est classé en spam)."
-                )
-                % {"score": score, "max": SPAM_THRESHOLD}
-            )
-        else:
-            report.notes.append(_("Score SpamAssassin : %(score)s.") % {"score": score})
-    return report
+            % {"score": score, "max": SPAM_THRESHOLD}
+        )
+    else:
+        report.notes.append(_("Score SpamAssassin : %(score)s.") % {"score": score})

@@ -105,39 +105,13 @@ def _is_json(request) -> bool:
 @csrf_exempt
 def endpoint(request, route: str):
     view_class = _resolve(route)
-    secrets = _secrets()
-    if not secrets:
-        logger.warning("ESP webhook refused: WEBHOOK_SECRET is not set.")
-        return HttpResponse(status=403)
-    given = get_request_basic_auth(request) or ""
-    if not any(constant_time_compare(given, secret) for secret in secrets):
-        logger.warning("ESP webhook refused: missing or wrong basic auth (%s).", route)
-        response = HttpResponse(status=401)
-        response["WWW-Authenticate"] = 'Basic realm="webhooks"'
-        return response
-    if request.method == "HEAD":  # some ESPs check the URL this way
-        return HttpResponse()
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": "POST, HEAD"})
-
+    if (refused := _gate(request, route)) is not None:
+        return refused
     view = view_class()  # reads its settings: a missing ESP key is the operator's error
     view.setup(request)
-    try:
-        if _is_json(request):
-            json.loads(request.body)  # truncated or not JSON: 400 before any ESP code
-        view.run_validators(request)
-        parsed = view.parse_events(request)
-    except AnymailWebhookValidationFailure as exc:
-        if isinstance(exc.__cause__, (KeyError, TypeError, ValueError)):
-            # anymail could not even find the signature in the body: malformed.
-            logger.warning("ESP webhook unreadable (%s): %s", route, exc)
-            return HttpResponse(status=400)
-        logger.warning("ESP webhook refused: %s", exc)
-        return HttpResponse(status=403)
-    except Exception as exc:  # anything the ESP's parser could not read
-        logger.warning("ESP webhook unreadable (%s): %r", route, exc)
-        return HttpResponse(status=400)
-
+    parsed = _parse(view, request, route)
+    if isinstance(parsed, HttpResponse):
+        return parsed
     limit = settings.MAIL_WEBHOOK_MAX_EVENTS
     if len(parsed) > limit:
         logger.warning("ESP webhook refused: %d events, more than %d.", len(parsed), limit)
@@ -153,3 +127,43 @@ def endpoint(request, route: str):
             if isinstance(event, AnymailInboundEvent):
                 inbound.send(sender=view_class, event=event, esp_name=view.esp_name)
     return HttpResponse()
+
+
+def _gate(request, route: str) -> HttpResponse | None:
+    """The answer to a request refused before any ESP code reads it (no secret set, wrong
+    basic auth, a method other than POST), or to a HEAD check; None to go on."""
+    secrets = _secrets()
+    if not secrets:
+        logger.warning("ESP webhook refused: WEBHOOK_SECRET is not set.")
+        return HttpResponse(status=403)
+    given = get_request_basic_auth(request) or ""
+    if not any(constant_time_compare(given, secret) for secret in secrets):
+        logger.warning("ESP webhook refused: missing or wrong basic auth (%s).", route)
+        response = HttpResponse(status=401)
+        response["WWW-Authenticate"] = 'Basic realm="webhooks"'
+        return response
+    if request.method == "HEAD":  # some ESPs check the URL this way
+        return HttpResponse()
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST, HEAD"})
+    return None
+
+
+def _parse(view, request, route: str):
+    """The ESP's events in the request, or the answer to a request that is unreadable
+    (400) or whose signature is wrong (403)."""
+    try:
+        if _is_json(request):
+            json.loads(request.body)  # truncated or not JSON: 400 before any ESP code
+        view.run_validators(request)
+        return view.parse_events(request)
+    except AnymailWebhookValidationFailure as exc:
+        if isinstance(exc.__cause__, (KeyError, TypeError, ValueError)):
+            # anymail could not even find the signature in the body: malformed.
+            logger.warning("ESP webhook unreadable (%s): %s", route, exc)
+            return HttpResponse(status=400)
+        logger.warning("ESP webhook refused: %s", exc)
+        return HttpResponse(status=403)
+    except Exception as exc:  # anything the ESP's parser could not read
+        logger.warning("ESP webhook unreadable (%s): %r", route, exc)
+        return HttpResponse(status=400)

@@ -279,7 +279,6 @@ def contacts_import(
     subscriptions; cleaned, bounced or complained ones are suppressed. Invalid rows are
     reported with the reason; importing the same file twice changes nothing; an import
     never overrides what a person did since (an existing subscription stays as is)."""
-
     report = ImportReport()
     try:
         rows = list(contacts_file_rows(contacts_file))
@@ -292,66 +291,85 @@ def contacts_import(
     for row in rows:
         if row.error:
             report.errors.append((row.line, row.email, str(row.error)))
-            continue
-        if row.email in seen:
+        elif row.email in seen:
             report.unchanged += 1
-            continue
-        seen.add(row.email)
-        if row.status == SUPPRESSED:
-            contact = Contact.objects.filter(email=row.email).first()
-            if contact:
-                suppression.contact_suppress(contact=contact, reason="import_cleaned")
-            else:
-                Suppression.objects.get_or_create(
-                    email_hash=email_hash(row.email), defaults={"reason": "import_cleaned"}
+        elif row.status == SUPPRESSED:
+            seen.add(row.email)
+            _suppress_row(row)
+            report.suppressed += 1
+        elif suppression.is_suppressed(row.email):
+            seen.add(row.email)
+            report.suppressed += 1
+        else:
+            seen.add(row.email)
+            with transaction.atomic():
+                _import_row(
+                    row,
+                    report,
+                    mailing_list=mailing_list,
+                    consent_source=consent_source,
+                    given_at=given_at,
+                    form=form,
+                    imported_by=imported_by,
+                    enrol=enrol,
                 )
-            report.suppressed += 1
-            continue
-        if suppression.is_suppressed(row.email):
-            report.suppressed += 1
-            continue
-        with transaction.atomic():
-            contact, _created = Contact.objects.get_or_create(
-                email=row.email,
-                defaults={
-                    "first_name": row.first_name,
-                    "profile": row.profile,
-                    "source": f"import:{consent_source}"[:64],
-                    "created_at": given_at,
-                    "last_activity_at": given_at,
-                },
-            )
-            if not contact.is_sendable:
-                report.suppressed += 1
-                continue
-            active = row.status == ACTIVE
-            subscription, created = Subscription.objects.get_or_create(
-                contact=contact,
-                mailing_list=mailing_list,
-                defaults={
-                    "status": Subscription.Status.ACTIVE
-                    if active
-                    else Subscription.Status.UNSUBSCRIBED,
-                    "created_at": given_at,
-                    "confirmed_at": given_at if active else None,
-                    "unsubscribed_at": None if active else timezone.now(),
-                },
-            )
-            if not created:
-                report.unchanged += 1
-                continue
-            if not active:
-                report.unsubscribed += 1
-                continue
-            Consent.objects.record(
-                contact=contact,
-                mailing_list=mailing_list,
-                form=form,
-                given_at=given_at,
-                user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
-            )
-            if enrol:
-                signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
-                report.enrolled += 1
-            report.imported += 1
     return report
+
+
+def _suppress_row(row) -> None:
+    """A row the platform marks cleaned, bounced or complained: suppressed."""
+    contact = Contact.objects.filter(email=row.email).first()
+    if contact:
+        suppression.contact_suppress(contact=contact, reason="import_cleaned")
+    else:
+        Suppression.objects.get_or_create(
+            email_hash=email_hash(row.email), defaults={"reason": "import_cleaned"}
+        )
+
+
+def _import_row(
+    row, report: ImportReport, *, mailing_list, consent_source, given_at, form, imported_by, enrol
+) -> None:
+    """Inside a transaction: one row's contact, subscription and consent evidence; counted
+    in `report`. An existing subscription stays as it is."""
+    contact, _created = Contact.objects.get_or_create(
+        email=row.email,
+        defaults={
+            "first_name": row.first_name,
+            "profile": row.profile,
+            "source": f"import:{consent_source}"[:64],
+            "created_at": given_at,
+            "last_activity_at": given_at,
+        },
+    )
+    if not contact.is_sendable:
+        report.suppressed += 1
+        return
+    active = row.status == ACTIVE
+    subscription, created = Subscription.objects.get_or_create(
+        contact=contact,
+        mailing_list=mailing_list,
+        defaults={
+            "status": Subscription.Status.ACTIVE if active else Subscription.Status.UNSUBSCRIBED,
+            "created_at": given_at,
+            "confirmed_at": given_at if active else None,
+            "unsubscribed_at": None if active else timezone.now(),
+        },
+    )
+    if not created:
+        report.unchanged += 1
+        return
+    if not active:
+        report.unsubscribed += 1
+        return
+    Consent.objects.record(
+        contact=contact,
+        mailing_list=mailing_list,
+        form=form,
+        given_at=given_at,
+        user_agent=f"import par {imported_by}"[:500] if imported_by else "import",
+    )
+    if enrol:
+        signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
+        report.enrolled += 1
+    report.imported += 1

@@ -319,23 +319,7 @@ def preferences(request, token: str):
             "Un lien vers vos données vient de partir à votre adresse ; il est valable une heure."
         )
     elif action in ("pause", "resume"):
-        try:
-            sequence_id = int(request.POST.get("sequence", ""))
-        except ValueError:
-            sequence_id = 0
-        done = preference_centre.contact_sequence_pause(
-            contact=contact,
-            sequence_id=sequence_id,
-            pause=action == "pause",
-            ip_address=ip,
-            user_agent=agent,
-        )
-        if action == "pause":
-            saved = _("C’est en pause : vous ne recevrez plus de leçon avant de reprendre.")
-        else:
-            saved = _("C’est reparti : la prochaine leçon arrive à la date indiquée.")
-        if not done:
-            saved = _("Rien n’a changé : l’atelier était déjà dans cet état.")
+        saved = _sequence_pause(request, contact, pause=action == "pause", ip=ip, agent=agent)
     elif action == "unsubscribe_all":
         preference_centre.contact_unsubscribe_all(contact=contact)
         saved = _("Vous êtes désinscrit·e de tout. Vous ne recevrez plus aucun e-mail de nous.")
@@ -361,6 +345,22 @@ def preferences(request, token: str):
     contact.refresh_from_db()
     context = _preferences_context(contact, token, saved=saved)
     return render(request, "signups/preferences.html", context)
+
+
+def _sequence_pause(request, contact, *, pause: bool, ip, agent) -> str:
+    """Pause or resume the workshop named in the form; what to tell the reader."""
+    try:
+        sequence_id = int(request.POST.get("sequence", ""))
+    except ValueError:
+        sequence_id = 0
+    done = preference_centre.contact_sequence_pause(
+        contact=contact, sequence_id=sequence_id, pause=pause, ip_address=ip, user_agent=agent
+    )
+    if not done:
+        return _("Rien n’a changé : l’atelier était déjà dans cet état.")
+    if pause:
+        return _("C’est en pause : vous ne recevrez plus de leçon avant de reprendre.")
+    return _("C’est reparti : la prochaine leçon arrive à la date indiquée.")
 
 
 def _preferences_context(contact, token, **extra) -> dict:

@@ -123,55 +123,76 @@ def lexical_to_html(document: dict) -> str:
 def _lexical(node: dict) -> str:
     kind = node.get("type")
     inner = "".join(_lexical(child) for child in node.get("children", []))
-    if kind in ("text", "extended-text"):
-        text = html.escape(node.get("text", ""))
-        for bit, tag in _FORMATS:
-            if node.get("format", 0) & bit:
-                text = f"<{tag}>{text}</{tag}>"
-        return text
-    if kind == "linebreak":
-        return "<br>"
-    if kind in ("paragraph",):
-        return f"<p>{inner}</p>"
-    if kind in ("heading", "extended-heading"):
-        tag = node.get("tag", "h2")
-        return (
-            f"<{tag}>{inner}</{tag}>"
-            if tag in {f"h{i}" for i in range(1, 7)}
-            else f"<p>{inner}</p>"
-        )
-    if kind in ("quote", "extended-quote", "aside"):
-        return f"<blockquote>{inner}</blockquote>"
-    if kind == "list":
-        tag = "ol" if node.get("listType") == "number" else "ul"
+    if kind in _LEXICAL_WRAPPED:
+        tag = _LEXICAL_WRAPPED[kind]
         return f"<{tag}>{inner}</{tag}>"
-    if kind == "listitem":
-        return f"<li>{inner}</li>"
-    if kind in ("link", "autolink"):
-        return f'<a href="{html.escape(node.get("url", ""))}">{inner}</a>'
-    if kind == "image":
-        caption = node.get("caption") or ""
-        image = f'<img src="{html.escape(node.get("src", ""))}" alt="{html.escape(node.get("alt") or node.get("altText") or "")}">'
-        return (
-            f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
-            if caption
-            else f"<figure>{image}</figure>"
-        )
-    if kind == "horizontalrule":
-        return "<hr>"
-    if kind in ("html", "embed"):
-        return node.get("html", "")
-    if kind == "markdown":
-        from ..rendering import render_markdown
+    render = _LEXICAL_NODES.get(kind)
+    return render(node, inner) if render else inner
 
-        return render_markdown(node.get("markdown", ""))[0]
-    if kind == "codeblock":
-        return f"<pre><code>{html.escape(node.get('code', ''))}</code></pre>"
-    if kind == "bookmark":
-        url = node.get("url", "")
-        title = (node.get("metadata") or {}).get("title") or url
-        return f'<p><a href="{html.escape(url)}">{html.escape(title)}</a></p>'
-    return inner
+
+def _lexical_text(node: dict, _inner: str) -> str:
+    text = html.escape(node.get("text", ""))
+    for bit, tag in _FORMATS:
+        if node.get("format", 0) & bit:
+            text = f"<{tag}>{text}</{tag}>"
+    return text
+
+
+def _lexical_heading(node: dict, inner: str) -> str:
+    tag = node.get("tag", "h2")
+    return f"<{tag}>{inner}</{tag}>" if tag in {f"h{i}" for i in range(1, 7)} else f"<p>{inner}</p>"
+
+
+def _lexical_list(node: dict, inner: str) -> str:
+    tag = "ol" if node.get("listType") == "number" else "ul"
+    return f"<{tag}>{inner}</{tag}>"
+
+
+def _lexical_image(node: dict, _inner: str) -> str:
+    caption = node.get("caption") or ""
+    image = f'<img src="{html.escape(node.get("src", ""))}" alt="{html.escape(node.get("alt") or node.get("altText") or "")}">'
+    if caption:
+        return f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
+    return f"<figure>{image}</figure>"
+
+
+def _lexical_markdown(node: dict, _inner: str) -> str:
+    from ..rendering import render_markdown
+
+    return render_markdown(node.get("markdown", ""))[0]
+
+
+def _lexical_bookmark(node: dict, _inner: str) -> str:
+    url = node.get("url", "")
+    title = (node.get("metadata") or {}).get("title") or url
+    return f'<p><a href="{html.escape(url)}">{html.escape(title)}</a></p>'
+
+
+# Lexical node types that only wrap their children in one element.
+_LEXICAL_WRAPPED = {
+    "paragraph": "p",
+    "quote": "blockquote",
+    "extended-quote": "blockquote",
+    "aside": "blockquote",
+    "listitem": "li",
+}
+_LEXICAL_NODES = {
+    "text": _lexical_text,
+    "extended-text": _lexical_text,
+    "linebreak": lambda node, inner: "<br>",
+    "heading": _lexical_heading,
+    "extended-heading": _lexical_heading,
+    "list": _lexical_list,
+    "link": lambda node, inner: f'<a href="{html.escape(node.get("url", ""))}">{inner}</a>',
+    "autolink": lambda node, inner: f'<a href="{html.escape(node.get("url", ""))}">{inner}</a>',
+    "image": _lexical_image,
+    "horizontalrule": lambda node, inner: "<hr>",
+    "html": lambda node, inner: node.get("html", ""),
+    "embed": lambda node, inner: node.get("html", ""),
+    "markdown": _lexical_markdown,
+    "codeblock": lambda node, inner: f"<pre><code>{html.escape(node.get('code', ''))}</code></pre>",
+    "bookmark": _lexical_bookmark,
+}
 
 
 # --- Mobiledoc (Ghost 1 to 4) ------------------------------------------------------

@@ -114,46 +114,63 @@ def plain_text_to_markdown(lines: list[str]) -> str:
     out: list[str] = []
     index = 0
     while index < len(blocks):
+        quote = _block_quote(blocks, index)
+        if quote is not None:
+            rendered, index = quote
+            out.append(rendered)
+            continue
         block = blocks[index]
-        first = block[0].strip()
-        # « quoted paragraphs » followed by "– Author": one block quote.
-        if first.startswith("«"):
-            end = index
-            while end < len(blocks) and not blocks[end][-1].strip().endswith("»"):
-                end += 1
-            if end < len(blocks):
-                quote = [" ".join(b.strip() for b in blk) for blk in blocks[index : end + 1]]
-                rendered = "\n>\n".join(f"> {_escape_markdown_line(p)}" for p in quote)
-                index = end + 1
-                if index < len(blocks) and re.match(r"^[–—-]\s+\S", blocks[index][0].strip()):
-                    rendered += (
-                        f"\n>\n> — {_escape_markdown_line(blocks[index][0].strip()[1:].strip())}"
-                    )
-                    index += 1
-                out.append(rendered)
-                continue
-        items: list[str] = []
-        for line in block:
-            bullet = _BULLET.match(line)
-            tweet = _CLICK_TO_TWEET.match(line.strip())
-            if bullet:
-                items.append(f"- {_escape_markdown_line(bullet.group('text').strip())}")
-            elif tweet:
-                items.append(f"\n> {_escape_markdown_line(tweet.group('quote').strip())}\n")
-            elif line.strip() in ("***", "---", "* * *"):
-                items.append("\n---\n")
-            else:
-                items.append(_escape_markdown_line(line.strip()))
         next_is_list = index + 1 < len(blocks) and bool(_BULLET.match(blocks[index + 1][0]))
-        if (
-            len(block) == 1
-            and next_is_list
-            and len(first) <= 70
-            and not re.search(r"[.:;,]$", first)
-            and not _BULLET.match(block[0])
-        ):
-            out.append(f"## {_escape_markdown_line(first)}")
+        if _introduces_list(block, next_is_list):
+            out.append(f"## {_escape_markdown_line(block[0].strip())}")
         else:
-            out.append("\n".join(items))
+            out.append("\n".join(_block_lines(block)))
         index += 1
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(out)).strip() + "\n"
+
+
+def _block_quote(blocks: list[list[str]], index: int) -> tuple[str, int] | None:
+    """« Quoted paragraphs » followed by "– Author", from `blocks[index]`: one block quote,
+    and the index after it; None when no quote starts (and ends) there."""
+    if not blocks[index][0].strip().startswith("«"):
+        return None
+    end = index
+    while end < len(blocks) and not blocks[end][-1].strip().endswith("»"):
+        end += 1
+    if end == len(blocks):
+        return None
+    quote = [" ".join(b.strip() for b in blk) for blk in blocks[index : end + 1]]
+    rendered = "\n>\n".join(f"> {_escape_markdown_line(p)}" for p in quote)
+    index = end + 1
+    if index < len(blocks) and re.match(r"^[–—-]\s+\S", blocks[index][0].strip()):
+        rendered += f"\n>\n> — {_escape_markdown_line(blocks[index][0].strip()[1:].strip())}"
+        index += 1
+    return rendered, index
+
+
+def _block_lines(block: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in block:
+        bullet = _BULLET.match(line)
+        tweet = _CLICK_TO_TWEET.match(line.strip())
+        if bullet:
+            items.append(f"- {_escape_markdown_line(bullet.group('text').strip())}")
+        elif tweet:
+            items.append(f"\n> {_escape_markdown_line(tweet.group('quote').strip())}\n")
+        elif line.strip() in ("***", "---", "* * *"):
+            items.append("\n---\n")
+        else:
+            items.append(_escape_markdown_line(line.strip()))
+    return items
+
+
+def _introduces_list(block: list[str], next_is_list: bool) -> bool:
+    """A short line, without final punctuation, just before a list: its heading."""
+    first = block[0].strip()
+    return (
+        len(block) == 1
+        and next_is_list
+        and len(first) <= 70
+        and not re.search(r"[.:;,]$", first)
+        and not _BULLET.match(block[0])
+    )

@@ -89,76 +89,91 @@ def _dot_stuffed(data: bytes) -> bytes:
     return data + b".\r\n"
 
 
+class _Pipeline:
+    """One pipelined connection's state: the bytes waiting to be written (a message's
+    content and end-of-data), the row whose content was written and whose end-of-data
+    reply is unread, and whether a refused transaction must be reset first."""
+
+    def __init__(self, sender, outcomes: Outcomes):
+        self.sender = sender
+        self.outcomes = outcomes
+        self.pending = b""
+        self.in_flight = None  # (row, message id)
+        self.reset = False
+
+    def settle_in_flight(self) -> None:
+        row, message_id = self.in_flight
+        code, reply = self.sender.getreply()
+        if code == 250:
+            self.outcomes.sent.append((row["id"], message_id))
+        else:
+            _smtp_refusal(self.outcomes, row, code, reply)
+        self.in_flight = None
+
+    def transaction(self, commands: bytes) -> list:
+        """Write what waits with this message's MAIL, RCPT and DATA (after an RSET if the
+        last transaction was refused); settle the message in flight; return the replies
+        to MAIL, RCPT and DATA."""
+        if self.reset:
+            commands = b"RSET\r\n" + commands
+        self.sender.send(self.pending + commands)
+        self.pending = b""
+        if self.in_flight is not None:
+            self.settle_in_flight()
+        if self.reset:
+            self.sender.getreply()
+            self.reset = False
+        return [self.sender.getreply() for _i in range(3)]
+
+    def refused(self, row, replies: list) -> None:
+        """The first refusal among MAIL, RCPT and DATA is the row's outcome."""
+        self.reset = True
+        for (code, reply), accepted in zip(replies, ((250,), (250, 251)), strict=False):
+            if code not in accepted:
+                _smtp_refusal(self.outcomes, row, code, reply)
+                return
+        _smtp_refusal(self.outcomes, row, *replies[2])
+
+    def finish(self) -> None:
+        if self.pending:
+            self.sender.send(self.pending)
+            self.pending = b""
+            self.settle_in_flight()
+        if self.reset:  # the connection serves the next chunk: leave it between transactions
+            self.sender.rset()
+
+
 def _send_pipelined(backend, chunk, messages, outcomes: Outcomes, handover) -> None:
     """ESMTP PIPELINING: each write carries one message's content and end-of-data
     together with the next message's MAIL, RCPT and DATA, so a message costs one
     round trip instead of four. Replies are read in order: a refusal concerns one
     message only, as with smtplib; a broken connection makes the message whose
     content was sent unknown and leaves the ones not yet sent untouched."""
-    sender = backend.connection
+    pipe = _Pipeline(backend.connection, outcomes)
     make = rendering.recipient_values_maker(formatdate(usegmt=True))
     envelope = {key: parseaddr(rendered.from_email)[1] for key, rendered in messages.items()}
-    pending = b""  # bytes to write before reading the next replies
-    reset = False  # a refused transaction must be reset before the next MAIL
     started = 0  # rows before this one are settled (or were skipped as not sendable)
-    in_flight = None  # the row whose content was written, its end-of-data reply unread
-
-    def settle_end(row, message_id):
-        code, reply = sender.getreply()
-        if code == 250:
-            outcomes.sent.append((row["id"], message_id))
-        else:
-            _smtp_refusal(outcomes, row, code, reply)
-
     try:
         for index, row in enumerate(chunk):
             key = message_key(row)
             commands = _envelope(row, messages[key], envelope[key])
             if commands is None:
                 outcomes.failed.append((row["id"], _("adresse refusée par SMTP")))
-                started = index + 1
-                continue
-            if not handover.reach(index):  # no longer ours
-                started = index + 1
-                continue
-            values = recipient_values(row, make)
-            data = _dot_stuffed(messages[key].personal_bytes(values))
-            if reset:
-                commands = b"RSET\r\n" + commands
-            sender.send(pending + commands)
-            pending = b""
-            if in_flight is not None:
-                settle_end(*in_flight)
-                in_flight = None
-            started = index
-            if reset:
-                sender.getreply()
-                reset = False
-            replies = [sender.getreply() for _i in range(3)]
-            (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = replies
-            if data_code == 354:
-                pending = data
-                in_flight = (row, values["MSGID"].strip("<>"))
-                started = index + 1
-                continue
-            reset = True
-            if mail_code != 250:
-                _smtp_refusal(outcomes, row, mail_code, mail_reply)
-            elif rcpt_code not in (250, 251):
-                _smtp_refusal(outcomes, row, rcpt_code, rcpt_reply)
-            else:
-                _smtp_refusal(outcomes, row, data_code, data_reply)
+            elif handover.reach(index):  # else no longer ours: skipped
+                values = recipient_values(row, make)
+                data = _dot_stuffed(messages[key].personal_bytes(values))
+                replies = pipe.transaction(commands)
+                if replies[2][0] == 354:
+                    pipe.pending = data
+                    pipe.in_flight = (row, values["MSGID"].strip("<>"))
+                else:
+                    pipe.refused(row, replies)
             started = index + 1
-        if pending:
-            sender.send(pending)
-            settle_end(*in_flight)
-            in_flight = None
-        if reset:  # the connection serves the next chunk: leave it between transactions
-            sender.rset()
+        pipe.finish()
     except (OSError, smtplib.SMTPException) as exc:
         # The message whose content went out may have been accepted; the rest of the
         # chunk was never handed over.
-        if in_flight is not None:
-            outcomes.unknown.append((in_flight[0]["id"], f"SMTP : {exc}"))
+        if pipe.in_flight is not None:
+            outcomes.unknown.append((pipe.in_flight[0]["id"], f"SMTP : {exc}"))
         outcomes.untouched.extend(r["id"] for r in chunk[started:])
         backend.connection = None

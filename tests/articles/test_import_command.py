@@ -152,17 +152,20 @@ def test_bad_file_among_new_files_does_not_stop_the_others(db, tmp_path):
     assert sorted(Article.objects.values_list("title", flat=True)) == ["Premier", "Troisième"]
 
 
-def test_a_failure_while_saving_leaves_no_half_imported_article(db, tmp_path, monkeypatch):
-    from articles import importing as services
+def test_a_failure_while_saving_leaves_no_half_imported_article(db, tmp_path):
+    from django.db import connection
 
     source = tmp_path / "a.md"
     source.write_text("---\ntitle: Premier\ncategories: [A, B]\n---\nTexte.\n", encoding="utf-8")
+    links = Article.categories.through._meta.db_table
 
-    def explode(article, doc, **kwargs):
-        raise RuntimeError("disque plein")
+    def disk_full_at_the_categories(execute, sql, params, many, context):
+        # After the article and its categories are written: the last writes fail.
+        if sql.startswith("INSERT") and links in sql:
+            raise RuntimeError("disque plein")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(services, "_store_comments", explode)
-    with pytest.raises(CommandError):
+    with connection.execute_wrapper(disk_full_at_the_categories), pytest.raises(CommandError):
         import_paths(source)
     assert Article.objects.count() == 0 and Category.objects.count() == 0
 

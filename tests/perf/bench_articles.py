@@ -148,27 +148,8 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             # a cache miss (rendered, then stored), the worst case of the page cache.
             "liste ?page=<n>": "/articles/?page={n}",
         }
-        results = {label: {"requests": 0, "errors": 0, "seconds": 0.0} for label in paths}
-        sizes = {}
-        for label, path in paths.items():
-            url = f"http://127.0.0.1:{port}{path.replace('{n}', '0')}"
-            with urllib.request.urlopen(url, timeout=5) as response:
-                assert response.status == 200
-                body = response.read()
-            sizes[label] = len(body)
-            if path in (paths["accueil"], paths["article"]):
-                assert b"signup-compact" in body  # the page as readers get it, forms included
-            _load(port, path, WARMUP)
-        order = list(paths.items())
-        for round_number in range(ROUNDS):
-            # Each round starts with a different target: no position favours one of them.
-            shift = round_number % len(order)
-            for label, path in order[shift:] + order[:shift]:
-                result = _load(port, path, SECONDS)
-                for name in ("requests", "errors", "seconds"):
-                    results[label][name] += result[name]
-        for result in results.values():
-            result["rps"] = result["requests"] / result["seconds"]
+        sizes = _checked_and_warmed(port, paths)
+        results = _measured_in_turns(port, paths)
     finally:
         stop(server)
         log.close()
@@ -190,6 +171,38 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
         )
     for result in results.values():
         assert result["errors"] == 0 and result["requests"] > 0
+
+
+def _checked_and_warmed(port: int, paths: dict) -> dict:
+    """Each page once (200, forms included where readers get them), then warmed up.
+    Returns each page's size."""
+    sizes = {}
+    for label, path in paths.items():
+        url = f"http://127.0.0.1:{port}{path.replace('{n}', '0')}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200
+            body = response.read()
+        sizes[label] = len(body)
+        if path in (paths["accueil"], paths["article"]):
+            assert b"signup-compact" in body  # the page as readers get it, forms included
+        _load(port, path, WARMUP)
+    return sizes
+
+
+def _measured_in_turns(port: int, paths: dict) -> dict:
+    """ROUNDS rounds of SECONDS per page, taking turns: requests, errors, seconds, rps."""
+    results = {label: {"requests": 0, "errors": 0, "seconds": 0.0} for label in paths}
+    order = list(paths.items())
+    for round_number in range(ROUNDS):
+        # Each round starts with a different target: no position favours one of them.
+        shift = round_number % len(order)
+        for label, path in order[shift:] + order[:shift]:
+            result = _load(port, path, SECONDS)
+            for name in ("requests", "errors", "seconds"):
+                results[label][name] += result[name]
+    for result in results.values():
+        result["rps"] = result["requests"] / result["seconds"]
+    return results
 
 
 def test_import_a_thousand_generated_articles(tmp_path):

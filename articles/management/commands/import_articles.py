@@ -65,40 +65,60 @@ def summary_lines(report: ImportReport) -> list[str]:
     return [*lines, line]
 
 
+class _Progress:
+    """A progress bar once there are PROGRESS_FROM documents (counted ahead, or met along
+    the way when they cannot be counted); lines are written above it."""
+
+    def __init__(self, total: int | None, *, quiet: bool, stdout):
+        from tqdm import tqdm
+
+        self.tqdm, self.total, self.quiet, self.stdout = tqdm, total, quiet, stdout
+        self.seen = 0
+        self.bar = None
+        if total and total >= PROGRESS_FROM and not quiet:
+            self.bar = tqdm(total=total, unit=_("fichier"), leave=False, mininterval=0.5)
+
+    def advance(self) -> None:
+        self.seen += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.seen == PROGRESS_FROM and not self.quiet and self.total is None:
+            self.bar = self.tqdm(unit=_("fichier"), leave=False, mininterval=0.5, initial=self.seen)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=self.stdout)
+        else:
+            self.stdout.write(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _styled(line: str, kind, style) -> str:
+    if style and kind == "failed":
+        return style.ERROR(line)
+    if style and kind == "warning":
+        return style.WARNING(line)
+    return line
+
+
 def run_import(
     paths, *, stdout, style=None, quiet_unchanged=False, fmt="auto", dry_run=False
 ) -> int:
     """Import everything, one line per document and a summary; returns the number of failures."""
-    from tqdm import tqdm
-
-    total = sources_count(paths)
-    progress = None
-    if total and total >= PROGRESS_FROM and not quiet_unchanged:
-        progress = tqdm(total=total, unit=_("fichier"), leave=False, mininterval=0.5)
-    seen = 0
-
-    def say(line, kind=None):
-        if style and kind == "failed":
-            line = style.ERROR(line)
-        elif style and kind == "warning":
-            line = style.WARNING(line)
-        progress.write(line, file=stdout) if progress is not None else stdout.write(line)
+    progress = _Progress(sources_count(paths), quiet=quiet_unchanged, stdout=stdout)
 
     def on_result(result: ImportResult) -> None:
-        nonlocal progress, seen
-        seen += 1
-        if seen == PROGRESS_FROM and progress is None and not quiet_unchanged and total is None:
-            progress = tqdm(unit=_("fichier"), leave=False, mininterval=0.5, initial=seen)
-        elif progress is not None:
-            progress.update(1)
+        progress.advance()
         if result.outcome == "unchanged" and quiet_unchanged:
             return
         for line, kind in result_lines(result):
-            say(line, kind)
+            progress.write(_styled(line, kind, style))
 
     report = import_run(paths=paths, fmt=fmt, dry_run=dry_run, on_result=on_result)
-    if progress is not None:
-        progress.close()
+    progress.close()
     counts = report.counts()
     if quiet_unchanged and not (counts["created"] or counts["updated"] or counts["failed"]):
         return 0
