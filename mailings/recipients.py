@@ -23,6 +23,7 @@ RECIPIENT_FIELDS = (
     "contact__language",
     "contact__suppressed_at",
     "contact__erased_at",
+    "contact__click_tracking_refused",
     "subscription__status",
     "subscription__mailing_list__slug",
     "subscription__mailing_list__name",
@@ -35,10 +36,10 @@ RECIPIENT_FIELDS = (
 # table names are interpolated.
 RECIPIENTS_SQL = """
 SELECT claimed.*, c.email, c.first_name, c.language, c.suppressed_at, c.erased_at,
-       s.status, s.slug, s.name, m.status, coalesce(q.is_active, true)
+       c.click_tracking_refused, s.status, s.slug, s.name, m.status, coalesce(q.is_active, true)
 FROM claimed
 LEFT JOIN LATERAL (SELECT email, first_name, language, suppressed_at IS NOT NULL AS suppressed_at,
-                          erased_at IS NOT NULL AS erased_at
+                          erased_at IS NOT NULL AS erased_at, click_tracking_refused
                    FROM {contact} WHERE id = claimed.contact_id OFFSET 0) c ON true
 LEFT JOIN LATERAL (SELECT sub.status, l.slug, l.name FROM {subscription} sub
                    JOIN {mailing_list} l ON l.id = sub.mailing_list_id
@@ -71,7 +72,13 @@ def with_recipients(rows: list[dict]) -> list[dict]:
     contacts = {
         c["id"]: c
         for c in Contact.objects.filter(id__in={row["contact_id"] for row in rows}).values(
-            "id", "email", "first_name", "suppressed_at", "erased_at", "language"
+            "id",
+            "email",
+            "first_name",
+            "suppressed_at",
+            "erased_at",
+            "language",
+            "click_tracking_refused",
         )
     }
     subscriptions = {
@@ -101,6 +108,7 @@ def with_recipients(rows: list[dict]) -> list[dict]:
                 # « is set », as the PostgreSQL statement reads them
                 "contact__suppressed_at": is_set(contact, "suppressed_at"),
                 "contact__erased_at": is_set(contact, "erased_at"),
+                "contact__click_tracking_refused": contact.get("click_tracking_refused"),
                 "subscription__status": subscription.get("status"),
                 "subscription__mailing_list__slug": subscription.get("mailing_list__slug"),
                 "subscription__mailing_list__name": subscription.get("mailing_list__name"),

@@ -221,7 +221,8 @@ class Rendered:
         """One recipient's values with their tracked links, when the message has some."""
         if not self.links or clicks.LINK_PREFIX + "A" in values:
             return values
-        return {**values, **clicks.link_values(values["DID"], self.links)}
+        delivery_id = "" if values.get("NOTRACK") else values["DID"]
+        return {**values, **clicks.link_values(delivery_id, self.links)}
 
     def personal_bytes(self, values: dict) -> bytes:
         values = self.with_links(values)
@@ -315,6 +316,7 @@ def recipient_values_maker(date: str | None = None):
         contact_id: int,
         list_slug: str,
         list_name: str,
+        track_clicks: bool = True,
     ) -> dict:
         first_name = " ".join(first_name.split())  # no line breaks into headers or text
         name_html = escape(first_name)
@@ -333,6 +335,8 @@ def recipient_values_maker(date: str | None = None):
             "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
             "DID": str(delivery_id or ""),
             "DATE": date,
+            # A reader who refused click tracking keeps the direct links (not a placeholder).
+            "NOTRACK": "" if track_clicks else "1",
         }
 
     return values

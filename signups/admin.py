@@ -124,7 +124,15 @@ class AnswerInline(admin.TabularInline):
 class ContactAdminForm(forms.ModelForm):
     class Meta:
         model = Contact
-        fields = ("email", "first_name", "profile", "time_zone", "language", "source")
+        fields = (
+            "email",
+            "first_name",
+            "profile",
+            "time_zone",
+            "language",
+            "source",
+            "click_tracking_refused",
+        )
 
     def clean_email(self):
         email = self.cleaned_data.get("email")

@@ -142,6 +142,16 @@ class Contact(models.Model):
             "consentement : un seul par 24 heures et par adresse."
         ),
     )
+    # db_default: rows written by plain SQL (imports, benchmarks) get it too.
+    click_tracking_refused = models.BooleanField(
+        _("refuse le suivi des clics"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Cochez si ce lecteur s’oppose au suivi de ses clics : ses e-mails gardent les "
+            "liens directs, sans passer par le site (MAIL_TRACK_CLICKS)."
+        ),
+    )
 
     objects = ContactQuerySet.as_manager()
 

@@ -70,6 +70,7 @@ def contact_export(*, contact: Contact) -> dict:
             "last_activity_at": _iso(contact.last_activity_at),
             "suppressed_at": _iso(contact.suppressed_at),
             "suppression_reason": contact.suppression_reason,
+            "click_tracking_refused": contact.click_tracking_refused,
         },
         "subscriptions": [
             {

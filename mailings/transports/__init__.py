@@ -114,6 +114,7 @@ def recipient_values(row, make) -> dict:
         contact_id=row["contact_id"],
         list_slug=row["subscription__mailing_list__slug"],
         list_name=row["subscription__mailing_list__name"],
+        track_clicks=not row.get("contact__click_tracking_refused"),
     )
 
 

@@ -43,6 +43,9 @@ def _esp_fields(text: str) -> str:
 def _batch_message(backend, rendered, recipients: dict) -> AnymailMessage:
     """One message for every recipient of the chunk ({email: (row, values)}), with the
     merge data its text and HTML use, and its metadata."""
+    recipients = {
+        email: (row, rendered.with_links(values)) for email, (row, values) in recipients.items()
+    }
     # Merge data: only the values the text and HTML use.
     used = sorted(set(rendering.PLACEHOLDER.findall(rendered.text + rendered.html)))
     merge_keys = [(name, name.lower()) for name in used]
@@ -57,6 +60,8 @@ def _batch_message(backend, rendered, recipients: dict) -> AnymailMessage:
     message.tags = [rendered.key]
     message.metadata = rendered.metadata
     message.track_opens = settings.MAIL_TRACK_OPENS
+    # Links already tracked by the site (MAIL_TRACK_CLICKS) are not tracked again.
+    message.track_clicks = not rendered.links
     message.merge_data = {
         email: {key: values[name] for name, key in merge_keys}
         for email, (_row, values) in recipients.items()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from mailings import clicks, rendering, services
 from mailings.models import Event, Mailing
+from signups.models import Contact
 
 from .factories import MailingFactory, MailingListFactory, StepFactory, subscribers
 
@@ -225,3 +226,33 @@ def test_long_links_keep_every_line_of_the_message_short(settings, smtp_server):
     html, text = parts(message_from_bytes(raw, policy=policy.default))
     tracked = [h for h in hrefs(html) if "/lien/" in h]
     assert {parse_qs(urlsplit(h).query)["u"][0] for h in tracked} >= {url, WORKSHOP}
+
+
+def test_a_reader_who_refused_click_tracking_keeps_the_direct_links(settings, smtp_server):
+    settings.MAIL_TRACK_CLICKS = True
+    subs = subscribers(2, MailingListFactory())
+    Contact.objects.filter(pk=subs[0].contact_id).update(click_tracking_refused=True)
+    mailing = MailingFactory(lists=[subs[0].mailing_list], body=BODY)
+    services.mailing_schedule(mailing=mailing)
+    Mailing.objects.filter(pk=mailing.pk).update(scheduled_at=timezone.now())
+    services.mailing_dispatch(mailing_id=mailing.pk)
+    services.outbox_send_batch(size=2)
+    by_to = {
+        message["To"]: message
+        for message in (
+            message_from_bytes(raw, policy=policy.default) for _r, raw in smtp_server.messages
+        )
+    }
+    refused, tracked = by_to[subs[0].contact.email], by_to[subs[1].contact.email]
+    html, text = parts(refused)
+    assert ARTICLE in hrefs(html) and WORKSHOP in hrefs(html) and ARTICLE in text
+    assert "/lien/" not in html and "/lien/" not in text
+    html, text = parts(tracked)
+    assert ARTICLE not in hrefs(html) and "/lien/" in html and "/lien/" in text
+
+
+def test_the_editor_records_the_objection_on_the_contact(admin_client):
+    contact = subscribers(1, MailingListFactory())[0].contact
+    page = admin_client.get(f"/admin/signups/contact/{contact.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="click_tracking_refused"' in page.content.decode()

@@ -209,3 +209,28 @@ def test_sendgrid_one_call_per_chunk_and_each_delivery_keeps_its_own_message_id(
         )
         assert mine["headers"]["Message-ID"] == f"<delivery-{delivery.pk}@pouls.example>"
     assert len({d.esp_message_id for d in Delivery.objects.all()}) == len(subs)
+
+
+def test_with_site_click_tracking_each_recipient_gets_their_tracked_links(mailgun, settings):
+    """MAIL_TRACK_CLICKS through an ESP's batch: the links are merge data per recipient,
+    and the ESP is told not to track clicks again."""
+    from mailings import rendering
+
+    settings.MAIL_TRACK_CLICKS = True
+    rendering._render_cached.cache_clear()
+    subs = subscribers(2)
+    send_to(subs[0].mailing_list)
+    rendering._render_cached.cache_clear()
+    [(_path, content_type, body)] = mailgun
+    fields = form_fields(content_type, body)
+    assert fields["o:tracking-clicks"] == ["no"]
+    variables = json.loads(fields["recipient-variables"][0])
+    for sub in subs:
+        delivery = Delivery.objects.get(contact=sub.contact)
+        links = [v for k, v in variables[sub.contact.email].items() if k.startswith("trk")]
+        assert links and all(
+            link.startswith(f"https://pouls.example/lien/{delivery.pk}/") for link in links
+        )
+    assert "%recipient.trka%" in fields["text"][0] or "%recipient.trkb%" in fields["text"][0]
+    assert "/lien/" not in fields["html"][0]  # only in each recipient's merge data
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
