@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from articles.models import Comment
-from mailings.models import Delivery, Enrolment, Mailing, Sequence
+from mailings.models import Delivery, Enrolment, Mailing, Reply, Sequence
 from mailings.tallies import EventTally
 from signups.models import InterviewApplication, MailingList, Subscription
 
@@ -175,6 +175,12 @@ def waiting() -> list[dict]:
             "label": _("commentaires à modérer"),
             "count": comments_to_moderate(),
             "url": reverse("admin:articles_comment_changelist") + "?status__exact=pending",
+        },
+        {
+            "key": "replies",
+            "label": _("réponses de lecteurs non lues"),
+            "count": Reply.objects.unread().count(),
+            "url": reverse("admin:mailings_reply_changelist") + "?lue=non",
         },
         {
             "key": "unknown",

@@ -319,8 +319,14 @@ if PRODUCTION and "anymail" in EMAIL_BACKEND and not ANYMAIL.get("WEBHOOK_SECRET
         "WEBHOOK_SECRET is missing: an anymail EMAIL_BACKEND needs it to receive the ESP's "
         "webhooks (production)."
     )
-# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe).
+# Mount the ESP's inbound webhook too (emails to the List-Unsubscribe mailbox unsubscribe,
+# replies to MAIL_REPLY_TO reach the inbox).
 MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
+# The replies inbox: with the inbound webhook on, every mailing and lesson carries a
+# Reply-To of this mailbox with a signed tag (reponses+<tag>@…), to be routed to the
+# ESP's inbound webhook; replies then land in the admin. Empty: no Reply-To, replies go
+# to DEFAULT_FROM_EMAIL as before.
+MAIL_REPLY_TO = env("MAIL_REPLY_TO", default="")
 # Events accepted in one webhook request; past it the request is refused with 413.
 MAIL_WEBHOOK_MAX_EVENTS = env.int("MAIL_WEBHOOK_MAX_EVENTS", default=5000)
 # This many soft bounces (distinct messages) within this many days stop mail to a contact

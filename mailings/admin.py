@@ -471,5 +471,5 @@ class EventAdmin(EstimatedCountMixin, admin.ModelAdmin):
 contact_admin_add_history()
 
 
-# The sequences' admin lives beside (it uses the message mixin above).
-from . import admin_sequences  # noqa: E402, F401
+# The sequences' admin lives beside (it uses the message mixin above), and the inbox.
+from . import admin_replies, admin_sequences  # noqa: E402, F401

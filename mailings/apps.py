@@ -10,6 +10,7 @@ class MailingsConfig(AppConfig):
         "mailings.services.enrolments_advance",
         "mailings.services.outbox_recover",
         "mailings.abtest.ab_decide_due",
+        "mailings.replies.reply_answers_send",
     )
 
     def ready(self) -> None:

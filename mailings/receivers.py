@@ -6,8 +6,8 @@ from django.utils.translation import gettext as _
 
 from signups import signals
 
-from . import events, pausing, services
-from .models import Delivery, Enrolment, Event
+from . import pausing, services
+from .models import Delivery, Enrolment, Event, Reply
 
 
 @receiver(signals.subscription_confirmed, dispatch_uid="mailings.enrol")
@@ -41,6 +41,7 @@ def stop_on_suppression(sender, contact_ids, reason="", **kwargs):
 def forget_contact(sender, contact, **kwargs):
     services.deliveries_cancel_pending(contact_id=contact.pk, reason=_("contact effacé"))
     Enrolment.objects.filter(contact_id=contact.pk).delete()
+    Reply.objects.filter(contact_id=contact.pk).delete()
     Delivery.objects.filter(contact_id=contact.pk).update(esp_message_id="", error="")
     Event.objects.filter(delivery__contact_id=contact.pk).update(detail="")
 
@@ -66,12 +67,25 @@ def export_contact(sender, contact, **kwargs):
                 {"kind": ev.kind, "at": ev.occurred_at.isoformat()}
                 for ev in Event.objects.filter(delivery__contact_id=contact.pk)
             ],
+            "replies": [
+                {
+                    "received_at": r.received_at.isoformat(),
+                    "subject": r.subject,
+                    "text": r.text,
+                    "answer": r.answer,
+                }
+                for r in Reply.objects.filter(contact_id=contact.pk)
+            ],
         }
     }
 
 
 def on_inbound(sender, event, esp_name, **kwargs):
-    events.mailto_unsubscribe(subject=event.message.get("Subject", "") if event.message else "")
+    """An email to the List-Unsubscribe mailbox unsubscribes; one to the reply address
+    goes to the replies inbox (mailings.replies)."""
+    from . import replies
+
+    return replies.inbound_receive(event, esp_name=esp_name)
 
 
 @receiver(signals.welcome_emails_count, dispatch_uid="mailings.welcome_emails_count")

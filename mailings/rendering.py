@@ -33,7 +33,7 @@ from config.typography import french_text
 from mailings.plaintext import render_text
 from signups import tokens
 
-from . import clicks
+from . import clicks, replies
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
@@ -181,6 +181,8 @@ class Rendered:
     text: str
     html: str
     metadata: dict = field(default_factory=dict)
+    # Replies go to the inbox (mailings.replies): a Reply-To with the delivery's tag.
+    reply_to: bool = False
     links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
     _template_bytes: bytes | None = None
     _template_parts: tuple | None = None
@@ -194,6 +196,7 @@ class Rendered:
             "List-Id": "@@LISTID@@",
             "X-Pouls-Delivery": "@@DID@@",
             "X-Pouls-Message": self.key,
+            **({"Reply-To": "@@REPLYTO@@"} if self.reply_to else {}),
         }
 
     def template_message(self) -> WellFormedEmail:
@@ -306,6 +309,7 @@ def recipient_values_maker(date: str | None = None):
     preferences_token = _token_maker("preferences", settings.SECRET_KEY)
     date = date or formatdate(localtime=False, usegmt=True)
     escape = html.escape
+    reply_address = replies.reply_address_maker() or (lambda delivery_id: "")
 
     def values(
         *,
@@ -335,6 +339,7 @@ def recipient_values_maker(date: str | None = None):
             "MSGID": f"<delivery-{delivery_id or 'preview'}@{host}>",
             "DID": str(delivery_id or ""),
             "DATE": date,
+            "REPLYTO": reply_address(delivery_id),
             # A reader who refused click tracking keeps the direct links (not a placeholder).
             "NOTRACK": "" if track_clicks else "1",
         }
@@ -365,6 +370,7 @@ def render(
     sender_name: str = "",
     language: str = "",
     track_clicks: bool | None = None,
+    reply_to: bool = False,
 ) -> Rendered:
     """The editor's subject and body stay as written; the chrome around them (greeting,
     footer) is in `language`, the reader's. A body that opens with its own greeting
@@ -410,12 +416,21 @@ def render(
         html=markup,
         metadata={f"{kind}_id": pk},
         links=links,
+        reply_to=reply_to,
     )
 
 
 @lru_cache(maxsize=64)
 def _render_cached(
-    key: str, version: str, subject, preheader, body, sender_name, language, track_clicks
+    key: str,
+    version: str,
+    subject,
+    preheader,
+    body,
+    sender_name,
+    language,
+    track_clicks,
+    reply_to=False,
 ) -> Rendered:
     return render(
         key=key,
@@ -425,6 +440,7 @@ def _render_cached(
         sender_name=sender_name,
         language=language,
         track_clicks=track_clicks,
+        reply_to=reply_to,
     )
 
 
@@ -439,4 +455,5 @@ def render_message(obj, language: str = "") -> Rendered:
         getattr(obj, "sender_name", ""),
         chrome_language(language),
         clicks.enabled(),
+        bool(replies.reply_mailbox()),
     )

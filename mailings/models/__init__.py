@@ -6,13 +6,14 @@ passed, an enrolment when its `next_due_at` has; the beat tick finds both.
 
 One module per concern: zones, sequence (sequences, steps, enrolments), mailing
 (mailings, their audience, A/B variants), delivery (the outbox rows and the
-hand-over journal), event (what the ESP reports); the event tallies live beside
-their code in mailings/tallies.py.
+hand-over journal), event (what the ESP reports), reply (the replies inbox); the event
+tallies live beside their code in mailings/tallies.py.
 """
 
 from .delivery import Delivery, DeliveryQuerySet, Handover
 from .event import Event
 from .mailing import Mailing, MailingQuerySet, Variant, audience_contacts, audience_of
+from .reply import Reply, ReplyQuerySet
 from .sequence import Enrolment, EnrolmentQuerySet, Sequence, Step
 from .zones import TIME_ZONE_CHOICES, zone
 
@@ -31,6 +32,8 @@ __all__ = [
     "Handover",
     "Mailing",
     "MailingQuerySet",
+    "Reply",
+    "ReplyQuerySet",
     "Sequence",
     "Step",
     "Variant",

@@ -92,7 +92,7 @@ def test_dashboard_shows_readers_mailings_sequences_and_what_waits(admin_client,
     assert "La suite, jeudi" in html and "Atelier en cinq jours" in html
     assert [row["active"] for row in board["sequences"]] == [2]
     waiting = {item["key"]: item["count"] for item in board["waiting"]}
-    assert waiting == {"applications": 1, "comments": 1, "unknown": 1}
+    assert waiting == {"applications": 1, "comments": 1, "replies": 0, "unknown": 1}
     assert "/admin/mailings/delivery/?status__exact=unknown" in html
     assert "Tableau de bord" in html and 'id="dashboard"' in html
     assert Enrolment.objects.count() == 2
