@@ -37,9 +37,13 @@ setup: install
 test: install
 	@$(BIN)/python -m pytest tests --ignore=tests/perf
 
-## Benchmarks: each prints its figure next to a baseline measured in the same run.
+## Benchmarks: each prints its figure next to a baseline measured in the same run,
+## with the fast paths on, then off (POULS_FASTPATHS, config/fastpaths.py).
 bench: install
-	@$(BIN)/python -m pytest tests/perf -s -p no:randomly
+	@echo "== fast paths on (POULS_FASTPATHS=1)"
+	@POULS_FASTPATHS=1 $(BIN)/python -m pytest tests/perf -s -p no:randomly
+	@echo "== fast paths off (POULS_FASTPATHS=0)"
+	@POULS_FASTPATHS=0 $(BIN)/python -m pytest tests/perf -s -p no:randomly
 
 lint: install
 	@$(BIN)/ruff check .

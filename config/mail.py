@@ -17,12 +17,21 @@ from django.utils import timezone
 class _Policy(Compat32):
     """Python folds a long ASCII header (List-Unsubscribe with its token) right
     after the colon, which parsers read back with a leading space; such headers
-    fit on one line (RFC 5322 allows 998 characters)."""
+    fit on one line (RFC 5322 allows 998 characters). Every other header is
+    folded by the standard policy. `fold` and `fold_binary` are the policy's
+    public hooks (the generators call them), so this is no copy of its internals."""
 
-    def _fold(self, name, value, sanitize):
+    def _one_line(self, name, value) -> str | None:
         if isinstance(value, str) and value.isascii() and len(name) + len(value) < 990:
             return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
+        return None
+
+    def fold(self, name, value):
+        return self._one_line(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        line = self._one_line(name, value)
+        return line.encode("ascii") if line else super().fold_binary(name, value)
 
 
 MESSAGE_POLICY = _Policy()

@@ -82,6 +82,9 @@ SITE_AUTHOR = env("SITE_AUTHOR", default="")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 # Other sites whose pages may hold the public signup form (config/origin.py).
 POULS_FORM_ORIGINS = env.list("POULS_FORM_ORIGINS", default=[])
+# The few copies of Django's and anymail's internals that make hot paths faster
+# (config/fastpaths.py). Off, every feature goes through the upstream public call.
+POULS_FASTPATHS = env.bool("POULS_FASTPATHS", default=True)
 
 # --- applications ------------------------------------------------------------
 INSTALLED_APPS = [

@@ -7,8 +7,6 @@ are left as `@@NAME@@` placeholders; for each recipient only those are replaced,
 in the strings (ESP, preview) or straight in the serialised bytes (SMTP).
 """
 
-import base64
-import hashlib
 import html
 import re
 import textwrap
@@ -19,7 +17,6 @@ from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
-from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -31,9 +28,9 @@ from config.links import absolute
 from config.mail import WellFormedEmail
 from config.typography import french_text
 from mailings.plaintext import render_text
-from signups import tokens
 
 from . import clicks, replies
+from .fastpaths.tokens import token_maker
 
 PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
 PLACEHOLDER_BYTES = re.compile(rb"@@([A-Z]+)@@")
@@ -59,35 +56,6 @@ def site_host() -> str:
 @lru_cache(maxsize=8)
 def _host_of(site_url: str) -> str:
     return urlsplit(site_url).hostname or "localhost"
-
-
-_IPAD = bytes(byte ^ 0x36 for byte in range(256))
-_OPAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
-@lru_cache(maxsize=8)
-def _signer_pads(purpose: str, secret_key: str) -> tuple:
-    """The HMAC-SHA256 of Django's `Signer(salt=…)` for a `signups.tokens` purpose, keyed
-    once (RFC 2104: the inner and outer hashes of the padded key, copied per token):
-    `Signer.sign` derives the key again for every token, half of a message's cost."""
-    key_salt = tokens._SALTS[purpose] + "signer"
-    key = hashlib.sha256((key_salt + secret_key).encode()).digest().ljust(64, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-def _token_maker(purpose: str, secret_key: str):
-    """`pk → token` for one purpose and key, with the padded key's hashes taken once."""
-    inner_pad, outer_pad = _signer_pads(purpose, secret_key)
-    encode = base64.urlsafe_b64encode
-
-    def token(pk: int) -> str:
-        value = signing.b62_encode(pk)
-        inner, outer = inner_pad.copy(), outer_pad.copy()
-        inner.update(value.encode())
-        outer.update(inner.digest())
-        return f"{value}:{encode(outer.digest()).rstrip(b'=').decode()}"
-
-    return token
 
 
 def image_url(src: str) -> str | None:
@@ -305,8 +273,8 @@ def recipient_values_maker(date: str | None = None):
     preferences_link = _link("preferences", site_url).split(_SLOT)
     mailbox = f"{unsubscribe_mailbox()}?subject={MAILTO_SUBJECT_PREFIX}"
     host = _host_of(site_url)
-    unsubscribe_token = _token_maker("unsubscribe", settings.SECRET_KEY)
-    preferences_token = _token_maker("preferences", settings.SECRET_KEY)
+    unsubscribe_token = token_maker("unsubscribe")
+    preferences_token = token_maker("preferences")
     date = date or formatdate(localtime=False, usegmt=True)
     escape = html.escape
     reply_address = replies.reply_address_maker() or (lambda delivery_id: "")

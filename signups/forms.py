@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, validate_email
 
 from . import time_zones
+from .fastpaths import SharedFields, consent_field
 from .models import Answer, Contact, MailingList, Profile
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -129,7 +130,7 @@ class SignupForm(forms.Form):
     def __init__(self, *args, mailing_list: MailingList, **kwargs):
         super().__init__(*args, **kwargs)
         self.mailing_list = mailing_list
-        self.fields["consent"] = _consent_field(mailing_list.consent_text)
+        self.fields["consent"] = consent_field(_consent_field(mailing_list.consent_text))
         self.auto_id = f"id_{mailing_list.slug}_%s"
 
     def clean_time_zone(self):
@@ -143,17 +144,7 @@ class SignupForm(forms.Form):
         return bool(self.data.get("website"))
 
 
-class _SharedFields(dict):
-    """Form fields shared by every instance instead of deep-copied for each one
-    (Django's default, which costs more than validating a signup). Only for forms
-    that never change a field after creation: the signup form's one per-list field,
-    the consent checkbox, comes ready-made from `_consent_field`."""
-
-    def __deepcopy__(self, memo):
-        return dict(self)
-
-
-SignupForm.base_fields = _SharedFields(SignupForm.base_fields)
+SignupForm.base_fields = SharedFields(SignupForm.base_fields)
 
 
 @lru_cache(maxsize=64)

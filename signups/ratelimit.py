@@ -8,7 +8,9 @@ keys and windows.
 
 import ipaddress
 import logging
+from functools import lru_cache
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -20,18 +22,26 @@ logger = logging.getLogger(__name__)
 
 
 def redis_client():
-    """The default cache's redis-py client, or None when the cache is not Redis.
-
-    Kept on the cache instance (instances are per thread): Django builds a new
-    `redis.Redis` object for every cache call, which costs more than the round trip.
-    """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    """A redis-py client on the default cache's server, or None when the cache is not
+    Redis: one per process (redis-py clients are thread-safe and reconnect after a
+    fork). Django's cache builds a new `redis.Redis` object for every call, which
+    costs more than the round trip, and keeps its own private."""
+    if not isinstance(caches["default"], RedisCache):
         return None
-    client = backend.__dict__.get("_signups_client")
-    if client is None:
-        client = backend.__dict__["_signups_client"] = backend._cache.get_client(write=True)
-    return client
+    config = settings.CACHES["default"]
+    location = config["LOCATION"]
+    servers = location.split(",") if isinstance(location, str) else list(location)
+    options = {
+        name: value
+        for name, value in (config.get("OPTIONS") or {}).items()
+        if name not in ("parser_class", "pool_class", "serializer")
+    }
+    return _client(servers[0], tuple(sorted(options.items())))  # Django writes to the first
+
+
+@lru_cache(maxsize=8)
+def _client(url: str, options: tuple) -> redis.Redis:
+    return redis.Redis.from_url(url, **dict(options))
 
 
 # For each key: count this request, start the window on the first one, and say how

@@ -5,13 +5,13 @@ import logging
 from datetime import timedelta
 from smtplib import SMTPException
 
-import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import emails, signals, tokens
+from .fastpaths import signup_cursor
 from .models import (
     Answer,
     Consent,
@@ -180,31 +180,10 @@ SELECT id FROM subscription
 def signup_write_postgresql(values: dict) -> int | None:
     """The signup's writes in one statement (`_SIGNUP_SQL`); `signup_write_orm` is its
     twin (tests/mailings/test_contract_sql_orm.py runs both on the same rows)."""
-    with _prepared_cursor() as cursor:
+    with signup_cursor() as cursor:
         cursor.execute(_SIGNUP_SQL, values)
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _prepared_cursor():
-    """A Django cursor (error translation, query log, execute wrappers) whose
-    statements PostgreSQL parses and plans once per connection, not per signup:
-    that halves the database's CPU for `_SIGNUP_SQL`.
-
-    Django's own cursors bind parameters client-side and never prepare; this one
-    binds them server-side. With the connection's `prepare_threshold` at None
-    (Django's default, for transaction-mode poolers; see DATABASES OPTIONS) psycopg
-    ignores the request and the statement is simply executed.
-    """
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(_PreparedCursor(connection.connection))
-
-
-class _PreparedCursor(psycopg.Cursor):
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
 
 
 def signup_write_orm(values: dict) -> int | None:

@@ -29,6 +29,11 @@ _SALTS = {
 _MAX_AGES = {"confirm": CONFIRM_MAX_AGE, "data": DATA_LINK_MAX_AGE, "comment": CONFIRM_MAX_AGE}
 
 
+def salt(purpose: str) -> str:
+    """The signing salt of a purpose (mailings' batch tokens sign with it too)."""
+    return _SALTS[purpose]
+
+
 class InvalidToken(Exception):
     """Tampered, expired, or made for another purpose."""
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import get_connection
 
-from .. import abtest, esp, rendering
+from config import fastpaths
+
+from .. import abtest, rendering
+from ..fastpaths import esp
 from ..models import Mailing, Step, Variant
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,10 @@ def transport_for(*, esp_batch: bool = False) -> Transport:
     from .esp_batch import ESPBatchTransport
     from .smtp import SMTPTransport
 
-    batch_twin = esp.batch_backend_path(settings.EMAIL_BACKEND) if esp_batch else None
+    # The batch twin of anymail's backend is a fast path; off, anymail's own backend.
+    batch_twin = None
+    if esp_batch and fastpaths.enabled():
+        batch_twin = esp.batch_backend_path(settings.EMAIL_BACKEND)
     backend = get_connection(batch_twin, fail_silently=False)
     if isinstance(backend, SMTPBackend):
         return SMTPTransport(backend)

@@ -14,7 +14,7 @@ from anymail.message import AnymailMessage
 from anymail.utils import EmailAddress
 from django.core.mail import get_connection
 
-from mailings import esp
+from mailings.fastpaths import esp
 
 ADDRESSES = [
     "lecteur1@example.org",

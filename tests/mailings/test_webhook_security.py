@@ -94,7 +94,7 @@ def test_only_the_configured_esp_tracking_endpoint_answers(client, settings):
 
 def test_a_subclass_of_an_anymail_backend_mounts_its_esp(client, settings):
     use_esp("mailgun")
-    settings.EMAIL_BACKEND = "mailings.esp.MailgunBatchBackend"
+    settings.EMAIL_BACKEND = "mailings.fastpaths.esp.MailgunBatchBackend"
     delivery = sent_delivery()
     response = post(client, "mailgun", mailgun_signed(mailgun_event("delivered", delivery)))
     assert response.status_code == 200

@@ -307,10 +307,12 @@ def test_a_list_added_by_the_editor_gets_a_page_and_form(client, lists):
 
 
 def test_the_signup_statement_is_planned_once_per_connection(
-    client, lists, postgres, django_capture_on_commit_callbacks
+    client, lists, postgres, django_capture_on_commit_callbacks, settings
 ):
     """The hot path's one statement is prepared on the connection and then reused,
-    whatever the address (PostgreSQL only: SQLite runs the ORM path)."""
+    whatever the address (PostgreSQL only: SQLite runs the ORM path). A fast path:
+    with POULS_FASTPATHS off it is Django's own cursor (tests/foundation/test_fastpaths.py)."""
+    settings.POULS_FASTPATHS = True
 
     def uses():
         with postgres.cursor() as cursor:

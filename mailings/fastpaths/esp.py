@@ -1,5 +1,12 @@
 """Batch hand-over to an ESP through anymail, a thousand recipients per API call.
 
+A fast path (config/fastpaths.py), checked against django-anymail 15.2: it mirrors
+`anymail.backends.base.BasePayload` (its `base_message_attrs` and
+`anymail_message_attrs` tables), `anymail.utils.EmailAddress` (its private
+attributes), `MailgunPayload.get_request_params` and
+`SendGridPayload.serialize_data`. With `POULS_FASTPATHS` off the batch goes
+through anymail's own backend (`mailings.transports.transport_for`).
+
 anymail builds its payloads one message at a time, which is right for a message
 with a few recipients and costly for a batch of a thousand: every recipient address
 is parsed again with the email package's header parser, every merge value is
