@@ -47,7 +47,7 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.enrolled_at = now
         if enrolment.status != Enrolment.Status.PAUSED:  # paused: due once resumed
             steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
-            enrolment.next_due_at = _next_due(enrolment, steps)
+            enrolment.next_due_at = next_due(enrolment, steps)
         enrolment.save()
         enrolments.append(enrolment)
     return enrolments
@@ -149,11 +149,11 @@ def sequence_activate(*, sequence: Sequence) -> int:
     for enrolment in enrolments.iterator(chunk_size=2000):
         position = first_cancelled.get(enrolment.contact_id)
         if position is not None and position <= enrolment.position:
-            _rewind(enrolment, steps, before=position)
+            rewind(enrolment, steps, before=position)
         enrolment.status = Enrolment.Status.ACTIVE
         enrolment.stop_reason = ""
         enrolment.stopped_at = None
-        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
+        enrolment.next_due_at = next_due(enrolment, steps, now=now)
         changed.append(enrolment)
         resumed += 1
         if len(changed) >= 2000:
@@ -163,7 +163,7 @@ def sequence_activate(*, sequence: Sequence) -> int:
     return resumed
 
 
-def _rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
+def rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
     """Put the reader back before the step at position `before`, which they did not
     receive: their last step is the one before it, sent when its delivery was written."""
     enrolment.position = max((s.position for s in steps if s.position < before), default=0)
@@ -186,7 +186,7 @@ def sequence_reschedule(*, sequence: Sequence) -> int:
     changed = []
     enrolments = sequence.enrolments.active().select_related("contact").order_by("pk")
     for enrolment in enrolments.iterator(chunk_size=2000):
-        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
+        enrolment.next_due_at = next_due(enrolment, steps, now=now)
         changed.append(enrolment)
         if len(changed) >= 2000:
             Enrolment.objects.bulk_update(changed, ["next_due_at"])
@@ -195,17 +195,18 @@ def sequence_reschedule(*, sequence: Sequence) -> int:
     return sequence.enrolments.active().count()
 
 
-def _next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
+def next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
+    """The reader's next step (`steps` in order), or None when they had them all."""
     return next((step for step in steps if step.position > enrolment.position), None)
 
 
-def _next_due(
+def next_due(
     enrolment: Enrolment, steps: list[Step], *, now: dt.datetime | None = None
 ) -> dt.datetime | None:
     """When the reader's next step is due, in its window. With `now`, a due time that
     has passed (a stopped sequence, a late reschedule) counts from now, so the window
     still applies."""
-    step = _next_step(enrolment, steps)
+    step = next_step(enrolment, steps)
     if step is None:
         return None
     anchor = enrolment.last_sent_at or enrolment.enrolled_at
@@ -240,8 +241,8 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
                     Step.objects.filter(sequence_id=enrolment.sequence_id).order_by("position")
                 )
             steps = steps_by_sequence[enrolment.sequence_id]
-            step = _next_step(enrolment, steps)
-            when = _next_due(enrolment, steps)
+            step = next_step(enrolment, steps)
+            when = next_due(enrolment, steps)
             if step is None or when > now:  # steps changed since next_due_at was set
                 enrolment.next_due_at = when
                 continue
@@ -250,7 +251,7 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
             )
             enrolment.position = step.position
             enrolment.last_sent_at = now
-            enrolment.next_due_at = _next_due(enrolment, steps)
+            enrolment.next_due_at = next_due(enrolment, steps)
         Enrolment.objects.bulk_update(
             due,
             ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"],
