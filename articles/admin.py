@@ -58,6 +58,9 @@ class ArticleAdmin(PublishAndSendMixin, admin.ModelAdmin):
         ),
     )
 
+    def save_model(self, request, obj, form, change):
+        services.article_save(article=obj)  # the old address keeps working
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_comments=Count("comments"))
 

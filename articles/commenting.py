@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from config.links import absolute
 from config.mail import WellFormedEmail
 from config.typography import french_email
 from signups import ratelimit, tokens
@@ -122,7 +123,7 @@ def comment_submit(
 
 def confirm_url(comment: Comment) -> str:
     token = tokens.make_token(TOKEN_PURPOSE, comment.pk)
-    return tokens.absolute(reverse("articles:comment_confirm", args=[token]))
+    return absolute(reverse("articles:comment_confirm", args=[token]))
 
 
 def comment_for_confirm_token(token: str) -> Comment:
@@ -218,7 +219,7 @@ def comments_digest_send() -> int:
     recipients = _digest_recipients(policy)
     if not count or not recipients:
         return 0
-    admin_url = tokens.absolute(
+    admin_url = absolute(
         reverse("admin:articles_comment_changelist") + f"?status__exact={CommentStatus.PENDING}"
     )
     _send(

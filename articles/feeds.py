@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.translation import gettext_lazy as _
 
+from config.links import absolute
+
 from .models import Article
 
 FEED_SIZE = 20
@@ -41,10 +43,10 @@ class LatestArticlesRss(Feed):
     url_name = "articles:feed_rss"
 
     def link(self):
-        return settings.SITE_URL + reverse("articles:home")
+        return absolute(reverse("articles:home"))
 
     def feed_url(self):
-        return settings.SITE_URL + reverse(self.url_name)
+        return absolute(reverse(self.url_name))
 
     def items(self):
         return Article.objects.published().prefetch_related("categories")[:FEED_SIZE]
@@ -68,10 +70,10 @@ class LatestArticlesRss(Feed):
         return [c.name for c in item.categories.all() if not c.hidden]
 
     def item_guid(self, item):
-        return f"{settings.SITE_URL}{item.get_absolute_url()}"
+        return absolute(item.get_absolute_url())
 
     def item_link(self, item):
-        return settings.SITE_URL + item.get_absolute_url()
+        return absolute(item.get_absolute_url())
 
     def item_extra_kwargs(self, item):
         return {"content": item.body_html}

@@ -27,6 +27,7 @@ from .models import (
     Status,
     comment_is_authors_reply,
 )
+from .services import article_save
 
 OUTCOMES = ("created", "updated", "unchanged", "failed")
 BATCH = 200
@@ -162,7 +163,7 @@ def _store(article: Article, doc: ParsedDocument, *, key: str) -> list[str]:
     warnings += article.render()
     article.import_warnings = warnings
     is_new = article.pk is None
-    article.save()
+    article_save(article=article)
     if is_new:
         through = Article.categories.through
         through.objects.bulk_create([through(article=article, category=c) for c in categories])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def upload_dir() -> Path:
-    return Path(getattr(settings, "IMPORT_UPLOAD_DIR", settings.VAR_DIR / "imports"))
+    return Path(settings.IMPORT_UPLOAD_DIR)
 
 
 class ImportJob(models.Model):

@@ -254,19 +254,9 @@ class Article(models.Model):
         if self.status == Status.PUBLISHED and self.published_at is None and not self.undated:
             self.published_at = timezone.now()  # "Publié" without a date: published now
         self.render()
-        old_url = None
-        if self.pk:
-            previous = Article.objects.filter(pk=self.pk).only("slug", "permalink").first()
-            if previous:
-                old_url = previous.get_absolute_url()
         self.search_vector = self.search_document()
         super().save(*args, **kwargs)
         self.search_vector = None  # the expression was computed by the database
-        new_url = self.get_absolute_url()
-        if old_url and old_url != new_url:
-            # The old address keeps working: readers' bookmarks and search engines follow it.
-            Redirect.objects.update_or_create(old_path=old_url, defaults={"article": self})
-            Redirect.objects.filter(old_path=new_url).delete()  # back to a former address
 
     def get_absolute_url(self):
         return self.permalink or reverse("articles:detail", args=[self.slug])

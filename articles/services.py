@@ -3,10 +3,11 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from .cache import cache_version, pages_invalidate
-from .models import Article, Comment, CommentStatus, Status
+from .models import Article, Comment, CommentStatus, Redirect, Status
 
 # --- page cache ------------------------------------------------------------------
 
@@ -17,7 +18,26 @@ def pages_refresh_scheduled() -> None:
     cache_version()
 
 
-# --- publishing ------------------------------------------------------------------
+# --- saving and publishing ----------------------------------------------------------
+
+
+@transaction.atomic
+def article_save(*, article: Article) -> Article:
+    """Save `article` as the editor or an import changed it. When its address changed
+    (slug or permalink), the old one keeps working: a permanent redirect, which readers'
+    bookmarks and search engines follow; a former address it takes back stops
+    redirecting (no loop)."""
+    old_url = None
+    if article.pk:
+        previous = Article.objects.filter(pk=article.pk).only("slug", "permalink").first()
+        if previous:
+            old_url = previous.get_absolute_url()
+    article.save()
+    new_url = article.get_absolute_url()
+    if old_url and old_url != new_url:
+        Redirect.objects.update_or_create(old_path=old_url, defaults={"article": article})
+        Redirect.objects.filter(old_path=new_url).delete()
+    return article
 
 
 def article_publish(*, article: Article, at: datetime | None = None) -> Article:

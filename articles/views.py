@@ -19,10 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.form_posts import form_post
+from config.links import absolute
 from config.origin import origin_checked
 from signups import tokens
 from signups.ratelimit import client_ip
-from signups.views import form_post
 
 from . import commenting
 from .cache import cached_page
@@ -159,10 +160,6 @@ def _comment_tree(article):
     return roots, len(comments)
 
 
-def _absolute(url: str) -> str:
-    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
-
-
 def _json_ld(data: dict) -> str:
     text = json.dumps(data, ensure_ascii=False)
     return mark_safe(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))  # noqa: S308
@@ -186,10 +183,10 @@ def _render_article(
     if categories is None:
         categories = list(article.categories.visible().order_by("name"))
     roots, comment_count = _comment_tree(article) if article.pk else ([], 0)
-    url = _absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
+    url = absolute(article.get_absolute_url()) if article.slug else settings.SITE_URL
     canonical = article.canonical_link or url
     image = (
-        _absolute(media_src(article.image))
+        absolute(media_src(article.image))
         if article.image and image_available(article.image)
         else ""
     )
@@ -335,7 +332,7 @@ def robots_txt(request):
         "Disallow: /confirmer/",
         "Disallow: /desinscription/",
         "Disallow: /preferences/",
-        f"Sitemap: {settings.SITE_URL}{reverse('articles:sitemap')}",
+        f"Sitemap: {absolute(reverse('articles:sitemap'))}",
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

@@ -68,4 +68,4 @@ COPIES = (
 
 def enabled() -> bool:
     """True while the fast paths run (`POULS_FASTPATHS`, on by default)."""
-    return getattr(settings, "POULS_FASTPATHS", True)
+    return settings.POULS_FASTPATHS

@@ -270,7 +270,6 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "Europe/Paris"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"mailings.*": {"queue": "mail"}}
 CELERY_TASK_ACKS_LATE = True
@@ -387,7 +386,10 @@ if PRODUCTION:
 # --- internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]
+# The blog's time zone, the one place it is named: the site's dates, the editor's
+# forms, the beat's schedule, and every reader's zone until they say otherwise.
 TIME_ZONE = "Europe/Paris"
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -511,6 +513,8 @@ LOGGING = {
 # --- signups -------------------------------------------------------------------
 # email-validator checks the domain's DNS (MX) only when this is on.
 SIGNUPS_CHECK_DELIVERABILITY = env.bool("SIGNUPS_CHECK_DELIVERABILITY", default=False)
+# The largest body a public form's POST may carry; past it, 413 before parsing.
+SIGNUPS_MAX_BODY_BYTES = 64 * 1024
 # Signup and application POSTs allowed per client IP / per address: (count, seconds).
 SIGNUPS_RATE_PER_IP = (
     env.int("SIGNUPS_RATE_PER_IP", default=20),
@@ -559,6 +563,13 @@ COMMENTS_RATE_PER_ADDRESS = (
     env.int("COMMENTS_RATE_PER_ADDRESS", default=5),
     env.int("COMMENTS_RATE_PER_ADDRESS_WINDOW", default=600),
 )
+# Imports: where uploaded files wait for the worker (web and worker must both reach it),
+# and what an archive may hold: bytes unpacked, unpacked/packed ratio of a member over
+# 1 MiB, members.
+IMPORT_UPLOAD_DIR = VAR_DIR / "imports"
+IMPORT_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+IMPORT_MAX_RATIO = 100
+IMPORT_MAX_FILES = 20_000
 # Last, so every other middleware still sees the request and the response: serves the
 # reading pages this web process holds without resolving the URL (articles/cache.py).
 MIDDLEWARE += ["articles.cache.CachedPagesMiddleware"]

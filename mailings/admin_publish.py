@@ -3,6 +3,7 @@ the mailing to the lists chosen, check, send now or later) and the draft-only ac
 which asks which lists."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -72,7 +73,11 @@ class PublishAndSendMixin:
         else:
             preselected = preselected_lists()
             form = SendForm(
-                initial={"when": SendForm.NOW, "time_zone": "Europe/Paris", "lists": preselected}
+                initial={
+                    "when": SendForm.NOW,
+                    "time_zone": settings.TIME_ZONE,
+                    "lists": preselected,
+                }
             )
             form.fields["lists"].queryset = open_lists()
         count, exact = (0, True)

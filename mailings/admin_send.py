@@ -5,6 +5,7 @@ pause, resume and cancel while it goes out."""
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
@@ -126,7 +127,7 @@ class SendForm(AudienceForm):
                 probe = Mailing(
                     send_date=data["send_date"],
                     send_time=data["send_time"],
-                    time_zone=data.get("time_zone") or "Europe/Paris",
+                    time_zone=data.get("time_zone") or settings.TIME_ZONE,
                     local_time=data.get("local_time", False),
                 )
                 if probe.send_at() < timezone.now() - dt.timedelta(minutes=1):

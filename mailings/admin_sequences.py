@@ -217,8 +217,8 @@ class SequenceAdmin(KeptOnDeleteMixin, MessageAdminMixin, admin.ModelAdmin):
 
     def step_preview_view(self, request, pk, step):
         step = self._step(request, pk, step)
-        audience = Subscription.objects.filter(
-            mailing_list_id=step.sequence.mailing_list_id, status=Subscription.Status.ACTIVE
+        audience = Subscription.objects.mailable().filter(
+            mailing_list_id=step.sequence.mailing_list_id
         )
         return self.message_preview_response(request, step, audience)
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
-from signups import tokens
+from config.links import absolute
 
 # Placeholders @@TRKA@@, @@TRKB@@… in the text, @@TRHA@@… in the HTML (letters only, like
 # the others): the same tracked link in both, the link itself HTML-escaped or not.
@@ -37,7 +37,7 @@ _SLOT = "0"
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "MAIL_TRACK_CLICKS", False))
+    return settings.MAIL_TRACK_CLICKS
 
 
 def _name(index: int, prefix: str = LINK_PREFIX) -> str:
@@ -54,7 +54,7 @@ def _never_tracked(site_url: str) -> tuple:
     """The signed links of `signups` (unsubscribe, preferences, confirmation): never
     rewritten, even pasted into a body."""
     return tuple(
-        tokens.absolute(reverse(f"signups:{purpose}", args=["x"])).rsplit("x", 1)[0]
+        absolute(reverse(f"signups:{purpose}", args=["x"])).rsplit("x", 1)[0]
         for purpose in ("unsubscribe", "preferences", "confirm", "data", "reconsent")
     )
 
@@ -121,7 +121,7 @@ def _base(site_url: str) -> tuple[str, str]:
     """The redirect URL around the delivery and the signature, resolved once."""
     path = reverse("mailings:click", args=[int(_SLOT), "SIG"])
     before, after = path.split(f"/{_SLOT}/SIG/")
-    return f"{tokens.absolute(before)}/", f"/{after}?u="
+    return f"{absolute(before)}/", f"/{after}?u="
 
 
 @lru_cache(maxsize=64)

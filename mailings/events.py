@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from signups import services as signups_services
+from signups import suppression
 from signups.models import Contact, Subscription
 
 from . import tallies
@@ -309,7 +310,7 @@ def _act(new: list, *, now) -> None:
         Contact.objects.filter(pk__in=contacts["clicked"]).update(last_activity_at=now)
     for kind, reason in ((HARD, "hard_bounce"), ("complained", "complaint")):
         if contacts[kind]:
-            signups_services.contacts_suppress(contact_ids=contacts[kind], reason=reason)
+            suppression.contacts_suppress(contact_ids=contacts[kind], reason=reason)
     if subscriptions:
         for subscription in Subscription.objects.filter(pk__in=subscriptions).exclude(
             status=Subscription.Status.UNSUBSCRIBED
@@ -332,7 +333,7 @@ def _hold_after_soft_bounces(contact_ids, *, now) -> None:
         .filter(messages__gte=settings.MAIL_SOFT_BOUNCE_LIMIT)
         .values_list("delivery__contact_id", flat=True)
     )
-    signups_services.contacts_suppress(
+    suppression.contacts_suppress(
         contact_ids=list(repeated), reason=SOFT_BOUNCES_REASON, permanent=False
     )
 

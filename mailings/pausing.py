@@ -25,7 +25,7 @@ from signups.models import Subscription
 
 from .models import Delivery, Enrolment, Step
 from .outbox import handover_lock, in_handover
-from .sequences import _next_step, _rewind
+from .sequences import next_step, rewind
 
 S = Delivery.Status
 
@@ -57,12 +57,12 @@ def enrolment_pause(*, contact_id: int, sequence_id: int) -> Enrolment | None:
         .order_by()
     )
     first_unsent = unsent.aggregate(position=Min("step__position"))["position"]
-    if _next_step(enrolment, steps) is None and first_unsent is None:
+    if next_step(enrolment, steps) is None and first_unsent is None:
         return None  # finished: nothing left to pause
     if first_unsent is not None:
         unsent.update(status=S.CANCELLED, error=_("mis en pause par le lecteur"), lease_until=None)
         if first_unsent <= enrolment.position:
-            _rewind(enrolment, steps, before=first_unsent)
+            rewind(enrolment, steps, before=first_unsent)
     enrolment.status = Enrolment.Status.PAUSED
     enrolment.paused_at = timezone.now()
     enrolment.next_due_at = None
@@ -88,7 +88,7 @@ def enrolment_resume(*, contact_id: int, sequence_id: int) -> Enrolment | None:
 def resumed_due(enrolment: Enrolment, steps: list[Step], *, now: dt.datetime) -> dt.datetime | None:
     """When the next step is due after resuming: as many hours after `now` as were left
     before it when the pause began (none when it was already due), in its window."""
-    step = _next_step(enrolment, steps)
+    step = next_step(enrolment, steps)
     if step is None:
         return None
     anchor = enrolment.last_sent_at or enrolment.enrolled_at

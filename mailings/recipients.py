@@ -1,7 +1,8 @@
 """What a batch reads about each claimed row: its contact, subscription, list and
 message. On PostgreSQL the claim statement reads it (`RECIPIENTS_SQL`); elsewhere
-`with_recipients` does, by primary key. `skip_reason` says why a row must not go out;
-`settle_unsendable` records such rows, which are never sent."""
+`with_recipients` does, by primary key. `skip_reason` says why a reader must not be
+mailed: the batch asks it of each claimed row (`settle_unsendable` records such rows,
+which are never sent), the sequence tick of each due enrolment (`enrolment_row`)."""
 
 from collections import defaultdict
 
@@ -11,9 +12,10 @@ from django.utils.translation import gettext as _
 from signups.models import Contact, Subscription
 
 from . import rendering
-from .models import Delivery, Mailing, Sequence, Step
+from .models import Delivery, Enrolment, Mailing, Sequence, Step
 
 S = Delivery.Status
+Skip = Enrolment.StopReason
 
 RECIPIENT_FIELDS = (
     "contact__email",
@@ -118,15 +120,43 @@ def with_recipients(rows: list[dict]) -> list[dict]:
 
 
 def skip_reason(row: dict) -> str:
-    if not row.get("step__sequence__is_active", True):
-        return _("séquence désactivée depuis la préparation de l’envoi")
+    """Why this reader must not be mailed now, as an `Enrolment.StopReason` ("" when they
+    may be): the rule of `Subscription.objects.mailable()` (signups.models) applied to a
+    row holding RECIPIENT_FIELDS, plus the sequence of a step's row being active. The
+    reader's own reasons come first: an enrolment stopped for them never resumes with
+    its sequence."""
     if not row["contact__email"] or row["contact__erased_at"]:
-        return _("contact effacé")
+        return Skip.ERASED
     if row["contact__suppressed_at"]:
-        return _("contact bloqué depuis la préparation de l’envoi")
+        return Skip.SUPPRESSED
     if row["subscription__status"] != Subscription.Status.ACTIVE:
-        return _("désinscrit·e depuis la préparation de l’envoi")
+        return Skip.UNSUBSCRIBED
+    if not row.get("step__sequence__is_active", True):
+        return Skip.DEACTIVATED
     return ""
+
+
+def skip_message(reason: str) -> str:
+    """What a skipped delivery row says (`skip_reason`), for the editor."""
+    return {
+        Skip.ERASED: _("contact effacé"),
+        Skip.SUPPRESSED: _("contact bloqué depuis la préparation de l’envoi"),
+        Skip.UNSUBSCRIBED: _("désinscrit·e depuis la préparation de l’envoi"),
+        Skip.DEACTIVATED: _("séquence désactivée depuis la préparation de l’envoi"),
+    }[reason]
+
+
+def enrolment_row(enrolment: Enrolment) -> dict:
+    """RECIPIENT_FIELDS' answers to `skip_reason` for a due enrolment (its contact,
+    subscription and sequence already read)."""
+    contact = enrolment.contact
+    return {
+        "contact__email": contact.email,
+        "contact__erased_at": contact.erased_at,
+        "contact__suppressed_at": contact.suppressed_at,
+        "subscription__status": enrolment.subscription.status,
+        "step__sequence__is_active": enrolment.sequence.is_active,
+    }
 
 
 def settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
@@ -135,14 +165,16 @@ def settle_unsendable(claimed: list[dict], *, worker: str) -> list[dict]:
     mine = Q(claimed_by=worker, status=S.CLAIMED)
     vanished, cancelled, paused, skipped, sendable = [], [], [], defaultdict(list), []
     for row in claimed:
-        if row["contact__email"] is None or row["subscription__status"] is None:
+        if row["subscription__status"] is None or (
+            row["contact__email"] is None and row["contact__erased_at"] is None
+        ):
             vanished.append(row["id"])  # the contact or subscription row was deleted
         elif row["mailing__status"] == Mailing.Status.CANCELLED:
             cancelled.append(row["id"])
         elif row["mailing__status"] == Mailing.Status.PAUSED:
             paused.append(row["id"])  # released by the tick after the pause began
         elif reason := skip_reason(row):
-            skipped[reason].append(row["id"])
+            skipped[skip_message(reason)].append(row["id"])
         else:
             sendable.append(row)
     if vanished:

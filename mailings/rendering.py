@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass, field
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
@@ -24,10 +24,10 @@ from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
 from articles.rendering import image_available, media_src
+from config.links import absolute
 from config.mail import WellFormedEmail
 from config.typography import french_text
 from mailings.plaintext import render_text
-from signups import tokens
 
 from . import clicks, replies
 from .fastpaths.tokens import token_maker
@@ -47,7 +47,6 @@ _OWN_GREETING = re.compile(
 MAX_LINE = 900
 
 _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-_ABSOLUTE_SCHEMES = ("http", "https", "mailto", "tel")
 
 
 def site_host() -> str:
@@ -57,16 +56,6 @@ def site_host() -> str:
 @lru_cache(maxsize=8)
 def _host_of(site_url: str) -> str:
     return urlsplit(site_url).hostname or "localhost"
-
-
-def absolute(url: str) -> str:
-    """A link as an email needs it: relative ones (« /atelier/ », « ./autre/ », « #plan »)
-    made absolute on SITE_URL; a placeholder (« @@UNSUB@@ ») or a URL with a scheme kept."""
-    if not url or url.startswith("@@") or urlsplit(url).scheme in _ABSOLUTE_SCHEMES:
-        return url
-    if url.startswith("//"):
-        return f"{urlsplit(settings.SITE_URL).scheme}:{url}"
-    return urljoin(f"{settings.SITE_URL}/", url)
 
 
 def image_url(src: str) -> str | None:
@@ -147,10 +136,7 @@ def sender_address(name: str = "") -> str:
 
 
 def unsubscribe_mailbox() -> str:
-    return (
-        getattr(settings, "MAIL_UNSUBSCRIBE_MAILTO", "")
-        or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    )
+    return settings.MAIL_UNSUBSCRIBE_MAILTO or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 @dataclass
@@ -271,7 +257,7 @@ MAILTO_SUBJECT_PREFIX = "unsubscribe-"
 def _link(purpose: str, site_url: str) -> str:
     """The signed-link URL of `signups` for a purpose, with a slot for the token: resolved
     once, not per recipient (the tests compare it with signups.tokens' own URLs)."""
-    return tokens.absolute(reverse(f"signups:{purpose}", args=[_SLOT]))
+    return absolute(reverse(f"signups:{purpose}", args=[_SLOT]))
 
 
 @lru_cache(maxsize=64)

@@ -12,8 +12,9 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from signups.models import Subscription
+from signups.models import Subscription, mailable_subscription
 
+from . import recipients
 from .chains import outbox_wake
 from .models import Delivery, Enrolment, Sequence, Step
 from .outbox import handover_lock, in_handover
@@ -46,7 +47,7 @@ def enrolment_start(*, subscription: Subscription) -> list[Enrolment]:
             enrolment.enrolled_at = now
         if enrolment.status != Enrolment.Status.PAUSED:  # paused: due once resumed
             steps = list(Step.objects.filter(sequence_id=sequence.pk).order_by("position"))
-            enrolment.next_due_at = _next_due(enrolment, steps)
+            enrolment.next_due_at = next_due(enrolment, steps)
         enrolment.save()
         enrolments.append(enrolment)
     return enrolments
@@ -127,15 +128,8 @@ def sequence_activate(*, sequence: Sequence) -> int:
     sequence.is_active = True
     now = timezone.now()
     steps = list(sequence.steps.order_by("position"))
-    resuming = (
-        sequence.enrolments.stopped_by_deactivation()
-        .filter(
-            subscription__status=Subscription.Status.ACTIVE,
-            contact__suppressed_at__isnull=True,
-            contact__erased_at__isnull=True,
-            contact__email__isnull=False,
-        )
-        .exclude(contact__email="")
+    resuming = sequence.enrolments.stopped_by_deactivation().filter(
+        mailable_subscription("subscription__")
     )
     # Step deliveries are cancelled by their sequence's deactivation, or by a reader's
     # pause (whose enrolment was put back before them then: no rewind here).
@@ -155,11 +149,11 @@ def sequence_activate(*, sequence: Sequence) -> int:
     for enrolment in enrolments.iterator(chunk_size=2000):
         position = first_cancelled.get(enrolment.contact_id)
         if position is not None and position <= enrolment.position:
-            _rewind(enrolment, steps, before=position)
+            rewind(enrolment, steps, before=position)
         enrolment.status = Enrolment.Status.ACTIVE
         enrolment.stop_reason = ""
         enrolment.stopped_at = None
-        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
+        enrolment.next_due_at = next_due(enrolment, steps, now=now)
         changed.append(enrolment)
         resumed += 1
         if len(changed) >= 2000:
@@ -169,7 +163,7 @@ def sequence_activate(*, sequence: Sequence) -> int:
     return resumed
 
 
-def _rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
+def rewind(enrolment: Enrolment, steps: list[Step], *, before: int) -> None:
     """Put the reader back before the step at position `before`, which they did not
     receive: their last step is the one before it, sent when its delivery was written."""
     enrolment.position = max((s.position for s in steps if s.position < before), default=0)
@@ -192,7 +186,7 @@ def sequence_reschedule(*, sequence: Sequence) -> int:
     changed = []
     enrolments = sequence.enrolments.active().select_related("contact").order_by("pk")
     for enrolment in enrolments.iterator(chunk_size=2000):
-        enrolment.next_due_at = _next_due(enrolment, steps, now=now)
+        enrolment.next_due_at = next_due(enrolment, steps, now=now)
         changed.append(enrolment)
         if len(changed) >= 2000:
             Enrolment.objects.bulk_update(changed, ["next_due_at"])
@@ -201,17 +195,18 @@ def sequence_reschedule(*, sequence: Sequence) -> int:
     return sequence.enrolments.active().count()
 
 
-def _next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
+def next_step(enrolment: Enrolment, steps: list[Step]) -> Step | None:
+    """The reader's next step (`steps` in order), or None when they had them all."""
     return next((step for step in steps if step.position > enrolment.position), None)
 
 
-def _next_due(
+def next_due(
     enrolment: Enrolment, steps: list[Step], *, now: dt.datetime | None = None
 ) -> dt.datetime | None:
     """When the reader's next step is due, in its window. With `now`, a due time that
     has passed (a stopped sequence, a late reschedule) counts from now, so the window
     still applies."""
-    step = _next_step(enrolment, steps)
+    step = next_step(enrolment, steps)
     if step is None:
         return None
     anchor = enrolment.last_sent_at or enrolment.enrolled_at
@@ -235,7 +230,7 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
         )
         for enrolment in due:
             contact, subscription = enrolment.contact, enrolment.subscription
-            if reason := _stop_reason(enrolment):
+            if reason := recipients.skip_reason(recipients.enrolment_row(enrolment)):
                 enrolment.status = Enrolment.Status.STOPPED
                 enrolment.stop_reason = reason
                 enrolment.stopped_at = now
@@ -246,8 +241,8 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
                     Step.objects.filter(sequence_id=enrolment.sequence_id).order_by("position")
                 )
             steps = steps_by_sequence[enrolment.sequence_id]
-            step = _next_step(enrolment, steps)
-            when = _next_due(enrolment, steps)
+            step = next_step(enrolment, steps)
+            when = next_due(enrolment, steps)
             if step is None or when > now:  # steps changed since next_due_at was set
                 enrolment.next_due_at = when
                 continue
@@ -256,7 +251,7 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
             )
             enrolment.position = step.position
             enrolment.last_sent_at = now
-            enrolment.next_due_at = _next_due(enrolment, steps)
+            enrolment.next_due_at = next_due(enrolment, steps)
         Enrolment.objects.bulk_update(
             due,
             ["status", "stop_reason", "stopped_at", "position", "last_sent_at", "next_due_at"],
@@ -266,20 +261,6 @@ def enrolments_advance(*, now: dt.datetime | None = None, limit: int = 2000) -> 
         if deliveries:
             transaction.on_commit(outbox_wake)
     return len(deliveries)
-
-
-def _stop_reason(enrolment: Enrolment) -> str:
-    """Why a due enrolment must stop now, or "" when its next step may go out."""
-    contact = enrolment.contact
-    if not contact.email or contact.erased_at:
-        return Enrolment.StopReason.ERASED
-    if contact.suppressed_at:
-        return Enrolment.StopReason.SUPPRESSED
-    if enrolment.subscription.status != Subscription.Status.ACTIVE:
-        return Enrolment.StopReason.UNSUBSCRIBED
-    if not enrolment.sequence.is_active:
-        return Enrolment.StopReason.DEACTIVATED
-    return ""
 
 
 def _deliveries_resend_cancelled(deliveries: list[Delivery], *, now: dt.datetime) -> int:

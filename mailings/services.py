@@ -13,6 +13,7 @@ from django.db.models import Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.links import absolute
 from signups.models import Contact
 
 from . import abtest, rendering
@@ -221,7 +222,7 @@ def mailing_create_from_article(*, article, lists=()) -> Mailing:
     """A draft mailing from an article, to `lists`: its title, description and Markdown
     body, with a link back to it on the site. Uses only `title`, `description`, `body`
     and `get_absolute_url()`."""
-    url = rendering.absolute(article.get_absolute_url())
+    url = absolute(article.get_absolute_url())
     label = _("Lire l’article sur le site")
     body = f"{article.body.strip()}\n\n[{label}]({url})\n"
     mailing = Mailing.objects.create(

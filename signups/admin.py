@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from config.admin import EstimatedCountMixin, KeptOnDeleteMixin
 
-from . import audience, exports, importing, rights, services
+from . import audience, exports, importing, rights, suppression
 from .forms import ImportForm, normalise_email
 from .models import (
     Answer,
@@ -375,7 +375,7 @@ class ContactAdmin(EstimatedCountMixin, admin.ModelAdmin):
         permissions=["change"],
     )
     def resume(self, request, queryset):
-        resumed = sum(services.contact_resume(contact=contact) for contact in queryset)
+        resumed = sum(suppression.contact_resume(contact=contact) for contact in queryset)
         self.message_user(
             request,
             _(

@@ -15,7 +15,6 @@ from . import time_zones
 from .fastpaths import SharedFields, consent_field
 from .models import Answer, Contact, MailingList, Profile
 
-DEFAULT_TIME_ZONE = time_zones.DEFAULT
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -27,8 +26,9 @@ INTERVIEW_CONSENT_VERSION = 1
 
 def clean_time_zone(value: str) -> str:
     """The zone the browser reported, as the preference centre offers it (an old name
-    as today's), or Paris for anything else (`Factory`, `localtime`, garbage)."""
-    return time_zones.canonical(value) or DEFAULT_TIME_ZONE
+    as today's), or the blog's (TIME_ZONE) for anything else (`Factory`, `localtime`,
+    garbage)."""
+    return time_zones.canonical(value) or settings.TIME_ZONE
 
 
 def normalise_email(value: str) -> str:
@@ -39,7 +39,7 @@ def normalise_email(value: str) -> str:
     try:
         result = validate_email(
             value,
-            check_deliverability=getattr(settings, "SIGNUPS_CHECK_DELIVERABILITY", False),
+            check_deliverability=settings.SIGNUPS_CHECK_DELIVERABILITY,
         )
     except EmailNotValidError:
         raise ValidationError(
@@ -302,7 +302,7 @@ class PreferencesForm(forms.Form):
             for s in contact.subscriptions.all()
             if s.status != s.Status.UNSUBSCRIBED
         ]
-        zone = time_zones.canonical(contact.time_zone) or DEFAULT_TIME_ZONE
+        zone = time_zones.canonical(contact.time_zone) or settings.TIME_ZONE
         in_short_list = zone in time_zones.short_zones()
         initial = {
             "first_name": contact.first_name,

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import platform_exports, signals
+from . import platform_exports, signals, suppression
 from .models import Consent, Contact, MailingList, Profile, Subscription, Suppression, email_hash
 
 DELIMITERS = (",", ";", "\t")
@@ -279,8 +279,6 @@ def contacts_import(
     subscriptions; cleaned, bounced or complained ones are suppressed. Invalid rows are
     reported with the reason; importing the same file twice changes nothing; an import
     never overrides what a person did since (an existing subscription stays as is)."""
-    from . import services
-
     report = ImportReport()
     try:
         rows = list(contacts_file_rows(contacts_file))
@@ -299,7 +297,7 @@ def contacts_import(
             seen.add(row.email)
             _suppress_row(row)
             report.suppressed += 1
-        elif services.is_suppressed(row.email):
+        elif suppression.is_suppressed(row.email):
             seen.add(row.email)
             report.suppressed += 1
         else:
@@ -320,11 +318,9 @@ def contacts_import(
 
 def _suppress_row(row) -> None:
     """A row the platform marks cleaned, bounced or complained: suppressed."""
-    from . import services
-
     contact = Contact.objects.filter(email=row.email).first()
     if contact:
-        services.contact_suppress(contact=contact, reason="import_cleaned")
+        suppression.contact_suppress(contact=contact, reason="import_cleaned")
     else:
         Suppression.objects.get_or_create(
             email_hash=email_hash(row.email), defaults={"reason": "import_cleaned"}
@@ -366,11 +362,9 @@ def _import_row(
     if not active:
         report.unsubscribed += 1
         return
-    Consent.objects.create(
+    Consent.objects.record(
         contact=contact,
         mailing_list=mailing_list,
-        text=mailing_list.consent_text,
-        version=mailing_list.consent_version,
         form=form,
         given_at=given_at,
         user_agent=f"import par {imported_by}"[:500] if imported_by else "import",

@@ -9,12 +9,14 @@ redelivered task or a retry never sends it twice.
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from . import emails
 from .models import Consent, Contact, InterviewApplication
-from .services import TRANSIENT_SEND_ERRORS, _wake_reply_sender, is_suppressed
+from .services import TRANSIENT_SEND_ERRORS, _wake_reply_sender
+from .suppression import is_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def interview_apply(
     country: str,
     story: str,
     profile: str = "",
-    time_zone: str = "Europe/Paris",
+    time_zone: str = settings.TIME_ZONE,
     consent_text: str,
     consent_version: int,
     ip_address: str | None = None,

@@ -7,8 +7,10 @@ suppressions and erasures through the signals in `signups.signals`.
 
 import hashlib
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -161,9 +163,37 @@ class PagePath(models.Model):
         return f"/{self.old_path}/ → {self.mailing_list.get_absolute_url()}"
 
 
+# Who may be mailed: the rule, once for querysets (`mailable_contact` and
+# `mailable_subscription`, behind `Contact.objects.mailable()` and
+# `Subscription.objects.mailable()`) and once for a row already read
+# (`mailings.recipients.skip_reason`, which the batch and the sequence tick apply).
+# tests/mailings/test_mailable.py holds the two to the same answer in every state.
+
+
+def mailable_contact(prefix: str = "") -> Q:
+    """A contact who may be mailed at all: an address, neither suppressed (a hard bounce,
+    a complaint, repeated soft bounces, the editor) nor erased. `prefix` reaches the
+    contact from another model ("contact__")."""
+    return Q(
+        **{
+            f"{prefix}email__isnull": False,
+            f"{prefix}suppressed_at__isnull": True,
+            f"{prefix}erased_at__isnull": True,
+        }
+    ) & ~Q(**{f"{prefix}email": ""})
+
+
+def mailable_subscription(prefix: str = "") -> Q:
+    """A subscription whose list may be mailed to its contact: confirmed, not
+    unsubscribed, and the contact mailable. `prefix` reaches the subscription from
+    another model ("subscription__")."""
+    active = Q(**{f"{prefix}status": Subscription.Status.ACTIVE})
+    return active & mailable_contact(f"{prefix}contact__")
+
+
 class ContactQuerySet(models.QuerySet):
-    def not_suppressed(self):
-        return self.filter(suppressed_at__isnull=True, erased_at__isnull=True)
+    def mailable(self):
+        return self.filter(mailable_contact())
 
 
 class Contact(models.Model):
@@ -177,7 +207,7 @@ class Contact(models.Model):
     )
     first_name = models.CharField(_("prénom"), max_length=100, blank=True)
     profile = models.CharField(_("profil"), max_length=20, choices=Profile.choices, blank=True)
-    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default="Europe/Paris")
+    time_zone = models.CharField(_("fuseau horaire"), max_length=64, default=settings.TIME_ZONE)
     language = models.CharField(_("langue"), max_length=8, default="fr")
     source = models.CharField(
         _("source"),
@@ -242,17 +272,14 @@ class Contact(models.Model):
 
     @property
     def is_sendable(self) -> bool:
+        """`mailable_contact` for a contact already read."""
         return bool(self.email) and self.suppressed_at is None and self.erased_at is None
 
 
 class SubscriptionQuerySet(models.QuerySet):
-    def active(self):
+    def mailable(self):
         """Confirmed, not unsubscribed, and the contact may still be mailed."""
-        return self.filter(
-            status=Subscription.Status.ACTIVE,
-            contact__suppressed_at__isnull=True,
-            contact__erased_at__isnull=True,
-        )
+        return self.filter(mailable_subscription())
 
 
 class Subscription(models.Model):

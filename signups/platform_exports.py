@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from . import signals
 from .models import Consent, Contact, MailingList, Subscription
-from .services import contact_suppress, is_suppressed
+from .suppression import contact_suppress, is_suppressed
 
 PLATFORMS = {
     "mailchimp": "Mailchimp",

@@ -84,7 +84,7 @@ def contact_reconsent(*, contact: Contact, ip_address=None, user_agent: str = ""
     """The reader answered the re-consent request: keep them, with fresh evidence."""
     now = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(last_activity_at=now, inactive_flagged_at=None)
-    for subscription in contact.subscriptions.active().select_related("mailing_list"):
+    for subscription in contact.subscriptions.mailable().select_related("mailing_list"):
         Consent.objects.record(
             contact=contact,
             mailing_list=subscription.mailing_list,

@@ -4,9 +4,12 @@ inactive readers to consent again."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from config.links import absolute
 
 from . import emails, signals, tokens
 from .models import (
@@ -153,7 +156,7 @@ def contact_erase(*, contact: Contact, reason: str = "erased") -> Contact:
         email=None,
         first_name="",
         profile="",
-        time_zone="Europe/Paris",
+        time_zone=settings.TIME_ZONE,
         language="fr",
         source="",
         last_activity_at=None,
@@ -238,14 +241,14 @@ def reconsent_email_send(*, contact_id: int) -> bool:
     not rate-limited away (it is sent once)."""
     contact = Contact.objects.filter(pk=contact_id, inactive_flagged_at__isnull=False).first()
     # Someone who left every list is not written to again: their data just expires.
-    if contact is None or not contact.is_sendable or not contact.subscriptions.active().exists():
+    if contact is None or not contact.is_sendable or not contact.subscriptions.mailable().exists():
         return False
     Contact.objects.filter(pk=contact.pk).update(transactional_sent_at=timezone.now())
     emails.send(
         name="reconsent",
         to=contact.email,
         context={
-            "url": tokens.absolute(
+            "url": absolute(
                 reverse("signups:reconsent", args=[tokens.make_token("preferences", contact.pk)])
             ),
             "preferences_url": tokens.preferences_url(contact),
@@ -254,4 +257,3 @@ def reconsent_email_send(*, contact_id: int) -> bool:
         language=contact.language,
     )
     return True
-

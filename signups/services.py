@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 from smtplib import SMTPException
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,10 +19,10 @@ from .models import (
     MailingList,
     PendingSignup,
     Subscription,
-    Suppression,
     email_hash,
 )
 from .ratelimit import redis_client
+from .suppression import is_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -69,70 +70,9 @@ def subscription_unsubscribe(
     return subscription
 
 
-def contact_suppress(*, contact: Contact, reason: str, permanent: bool = True) -> Contact:
-    """Never mail this address again (hard bounce, complaint, erasure, editor's call).
-
-    `permanent=False` (repeated soft bounces): stop mailing the contact without keeping
-    the address's hash, so the editor can resume it (`contact_resume`)."""
-    contacts_suppress(contact_ids=[contact.pk], reason=reason, permanent=permanent)
-    return Contact.objects.get(pk=contact.pk)
-
-
-@transaction.atomic
-def contacts_suppress(*, contact_ids, reason: str, permanent: bool = True) -> list[int]:
-    """`contact_suppress` for many contacts in a few statements (a webhook's batch of
-    bounces); announces the contacts it stopped in one `contacts_suppressed` signal and
-    returns their ids."""
-    contacts = list(
-        Contact.objects.select_for_update()
-        .filter(pk__in=list(contact_ids))
-        .order_by("pk")
-        .only("pk", "email", "suppressed_at")
-    )
-    made_permanent = set()
-    if permanent:
-        hashes = {email_hash(c.email): c.pk for c in contacts if c.email}
-        known = set(
-            Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
-                "email_hash", flat=True
-            )
-        )
-        Suppression.objects.bulk_create(
-            [Suppression(email_hash=h, reason=reason) for h in hashes if h not in known],
-            ignore_conflicts=True,
-        )
-        made_permanent = {pk for h, pk in hashes.items() if h not in known}
-    stopped = [c.pk for c in contacts if c.suppressed_at is None]
-    Contact.objects.filter(pk__in=stopped).update(
-        suppressed_at=timezone.now(), suppression_reason=reason
-    )
-    # Stopped for a while, now for good: say why.
-    Contact.objects.filter(pk__in=made_permanent - set(stopped)).update(suppression_reason=reason)
-    if stopped:
-        signals.contacts_suppressed.send(sender=Contact, contact_ids=stopped, reason=reason)
-    return stopped
-
-
-@transaction.atomic
-def contact_resume(*, contact: Contact) -> bool:
-    """Mail a contact stopped without a permanent suppression again (the editor's call);
-    False, and nothing changes, for an address suppressed for good."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.suppressed_at is None or is_suppressed(contact.email):
-        return False
-    contact.suppressed_at = None
-    contact.suppression_reason = ""
-    contact.save(update_fields=["suppressed_at", "suppression_reason"])
-    return True
-
-
 # --- signup and double opt-in --------------------------------------------------
 
 SEND_INTERVAL = timedelta(hours=24)
-
-
-def is_suppressed(email: str) -> bool:
-    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
 
 
 def signup_submit(
@@ -143,7 +83,7 @@ def signup_submit(
     first_name: str = "",
     profile: str = "",
     answer: str = "",
-    time_zone: str = "Europe/Paris",
+    time_zone: str = settings.TIME_ZONE,
     language: str = "fr",
     ip_address: str | None = None,
     user_agent: str = "",
@@ -427,115 +367,3 @@ def signup_reply_send(*, subscription_id: int) -> str:
         )
         raise
     return name
-
-
-class LinkUsed(Exception):
-    """A genuine confirmation link that has served already or was replaced."""
-
-
-class AlreadyConfirmed(LinkUsed):
-    """A genuine confirmation link of a subscription that is active: the reader is in."""
-
-    def __init__(self, subscription: Subscription):
-        super().__init__(subscription.pk)
-        self.subscription = subscription
-
-
-def subscription_for_confirm_token(token: str) -> Subscription:
-    """The pending subscription this link may confirm; raises InvalidToken or LinkUsed."""
-    pk, state = tokens.read_token_state("confirm", token)
-    subscription = (
-        Subscription.objects.select_related("mailing_list", "contact").filter(pk=pk).first()
-    )
-    if subscription is None:
-        raise tokens.InvalidToken("unknown subscription")
-    if not subscription.contact.is_sendable:
-        raise LinkUsed
-    if not _confirmable(subscription) or state != tokens.confirm_state(subscription):
-        if subscription.status == Subscription.Status.ACTIVE:
-            raise AlreadyConfirmed(subscription)
-        raise LinkUsed
-    return subscription
-
-
-def _confirmable(subscription: Subscription) -> bool:
-    """Pending; or active with a submission that the link's email answered (the
-    « déjà inscrit·e » notice); or unsubscribed and signed up again since, its link
-    sent after leaving (a link from before the unsubscription never brings them back)."""
-    if subscription.status == Subscription.Status.PENDING:
-        return True
-    if subscription.status == Subscription.Status.ACTIVE:
-        return subscription.confirmation_sent_at is not None and (
-            subscription.pending_signups.filter(
-                submitted_at__lte=subscription.confirmation_sent_at
-            ).exists()
-        )
-    return (
-        subscription.status == Subscription.Status.UNSUBSCRIBED
-        and subscription.confirmation_sent_at is not None
-        and subscription.unsubscribed_at is not None
-        and subscription.confirmation_sent_at > subscription.unsubscribed_at
-    )
-
-
-@transaction.atomic
-def subscription_confirm_token(*, token: str) -> Subscription:
-    """Confirm through the link of the confirmation email (the button's POST): the
-    owner of the address speaks, so what the signups this email answered submitted
-    for a known address is applied now (`PendingSignup`)."""
-    subscription = subscription_for_confirm_token(token)
-    locked = _lock(subscription.pk)
-    if (
-        locked is None
-        or not _confirmable(locked)
-        or tokens.confirm_state(locked) != tokens.confirm_state(subscription)
-    ):
-        if locked is not None and locked.status == Subscription.Status.ACTIVE:
-            raise AlreadyConfirmed(subscription)  # a second click, a second tab
-        raise LinkUsed
-    Contact.objects.filter(pk=subscription.contact_id).update(inactive_flagged_at=None)
-    _pending_signup_apply(subscription=locked)
-    if locked.status == Subscription.Status.UNSUBSCRIBED:  # back, by the owner's own click
-        Subscription.objects.filter(pk=locked.pk).update(
-            status=Subscription.Status.PENDING, unsubscribed_at=None
-        )
-    return subscription_confirm(subscription=locked)
-
-
-def _pending_signup_apply(*, subscription: Subscription) -> None:
-    """Apply the latest submission that the clicked email answered (sent before it);
-    later ones, which no email of theirs confirmed, are dropped with the rest."""
-    pending = (
-        subscription.pending_signups.filter(submitted_at__lte=subscription.confirmation_sent_at)
-        .order_by("-submitted_at", "-pk")
-        .first()
-        if subscription.confirmation_sent_at
-        else None
-    )
-    if pending is not None:
-        changes = {
-            field: value
-            for field, value in (("first_name", pending.first_name), ("profile", pending.profile))
-            if value
-        }
-        if changes:
-            Contact.objects.filter(pk=subscription.contact_id).update(**changes)
-        Consent.objects.record(
-            contact=subscription.contact,
-            mailing_list=subscription.mailing_list,
-            text=pending.consent_text,
-            version=pending.consent_version,
-            form=pending.form,
-            given_at=pending.submitted_at,
-            ip_address=pending.ip_address,
-            user_agent=pending.user_agent,
-        )
-        if pending.answer:
-            Answer.objects.create(
-                contact_id=subscription.contact_id,
-                mailing_list_id=subscription.mailing_list_id,
-                text=pending.answer,
-                profile=pending.profile,
-                created_at=pending.submitted_at,
-            )
-    subscription.pending_signups.all().delete()

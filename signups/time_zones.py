@@ -16,7 +16,6 @@ from functools import cache
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-DEFAULT = "Europe/Paris"
 OTHER = "autre"
 UTC = "UTC"
 

@@ -7,9 +7,10 @@ Confirmation and data tokens expire; unsubscribe and preference tokens never do.
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+
+from config.links import absolute
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 DATA_LINK_MAX_AGE = timedelta(hours=1)
@@ -75,13 +76,9 @@ def read_token(purpose: str, token: str) -> int:
 def confirm_state(subscription) -> int:
     """A confirmation link is valid only for the email that carried it: the state is
     the time that email was sent, which changes with every new email; a link sent
-    before an unsubscription never reactivates anything (`services._confirmable`)."""
+    before an unsubscription never reactivates anything (`confirmation._confirmable`)."""
     sent_at = subscription.confirmation_sent_at
     return int(sent_at.timestamp() * 1_000_000) if sent_at else 0
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def confirm_url(subscription) -> str:

@@ -1,26 +1,23 @@
 import json
 import logging
 import time
-from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
-from django.http.multipartparser import MultiPartParserError
-from django.http.request import UnreadablePostError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from config.form_posts import form_post
 from config.origin import origin_checked
 
 from . import (
+    confirmation,
     interviews,
     pages,
     preference_centre,
@@ -42,83 +39,6 @@ from .models import Contact, MailingList, Subscription
 from .ratelimit import client_ip
 
 logger = logging.getLogger(__name__)
-
-FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def _max_body() -> int:
-    return getattr(settings, "SIGNUPS_MAX_BODY_BYTES", 64 * 1024)
-
-
-def body_problem(request) -> str | None:
-    """Why this POST body cannot be read as a form, in French; None when it can."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _("La requête envoyée est illisible.")
-    if length > _max_body():
-        return _("Le formulaire envoyé est trop volumineux.")
-    if length == 0 and not request.content_type:
-        return None
-    if request.content_type not in FORM_CONTENT_TYPES:
-        return _("La requête envoyée n’est pas un formulaire.")
-    return _form_problem(request)
-
-
-def _form_problem(request) -> str | None:
-    """Why a form body of an acceptable size and type cannot be parsed; None if it can."""
-    try:
-        body = request.body  # bounded above; read first so the parsers work on a copy
-        if request.content_type == FORM_CONTENT_TYPES[0]:
-            body.decode("utf-8")
-        items = list(request.POST.lists())
-    except RequestDataTooBig:
-        return _("Le formulaire envoyé est trop volumineux.")
-    except UnicodeDecodeError:
-        return _("Le formulaire envoyé n’est pas encodé en UTF-8.")
-    except (
-        MultiPartParserError,
-        TooManyFieldsSent,
-        UnreadablePostError,
-        SuspiciousOperation,
-        ValueError,
-    ):
-        return _("Le formulaire envoyé est illisible.")
-    if body.strip() and not items and not body.rstrip().endswith(b"--"):
-        return _("Le formulaire envoyé est illisible.")
-    return _characters_problem(items)
-
-
-def _characters_problem(items) -> str | None:
-    for key, values in items:
-        # Percent-encoded bytes that are not UTF-8 decode to U+FFFD.
-        if "\ufffd" in key or any("\ufffd" in value for value in values):
-            return _("Le formulaire envoyé n’est pas encodé en UTF-8.")
-        if "\x00" in key or any("\x00" in value for value in values):
-            return _("Le formulaire envoyé contient des caractères interdits.")
-    return None
-
-
-def form_post(*, csrf: bool = True):
-    """Read the body before anything else does (CSRF included), so that a body
-    that is not UTF-8, too large or garbage gets a 400 in French, never a 500."""
-
-    def decorator(view):
-        inner = csrf_protect(view) if csrf else view
-
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method == "POST":
-                problem = body_problem(request)
-                if problem:
-                    return render(
-                        request, "signups/bad_request.html", {"message": problem}, status=400
-                    )
-            return inner(request, *args, **kwargs)
-
-        return csrf_exempt(wrapper)
-
-    return decorator
 
 
 def _too_many(request, wait: int):
@@ -295,7 +215,7 @@ def confirm(request, token: str):
     """GET shows one button (mail scanners follow links); only the POST confirms."""
     try:
         if request.method == "POST":
-            subscription = services.subscription_confirm_token(token=token)
+            subscription = confirmation.subscription_confirm_token(token=token)
             return render(
                 request,
                 "signups/confirmed.html",
@@ -304,10 +224,10 @@ def confirm(request, token: str):
                     "preferences_url": tokens.preferences_url(subscription.contact),
                 },
             )
-        subscription = services.subscription_for_confirm_token(token)
+        subscription = confirmation.subscription_for_confirm_token(token)
     except tokens.InvalidToken as exc:
         return _invalid_link(request, exc)
-    except services.AlreadyConfirmed as exc:
+    except confirmation.AlreadyConfirmed as exc:
         return render(
             request,
             "signups/already_confirmed.html",
@@ -316,7 +236,7 @@ def confirm(request, token: str):
                 "preferences_url": tokens.preferences_url(exc.subscription.contact),
             },
         )
-    except services.LinkUsed:
+    except confirmation.LinkUsed:
         return render(request, "signups/link_used.html", status=410)
     return render(request, "signups/confirm.html", {"subscription": subscription})
 
@@ -435,7 +355,7 @@ def _preferences_context(contact, token, **extra) -> dict:
             s.mailing_list_id for s in subscriptions if s.status != Subscription.Status.UNSUBSCRIBED
         },
         "sequences": preference_centre.contact_sequences(contact=contact),
-        "display_time_zone": time_zones.canonical(contact.time_zone) or time_zones.DEFAULT,
+        "display_time_zone": time_zones.canonical(contact.time_zone) or settings.TIME_ZONE,
         **extra,
     }
 

@@ -17,9 +17,9 @@ class ArchiveError(DocumentError):
 
 def _limits() -> tuple[int, int, int]:
     return (
-        getattr(settings, "IMPORT_MAX_UNPACKED_BYTES", 1024 * 1024 * 1024),
-        getattr(settings, "IMPORT_MAX_RATIO", 100),
-        getattr(settings, "IMPORT_MAX_FILES", 20_000),
+        settings.IMPORT_MAX_UNPACKED_BYTES,
+        settings.IMPORT_MAX_RATIO,
+        settings.IMPORT_MAX_FILES,
     )
 
 

@@ -15,14 +15,13 @@ from .event import Event
 from .mailing import Mailing, MailingQuerySet, Variant, audience_contacts, audience_of
 from .reply import Reply, ReplyQuerySet
 from .sequence import Enrolment, EnrolmentQuerySet, Sequence, Step
-from .zones import PARIS, TIME_ZONE_CHOICES, zone
+from .zones import TIME_ZONE_CHOICES, zone
 
 # isort: split
 # The tallies live beside their code, which imports the models above.
 from ..tallies import EventTally
 
 __all__ = [
-    "PARIS",
     "TIME_ZONE_CHOICES",
     "Delivery",
     "DeliveryQuerySet",

@@ -3,6 +3,7 @@
 import datetime as dt
 import zoneinfo
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from signups.models import Answer, Contact, MailingList, Subscription
 
 from .delivery import Delivery
-from .zones import PARIS, TIME_ZONE_CHOICES, zone
+from .zones import TIME_ZONE_CHOICES, zone
 
 
 def audience_of(
@@ -19,16 +20,14 @@ def audience_of(
 ):
     """Active subscriptions to these lists, filtered: one or more per contact. A mailing's
     audience, and the sending screen's live count before anything is saved."""
-    subscriptions = Subscription.objects.active().filter(
-        mailing_list__in=list_ids, contact__email__isnull=False
-    )
+    subscriptions = Subscription.objects.mailable().filter(mailing_list__in=list_ids)
     if profiles:
         subscriptions = subscriptions.filter(contact__profile__in=profiles)
     if signed_up_after:
-        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         subscriptions = subscriptions.filter(contact__created_at__gte=start)
     if signed_up_before:
-        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         subscriptions = subscriptions.filter(contact__created_at__lt=end)
     if answer_contains.strip():
         subscriptions = subscriptions.filter(
@@ -45,22 +44,22 @@ def audience_contacts(
     *, list_ids, profiles=(), signed_up_after=None, signed_up_before=None, answer_contains=""
 ):
     """The contacts of the same audience as `audience_of`, one row each: what is counted.
-    (A semi-join from the contacts: no DISTINCT over the subscriptions' join.)"""
+    (A semi-join from the contacts: no DISTINCT over the subscriptions' join. The
+    contact's half of `Subscription.objects.mailable()` applies outside, its own half
+    inside: `mailable_subscription`, split.)"""
     subscribed = Subscription.objects.filter(
         contact_id=OuterRef("pk"),
         mailing_list__in=list_ids,
         status=Subscription.Status.ACTIVE,
     )
-    contacts = (
-        Contact.objects.not_suppressed().filter(email__isnull=False).filter(Exists(subscribed))
-    )
+    contacts = Contact.objects.mailable().filter(Exists(subscribed))
     if profiles:
         contacts = contacts.filter(profile__in=profiles)
     if signed_up_after:
-        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(PARIS))
+        start = dt.datetime.combine(signed_up_after, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         contacts = contacts.filter(created_at__gte=start)
     if signed_up_before:
-        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(PARIS))
+        end = dt.datetime.combine(signed_up_before, dt.time(0), tzinfo=zone(settings.TIME_ZONE))
         contacts = contacts.filter(created_at__lt=end)
     if answer_contains.strip():
         contacts = contacts.filter(
@@ -149,7 +148,7 @@ class Mailing(models.Model):
         _("fuseau horaire"),
         max_length=64,
         choices=TIME_ZONE_CHOICES,
-        default=PARIS,
+        default=settings.TIME_ZONE,
         help_text=_("Le fuseau de la date et de l’heure d’envoi."),
     )
     local_time = models.BooleanField(

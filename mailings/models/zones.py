@@ -2,9 +2,8 @@
 
 import zoneinfo
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-
-PARIS = "Europe/Paris"
 
 # The zones the blog's readers live in come first in the editor's choices.
 TIME_ZONE_CHOICES = [
@@ -22,8 +21,9 @@ TIME_ZONE_CHOICES = [
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:
-    """The reader's zone, or Paris when what we hold is not a valid zone name."""
+    """The reader's zone, or the blog's (TIME_ZONE) when what we hold is not a valid
+    zone name."""
     try:
-        return zoneinfo.ZoneInfo(name or PARIS)
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(PARIS)
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)

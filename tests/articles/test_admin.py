@@ -190,3 +190,22 @@ def test_derived_standfirst_follows_the_text_but_a_written_one_stays(db):
     article.body = "Encore un autre texte."
     article.save()
     assert article.description == "Un chapeau écrit à la main."
+
+
+def test_editor_renames_an_article_and_its_old_address_still_leads_to_it(editor, client):
+    editor.post(reverse("admin:articles_article_add"), form_data())
+    article = Article.objects.get()
+    change = reverse("admin:articles_article_change", args=[article.pk])
+    response = editor.post(change, form_data(slug="ecouter-vraiment-ses-clients"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(article.redirects.values_list("old_path", flat=True)) == [
+        "/articles/ecouter-ses-clients/"
+    ]
+    client.logout()
+    old = client.get("/articles/ecouter-ses-clients/")
+    assert old.status_code == 301
+    assert old["Location"] == "/articles/ecouter-vraiment-ses-clients/"
+    # A plain save (a publication, a script) changes no address and writes no redirect.
+    article.refresh_from_db()
+    article.save()
+    assert article.redirects.count() == 1

@@ -331,7 +331,7 @@ def test_repeated_soft_bounces_stop_mail_until_the_editor_resumes_it(client, adm
     assert contact.suppressed_at is not None
     assert contact.suppression_reason == "soft_bounces"
     assert not Suppression.objects.exists()  # no hash kept: reversible
-    assert not Subscription.objects.active().filter(contact=contact).exists()
+    assert not Subscription.objects.mailable().filter(contact=contact).exists()
 
     # Visible to the editor: Contacts filtered on the reason.
     listing = admin_client.get("/admin/signups/contact/?suppression_reason=soft_bounces")
@@ -348,7 +348,7 @@ def test_repeated_soft_bounces_stop_mail_until_the_editor_resumes_it(client, adm
     assert "1 contact(s) recevront de nouveau les envois" in response.content.decode()
     contact.refresh_from_db()
     assert contact.suppressed_at is None and contact.suppression_reason == ""
-    assert Subscription.objects.active().filter(contact=contact).exists()
+    assert Subscription.objects.mailable().filter(contact=contact).exists()
     assert Contact.objects.get(pk=hard.contact_id).suppression_reason == "hard_bounce"
 
 
@@ -376,7 +376,7 @@ def test_a_hard_bounce_after_soft_ones_suppresses_for_good(client, settings):
     assert Suppression.objects.count() == 1  # now for good
     contact = Contact.objects.get(pk=subscription.contact_id)
     assert contact.suppression_reason == "hard_bounce"
-    from signups.services import contact_resume
+    from signups.suppression import contact_resume
 
     assert contact_resume(contact=contact) is False
 

@@ -14,7 +14,8 @@ from mailings import chains, outbox, services
 from mailings.models import Delivery, Handover, Mailing
 from mailings.transports import Outcomes
 from signups.models import Contact, Profile, Subscription
-from signups.services import contact_suppress, subscription_unsubscribe
+from signups.services import subscription_unsubscribe
+from signups.suppression import contact_suppress
 
 from .factories import (
     ContactFactory,

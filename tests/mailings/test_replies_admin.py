@@ -154,7 +154,7 @@ def test_a_transient_failure_gives_the_answer_to_the_tick_which_sends_it_once(cl
 
 
 def test_an_answer_to_a_blocked_address_does_not_leave(client, editor):
-    from signups.services import contact_suppress
+    from signups.suppression import contact_suppress
 
     delivery = sent_delivery()
     reply = receive(delivery)

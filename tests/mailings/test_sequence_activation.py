@@ -13,7 +13,8 @@ from config.tasks import tick
 from mailings import services
 from mailings.models import Delivery, Enrolment, Sequence
 from signups.models import Subscription
-from signups.services import contact_suppress, subscription_confirm, subscription_unsubscribe
+from signups.services import subscription_confirm, subscription_unsubscribe
+from signups.suppression import contact_suppress
 
 from .factories import ContactFactory, SequenceFactory, StepFactory, SubscriptionFactory
 

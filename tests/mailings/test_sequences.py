@@ -12,7 +12,8 @@ from config.tasks import tick
 from mailings.models import Delivery, Enrolment, Sequence, Step
 from mailings.services import sequence_reschedule
 from signups.models import Subscription
-from signups.services import contact_suppress, subscription_confirm, subscription_unsubscribe
+from signups.services import subscription_confirm, subscription_unsubscribe
+from signups.suppression import contact_suppress
 
 from .factories import (
     ContactFactory,

@@ -11,7 +11,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from signups import emails, interviews, services
+from signups import emails, interviews, suppression
 from signups.models import Contact, InterviewApplication
 from signups.views import THANKS_COOKIE
 from signups.webmail import webmail_for
@@ -230,7 +230,7 @@ def test_no_acknowledgement_for_a_suppressed_address(lists, django_capture_on_co
     _apply(Client(), django_capture_on_commit_callbacks)
     mail.outbox.clear()
     contact = Contact.objects.get()
-    services.contact_suppress(contact=contact, reason="complaint")
+    suppression.contact_suppress(contact=contact, reason="complaint")
     InterviewApplication.objects.update(acknowledgement_requested_at=timezone.now())
     assert interviews.interview_acknowledgements_send() == 0
     assert mail.outbox == []
