@@ -113,3 +113,19 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
         except OSError:
             pass
     return total / 1024, largest / 1024
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional memory of a process and all its descendants, in MB: each page the
+    forked children share with their parent counted once, split among them (the `Pss:`
+    line of /proc/<pid>/smaps_rollup). What the tree costs the machine; the summed RSS of
+    `tree_rss_mb` counts shared pages once per process."""
+    total = 0
+    for current in _tree(pid, _processes()):
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
