@@ -106,10 +106,15 @@ def _keyed(secret_key: str):
     return hashlib.blake2b(key=key, digest_size=16)
 
 
-def signature(delivery_id, url: str) -> str:
-    mac = _keyed(settings.SECRET_KEY).copy()
-    mac.update(f"{delivery_id}:{url}".encode())
+def _sign(keyed, message: bytes) -> str:
+    """The signature of `<delivery id>:<url>` (as bytes) under the keyed hash."""
+    mac = keyed.copy()
+    mac.update(message)
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def signature(delivery_id, url: str) -> str:
+    return _sign(_keyed(settings.SECRET_KEY), f"{delivery_id}:{url}".encode())
 
 
 def valid(delivery_id, url: str, given: str) -> bool:
@@ -142,12 +147,9 @@ def link_values(delivery_id: str, links: tuple) -> dict:
     head, tail = _base(settings.SITE_URL)
     keyed = _keyed(settings.SECRET_KEY)
     prefix = f"{delivery_id}:".encode()
-    encode = base64.urlsafe_b64encode
     values = {}
     for name, html_name, url, quoted in _quoted(links):
-        mac = keyed.copy()
-        mac.update(prefix + url.encode())
-        sig = encode(mac.digest()).rstrip(b"=").decode()
+        sig = _sign(keyed, prefix + url.encode())
         values[name] = values[html_name] = f"{head}{delivery_id}/{sig}{tail}{quoted}"
     return values
 
