@@ -9,11 +9,15 @@ import http.client
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from config import celery_app
@@ -79,6 +83,60 @@ def _load(port, path, total, prefix, cookie, token):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _loadgen_cpu() -> float:
+    """CPU seconds of the finished load generators (waited-for children) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measured(sampler, cpu, load):
+    """Run one load and add each component's CPU seconds during it to `cpu`."""
+    before, loadgen = sampler.read(), _loadgen_cpu()
+    result = load()
+    after = sampler.read()
+    for component in after:
+        cpu[component] = cpu.get(component, 0.0) + after[component] - before[component]
+    cpu["loadgen"] = cpu.get("loadgen", 0.0) + _loadgen_cpu() - loadgen
+    return result
+
+
+def _wait_for_replies(timeout=300):
+    """Until the worker has answered every signup (the outbox of confirmations is empty)."""
+    deadline = time.monotonic() + timeout
+    while Subscription.objects.filter(reply_requested_at__isnull=False).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+COMPONENTS = ("gunicorn", "worker", "postgres", "redis", "loadgen")
+
+
+def _print_cpu(bare_cpu, signup_cpu, drain_cpu, bare_n, signup_n):
+    """CPU milliseconds per request, per component: on 2 saturated cores a side's
+    throughput is roughly inversely proportional to its total."""
+    print(
+        "  CPU ms per request (each side's rounds; the worker's drain after them charged to"
+        " the signup):"
+    )
+    print(f"    {'component':10} {'bare':>8} {'signup':>8} {'signup+drain':>13}")
+    totals = [0.0, 0.0, 0.0]
+    for name in COMPONENTS:
+        bare = 1000 * bare_cpu.get(name, 0.0) / bare_n
+        signup = 1000 * signup_cpu.get(name, 0.0) / signup_n
+        charged = signup + 1000 * drain_cpu.get(name, 0.0) / signup_n
+        if name == "worker":  # the worker's time during the bare rounds is the signups' work
+            charged += bare * bare_n / signup_n
+        for index, value in enumerate((bare, signup, charged)):
+            totals[index] += value
+        print(f"    {name:10} {bare:8.3f} {signup:8.3f} {charged:13.3f}")
+    print(
+        f"    {'total':10} {totals[0]:8.3f} {totals[1]:8.3f} {totals[2]:13.3f}"
+        f"   (bare/signup CPU: {totals[0] / totals[2]:.0%})"
+    )
+
+
 def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
     create_lists(stdout=_Quiet())
     with connection.cursor() as cursor:
@@ -127,16 +185,26 @@ def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
         _load(port, "/inscription/newsletter/", WARMUP, "warm", cookie, token)
         pending_before = Subscription.objects.filter(status="pending").count()
 
+        _wait_for_replies()
         # Alternate the two endpoints so that a noisy neighbour hurts both alike, and
         # which one goes first: the second of a pair inherits the first's leftovers.
         bare_runs, signup_runs = [], []
-        for round_ in range(ROUNDS):
-            sides = [
-                (bare_runs, "/bench/bare/", f"bare{round_}"),
-                (signup_runs, "/inscription/newsletter/", f"bench{round_}"),
-            ]
-            for runs, path, prefix in sides[:: -1 if round_ % 2 else 1]:
-                runs.append(_load(port, path, REQUESTS, prefix, cookie, token))
+        bare_cpu, signup_cpu, drain_cpu = {}, {}, {}
+        sampler = mailbench.CpuSampler(
+            trees={"gunicorn": server.pid, "worker": worker.pid},
+            database=connection.settings_dict["NAME"],
+            redis_port=urlsplit(settings.REDIS_URL).port,
+        )
+        with sampler:
+            for round_ in range(ROUNDS):
+                sides = [
+                    (bare_runs, bare_cpu, "/bench/bare/", f"bare{round_}"),
+                    (signup_runs, signup_cpu, "/inscription/newsletter/", f"bench{round_}"),
+                ]
+                for runs, cpu, path, prefix in sides[:: -1 if round_ % 2 else 1]:
+                    load = lambda p=path, x=prefix: _load(port, p, REQUESTS, x, cookie, token)  # noqa: E731
+                    runs.append(_measured(sampler, cpu, load))
+            drained = _measured(sampler, drain_cpu, _wait_for_replies)
     finally:
         stop(server)
         log.close()
@@ -167,6 +235,9 @@ def test_signup_throughput_against_a_bare_insert(postgres, redis_url, tmp_path):
         f"{signup['rps'] / bare['rps']:.0%}; rounds {[f'{r:.0%}' for r in pair_ratios]})"
     )
 
+    _print_cpu(bare_cpu, signup_cpu, drain_cpu, bare["requests"], signup["requests"])
+    assert drained, "the worker did not answer every signup in time"
+
     successes = signup["statuses"].get("303", 0)
     pending = Subscription.objects.filter(status="pending").count() - pending_before
     print(f"  successful signup responses {successes}, new pending subscriptions {pending}")
@@ -185,6 +256,7 @@ def _combine(runs):
     middle = len(runs) // 2
     return {
         "rps": requests / seconds,
+        "requests": requests,
         "p50_ms": sorted(run["p50_ms"] for run in runs)[middle],
         "p99_ms": sorted(run["p99_ms"] for run in runs)[middle],
         "statuses": statuses,

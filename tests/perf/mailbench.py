@@ -3,6 +3,7 @@
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -129,3 +130,76 @@ def tree_pss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+class CpuSampler:
+    """CPU seconds per component of a benchmark (process trees, the PostgreSQL backends of
+    one database, a Redis server), polled from /proc in a thread every `interval` seconds:
+    a process that exits between two `read()`s (a database connection closed) still counts
+    up to its last poll. `read()` returns {component: CPU seconds so far}."""
+
+    def __init__(
+        self, *, trees: dict[str, int], database: str, redis_port: int | None, interval: float = 0.2
+    ):
+        self.trees, self.database, self.redis_port = trees, database, redis_port
+        self.interval = interval
+        self._seen: dict[int, tuple[str, float]] = {}  # pid → (component, last CPU seconds)
+        self._names: dict[int, str] = {}  # pid → component, decided once per pid
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _component(self, pid: int, name: str, in_trees: dict[int, str]) -> str | None:
+        if pid in in_trees:
+            return in_trees[pid]
+        if name.startswith("postgres"):
+            command = _cmdline(pid)  # "postgres: 15/main: user database host(port) state"
+            return "postgres" if f" {self.database} " in command else None
+        if name == "redis-server" and self.redis_port:
+            return "redis" if f":{self.redis_port}" in _cmdline(pid) else None
+        return None
+
+    def poll(self) -> None:
+        processes = _processes()
+        in_trees = {
+            p: component for component, root in self.trees.items() for p in _tree(root, processes)
+        }
+        with self._lock:
+            for pid, (_parent, name, cpu) in processes.items():
+                component = self._names.get(pid, "?")
+                if component == "?":
+                    component = self._component(pid, name, in_trees)
+                    if component is not None or not name.startswith(("postgres", "redis")):
+                        self._names[pid] = component  # a new backend names its database later
+                if component is not None:
+                    self._seen[pid] = (component, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def __enter__(self):
+        self.poll()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join()
+
+    def read(self) -> dict[str, float]:
+        self.poll()
+        totals = dict.fromkeys([*self.trees, "postgres", "redis"], 0.0)
+        with self._lock:
+            for component, cpu in self._seen.values():
+                totals[component] += cpu
+        return totals
