@@ -2,11 +2,13 @@
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from .models import (
     MailingList,
     PendingSignup,
     Subscription,
+    Suppression,
     email_hash,
 )
 from .ratelimit import redis_client
@@ -245,15 +248,6 @@ def signup_write_orm(values: dict) -> int | None:
     return subscription.pk
 
 
-def _claim_send(contact: Contact, now) -> bool:
-    """At most one service email per address per 24 hours; the row is locked."""
-    if not contact.is_sendable or is_suppressed(contact.email):
-        return False
-    if contact.transactional_sent_at and now - contact.transactional_sent_at < SEND_INTERVAL:
-        return False
-    return True
-
-
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
 REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
@@ -283,9 +277,25 @@ def _wake_reply_sender() -> None:
         logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 
+REPLY_CHUNK = 100  # signups claimed (locked, cleared, their slot taken) per transaction
+
+
+@dataclass
+class Reply:
+    """One claimed reply: what to send, and what to give back if it cannot go out."""
+
+    subscription: Subscription
+    contact: Contact
+    name: str
+    context: dict
+    previous: tuple  # (contact.transactional_sent_at, subscription.confirmation_sent_at)
+
+
 def signup_replies_send() -> int:
     """Answer every signup waiting for its email (`Subscription.reply_requested_at`
-    is the outbox). Runs from the wake-up task and from every tick."""
+    is the outbox). Runs from the wake-up task and from every tick: REPLY_CHUNK
+    signups claimed in one transaction, their emails rendered once per template and
+    sent through one connection."""
     try:
         cache.delete(REPLY_WAKEUP_KEY)
     except Exception:
@@ -295,21 +305,33 @@ def signup_replies_send() -> int:
     started = timezone.now()
     sent = 0
     given_back = set()  # failed in this run: for the next one
-    while True:
-        batch = list(
-            Subscription.objects.filter(reply_requested_at__lte=started)
-            .exclude(pk__in=given_back)
-            .order_by("reply_requested_at")
-            .values_list("pk", flat=True)[:200]
-        )
-        if not batch:
-            return sent
-        for subscription_id in batch:
+    mailer = _Mailer()
+    try:
+        while True:
+            batch = list(
+                Subscription.objects.filter(reply_requested_at__lte=started)
+                .exclude(pk__in=given_back)
+                .order_by("reply_requested_at")
+                .values_list("pk", flat=True)[:REPLY_CHUNK]
+            )
+            if not batch:
+                return sent
             try:
-                sent += bool(signup_reply_send(subscription_id=subscription_id))
+                replies = replies_claim(batch, now=timezone.now())
             except Exception:
-                given_back.add(subscription_id)
-                logger.exception("signup reply for subscription %s failed", subscription_id)
+                given_back.update(batch)
+                logger.exception("signup replies for subscriptions %s failed", batch)
+                continue
+            for reply in replies:
+                try:
+                    sent += reply_send(reply, mailer)
+                except Exception:
+                    given_back.add(reply.subscription.pk)
+                    logger.exception(
+                        "signup reply for subscription %s failed", reply.subscription.pk
+                    )
+    finally:
+        mailer.close()
 
 
 def signup_reply_send(*, subscription_id: int) -> str:
@@ -320,50 +342,147 @@ def signup_reply_send(*, subscription_id: int) -> str:
     transient failure gives the claim back for the next tick; any other is dropped.
     Returns the name of the email sent, or "".
     """
-    now = timezone.now()
-    with transaction.atomic():
-        subscription = _lock(subscription_id)
-        if subscription is None or subscription.reply_requested_at is None:
-            return ""  # answered by another run, or purged
-        subscription.reply_requested_at = None
-        subscription.save(update_fields=["reply_requested_at"])
-        contact = Contact.objects.get(pk=subscription.contact_id)
-        if not _claim_send(contact, now):
-            return ""
-        mailing_list = MailingList.objects.get(pk=subscription.mailing_list_id)
-        previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
-        if subscription.status == Subscription.Status.PENDING or (
-            subscription.status == Subscription.Status.UNSUBSCRIBED
-            and subscription.pending_signups.exists()  # signed up again: ask the owner
-        ):
-            name = "confirm"
-            subscription.confirmation_sent_at = now
-            subscription.save(update_fields=["confirmation_sent_at"])
-            context = {"mailing_list": mailing_list, "url": tokens.confirm_url(subscription)}
-            context["first_name"] = emails.greeting_name(contact.first_name)
-        elif subscription.status == Subscription.Status.ACTIVE:
-            name = "already_subscribed"
-            context = {"mailing_list": mailing_list, "url": tokens.preferences_url(contact)}
-            if subscription.pending_signups.exists():
-                # What the form carried applies only if the owner confirms it: the
-                # notice's own confirmation link, bound to this email.
-                subscription.confirmation_sent_at = now
-                subscription.save(update_fields=["confirmation_sent_at"])
-                context["update_url"] = tokens.confirm_url(subscription)
-        else:
-            return ""
-        contact.transactional_sent_at = now
-        contact.save(update_fields=["transactional_sent_at"])
+    mailer = _Mailer()
     try:
-        emails.send(name=name, to=contact.email, context=context, language=contact.language)
+        for reply in replies_claim([subscription_id], now=timezone.now()):
+            reply_send(reply, mailer)
+            return reply.name
+    finally:
+        mailer.close()
+    return ""
+
+
+@transaction.atomic
+def replies_claim(subscription_ids: list[int], *, now) -> list[Reply]:
+    """Claim the replies of these signups in one transaction: lock their contacts, then
+    the subscriptions still waiting (the one lock order of every write here, in id
+    order), clear the requests, take each address's 24-hour slot. Returns what to send."""
+    contact_ids = Subscription.objects.filter(pk__in=subscription_ids).values("contact_id")
+    list(
+        Contact.objects.select_for_update(no_key=True)
+        .filter(pk__in=contact_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    subscriptions = list(
+        Subscription.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("contact", "mailing_list")
+        .filter(pk__in=subscription_ids, reply_requested_at__isnull=False)
+        .order_by("pk")
+    )
+    if not subscriptions:
+        return []  # answered by another run, or purged
+    Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).update(
+        reply_requested_at=None
+    )
+    suppressed = set(
+        Suppression.objects.filter(
+            email_hash__in=[email_hash(s.contact.email) for s in subscriptions if s.contact.email]
+        ).values_list("email_hash", flat=True)
+    )
+    resubmitted = set(
+        PendingSignup.objects.filter(subscription__in=subscriptions).values_list(
+            "subscription_id", flat=True
+        )
+    )
+    replies, slots_taken = [], set()
+    for subscription in subscriptions:
+        contact = subscription.contact
+        if contact.pk in slots_taken or not _claim_send(contact, now, suppressed):
+            continue
+        reply = _reply_for(subscription, now, resubmitted=subscription.pk in resubmitted)
+        if reply is not None:
+            slots_taken.add(contact.pk)
+            replies.append(reply)
+    Subscription.objects.filter(
+        pk__in=[r.subscription.pk for r in replies if r.subscription.confirmation_sent_at == now]
+    ).update(confirmation_sent_at=now)
+    Contact.objects.filter(pk__in=slots_taken).update(transactional_sent_at=now)
+    return replies
+
+
+def _claim_send(contact: Contact, now, suppressed: set[str]) -> bool:
+    """At most one service email per address per 24 hours; the row is locked."""
+    if not contact.is_sendable or email_hash(contact.email) in suppressed:
+        return False
+    if contact.transactional_sent_at and now - contact.transactional_sent_at < SEND_INTERVAL:
+        return False
+    return True
+
+
+def _reply_for(subscription: Subscription, now, *, resubmitted: bool) -> Reply | None:
+    """The email a claimed signup calls for, its links bound to this send; None for none."""
+    contact = subscription.contact
+    previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
+    context = {"mailing_list": subscription.mailing_list}
+    if subscription.status == Subscription.Status.PENDING or (
+        subscription.status == Subscription.Status.UNSUBSCRIBED and resubmitted
+    ):  # unsubscribed and signed up again: ask the owner
+        name = "confirm"
+        subscription.confirmation_sent_at = now
+        context["url"] = tokens.confirm_url(subscription)
+        context["first_name"] = emails.greeting_name(contact.first_name)
+    elif subscription.status == Subscription.Status.ACTIVE:
+        name = "already_subscribed"
+        context["url"] = tokens.preferences_url(contact)
+        if resubmitted:
+            # What the form carried applies only if the owner confirms it: the
+            # notice's own confirmation link, bound to this email.
+            subscription.confirmation_sent_at = now
+            context["update_url"] = tokens.confirm_url(subscription)
+    else:
+        return None
+    contact.transactional_sent_at = now
+    return Reply(subscription, contact, name, context, previous)
+
+
+class _Mailer:
+    """One mail backend connection for a run's replies, opened at the first email and
+    reopened after a failure; the templates rendered once (`emails.Renderer`)."""
+
+    def __init__(self):
+        self.backend = None
+        self.renderer = emails.Renderer()
+
+    def send(self, reply: Reply) -> None:
+        try:
+            if self.backend is None:
+                self.backend = get_connection()
+                self.backend.open()
+            self.renderer.message(
+                name=reply.name,
+                to=reply.contact.email,
+                context=reply.context,
+                language=reply.contact.language,
+                connection=self.backend,
+            ).send()
+        except Exception:
+            self.close()  # the next email opens a new connection
+            raise
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                logger.warning("closing the mail connection failed", exc_info=True)
+
+
+def reply_send(reply: Reply, mailer: _Mailer) -> bool:
+    """Hand one claimed reply to the mail server; a transient failure gives the claim
+    back (for a later run) and is raised."""
+    now = reply.contact.transactional_sent_at
+    try:
+        mailer.send(reply)
     except TRANSIENT_SEND_ERRORS:
-        Contact.objects.filter(pk=contact.pk, transactional_sent_at=now).update(
-            transactional_sent_at=previous[0]
+        Contact.objects.filter(pk=reply.contact.pk, transactional_sent_at=now).update(
+            transactional_sent_at=reply.previous[0]
         )
         # Back in the outbox for the next run (later than this one's start, so a
         # long outage cannot spin this run).
-        Subscription.objects.filter(pk=subscription.pk).update(
-            confirmation_sent_at=previous[1], reply_requested_at=timezone.now()
+        Subscription.objects.filter(pk=reply.subscription.pk).update(
+            confirmation_sent_at=reply.previous[1], reply_requested_at=timezone.now()
         )
         raise
-    return name
+    return True

@@ -5,9 +5,11 @@ from smtplib import SMTPServerDisconnected
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config.tasks import tick
-from signups import services
+from signups import emails, services
 from signups.models import Contact, Subscription
 
 from .conftest import signup
@@ -138,3 +140,71 @@ def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
         "r1@example.org",
         "r4@example.org",
     ]
+
+
+class CountingBackend(EmailBackend):
+    """Counts the connections made (one backend instance each)."""
+
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        CountingBackend.made += 1
+        super().__init__(*args, **kwargs)
+
+
+def _pending(lists, count, start=0):
+    for n in range(start, start + count):
+        services.signup_submit(
+            mailing_list=lists["newsletter"], email=f"c{n}@example.org", form="t"
+        )
+
+
+def test_a_run_answers_many_signups_in_a_few_statements_through_one_connection(
+    lists, settings, django_capture_on_commit_callbacks
+):
+    """The replies are claimed by chunks and sent through one connection: the statements
+    of a run do not grow with the number of signups, every one is answered once."""
+    settings.EMAIL_BACKEND = "tests.signups.test_replies.CountingBackend"
+    with django_capture_on_commit_callbacks(execute=False):
+        _pending(lists, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert services.signup_replies_send() == 3
+    with django_capture_on_commit_callbacks(execute=False):
+        _pending(lists, 30, start=3)
+    CountingBackend.made = 0
+    with CaptureQueriesContext(connection) as many:
+        assert services.signup_replies_send() == 30
+    assert len(many) == len(few)
+    assert CountingBackend.made == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(f"c{n}@example.org" for n in range(33))
+    assert not Subscription.objects.filter(reply_requested_at__isnull=False).exists()
+    assert services.signup_replies_send() == 0
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_run_s_renderer_sends_what_each_email_rendered_alone_would(lists, language):
+    """Rendered once per template, list, language and greeting, the links filled in
+    afterwards: the same subject, text and HTML as rendering each email alone."""
+    renderer = emails.Renderer()
+    newsletter = lists["newsletter"]
+    contexts = [
+        ("confirm", {"mailing_list": newsletter, "url": f"{base}/confirmer/{n}-a:b_c/"})
+        for n, base in enumerate(["https://pouls.example", "https://pouls.example/x"])
+    ]
+    contexts += [
+        ("confirm", {**contexts[0][1], "first_name": "Awa"}),
+        ("confirm", {**contexts[1][1], "first_name": "N’Golo"}),
+        ("already_subscribed", {"mailing_list": newsletter, "url": "https://p.example/p/1&2"}),
+        (
+            "already_subscribed",
+            {
+                "mailing_list": newsletter,
+                "url": "https://p.example/p/3",
+                "update_url": "https://p.example/c/4",
+            },
+        ),
+    ]
+    for name, context in contexts * 2:
+        alone = emails.render(name=name, context=context, language=language)
+        assert renderer.render(name=name, context=context, language=language) == alone
+        assert context["url"] in alone[1]
