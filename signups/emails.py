@@ -47,14 +47,23 @@ def send(*, name: str, to: str, context: dict, language: str = "fr", connection=
     _message(subject, text, html, to=to, connection=connection).send()
 
 
-def _message(subject: str, text: str, html: str, *, to: str, connection=None) -> WellFormedEmail:
-    message = WellFormedEmail(subject=subject, body=text, to=[to], connection=connection)
+def _message(
+    subject: str, text: str, html: str, *, to: str, connection=None, headers=None
+) -> WellFormedEmail:
+    message = WellFormedEmail(
+        subject=subject, body=text, to=[to], connection=connection, headers=headers
+    )
     message.attach_alternative(html, "text/html")
     return message
 
 
 # The links of a signed-up reader's emails (`url`, `update_url`): one per recipient.
 LINKS = ("url", "update_url")
+
+
+def link_slot(link: str) -> str:
+    """The placeholder a link is rendered as, to be filled in per recipient."""
+    return f"{settings.SITE_URL}/@@{link.upper()}@@"
 
 
 class Renderer:
@@ -66,7 +75,8 @@ class Renderer:
     def __init__(self):
         self._rendered: dict[tuple, tuple[str, str, str]] = {}
 
-    def render(self, *, name: str, context: dict, language: str = "fr") -> tuple[str, str, str]:
+    def key(self, *, name: str, context: dict, language: str) -> tuple[tuple, dict]:
+        """(what the rendering depends on but the links, the links)."""
         links = {key: context[key] for key in LINKS if context.get(key)}
         shared = {key: value for key, value in context.items() if key not in links}
         mailing_list = shared.get("mailing_list")
@@ -79,17 +89,39 @@ class Renderer:
             tuple(links),
             tuple(sorted(shared)),
         )
+        return key, links
+
+    def slotted(self, *, name: str, context: dict, language: str) -> tuple[str, str, str]:
+        """Subject, text and HTML with a placeholder for each link (`link_slot`)."""
+        key, links = self.key(name=name, context=context, language=language)
         if key not in self._rendered:
-            slots = {link: f"{settings.SITE_URL}/@@{link.upper()}@@" for link in links}
-            self._rendered[key] = render(name=name, context={**shared, **slots}, language=language)
-        subject, text, html = self._rendered[key]
-        for link, url in links.items():
-            slot = f"{settings.SITE_URL}/@@{link.upper()}@@"
-            subject = subject.replace(slot, url)
-            text = text.replace(slot, url)
-            html = html.replace(slot, escape(url))
+            slots = {link: link_slot(link) for link in links}
+            self._rendered[key] = render(name=name, context={**context, **slots}, language=language)
+        return self._rendered[key]
+
+    def render(self, *, name: str, context: dict, language: str = "fr") -> tuple[str, str, str]:
+        subject, text, html = self.slotted(name=name, context=context, language=language)
+        for link in LINKS:
+            if context.get(link):
+                slot, url = link_slot(link), context[link]
+                subject = subject.replace(slot, url)
+                text = text.replace(slot, url)
+                html = html.replace(slot, escape(url))
         return subject, text, html
 
-    def message(self, *, name: str, to: str, context: dict, language: str = "fr", connection=None):
-        subject, text, html = self.render(name=name, context=context, language=language)
-        return _message(subject, text, html, to=to, connection=connection)
+    def message(
+        self,
+        *,
+        name: str,
+        to: str,
+        context: dict,
+        language: str = "fr",
+        connection=None,
+        slots: bool = False,
+        headers=None,
+    ) -> WellFormedEmail:
+        """The Django message; with `slots`, its links left as placeholders."""
+        parts = (self.slotted if slots else self.render)(
+            name=name, context=context, language=language
+        )
+        return _message(*parts, to=to, connection=connection, headers=headers)

@@ -8,7 +8,6 @@ from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from .models import (
     email_hash,
 )
 from .ratelimit import redis_client
+from .sending import Mailer
 from .suppression import is_suppressed
 
 logger = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def signup_replies_send() -> int:
     started = timezone.now()
     sent = 0
     given_back = set()  # failed in this run: for the next one
-    mailer = _Mailer()
+    mailer = Mailer()
     try:
         while True:
             batch = list(
@@ -342,7 +342,7 @@ def signup_reply_send(*, subscription_id: int) -> str:
     transient failure gives the claim back for the next tick; any other is dropped.
     Returns the name of the email sent, or "".
     """
-    mailer = _Mailer()
+    mailer = Mailer()
     try:
         for reply in replies_claim([subscription_id], now=timezone.now()):
             reply_send(reply, mailer)
@@ -436,45 +436,17 @@ def _reply_for(subscription: Subscription, now, *, resubmitted: bool) -> Reply |
     return Reply(subscription, contact, name, context, previous)
 
 
-class _Mailer:
-    """One mail backend connection for a run's replies, opened at the first email and
-    reopened after a failure; the templates rendered once (`emails.Renderer`)."""
-
-    def __init__(self):
-        self.backend = None
-        self.renderer = emails.Renderer()
-
-    def send(self, reply: Reply) -> None:
-        try:
-            if self.backend is None:
-                self.backend = get_connection()
-                self.backend.open()
-            self.renderer.message(
-                name=reply.name,
-                to=reply.contact.email,
-                context=reply.context,
-                language=reply.contact.language,
-                connection=self.backend,
-            ).send()
-        except Exception:
-            self.close()  # the next email opens a new connection
-            raise
-
-    def close(self) -> None:
-        backend, self.backend = self.backend, None
-        if backend is not None:
-            try:
-                backend.close()
-            except Exception:
-                logger.warning("closing the mail connection failed", exc_info=True)
-
-
-def reply_send(reply: Reply, mailer: _Mailer) -> bool:
+def reply_send(reply: Reply, mailer: Mailer) -> bool:
     """Hand one claimed reply to the mail server; a transient failure gives the claim
     back (for a later run) and is raised."""
     now = reply.contact.transactional_sent_at
     try:
-        mailer.send(reply)
+        mailer.send(
+            name=reply.name,
+            to=reply.contact.email,
+            context=reply.context,
+            language=reply.contact.language,
+        )
     except TRANSIENT_SEND_ERRORS:
         Contact.objects.filter(pk=reply.contact.pk, transactional_sent_at=now).update(
             transactional_sent_at=reply.previous[0]

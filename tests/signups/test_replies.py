@@ -1,15 +1,19 @@
 """The reply outbox: lost wake-ups, redelivery, transient failures."""
 
+from email.parser import BytesParser
+from email.policy import compat32
 from smtplib import SMTPServerDisconnected
 
 import pytest
 from django.core import mail
+from django.core.mail import get_connection
 from django.core.mail.backends.locmem import EmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.tasks import tick
-from signups import emails, services
+from signups import emails, sending, services
 from signups.models import Contact, Subscription
 
 from .conftest import signup
@@ -208,3 +212,70 @@ def test_the_run_s_renderer_sends_what_each_email_rendered_alone_would(lists, la
         alone = emails.render(name=name, context=context, language=language)
         assert renderer.render(name=name, context=context, language=language) == alone
         assert context["url"] in alone[1]
+
+
+class _RecordingSMTP:
+    """Stands for smtplib.SMTP: records what it is handed."""
+
+    def __init__(self, sent):
+        self.sent = sent
+
+    def sendmail(self, from_addr, to_addrs, msg):
+        self.sent.append((from_addr, list(to_addrs), msg))
+
+    def quit(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class RecordingSMTPBackend(SMTPBackend):
+    """Django's SMTP backend over a recorder instead of a server."""
+
+    sent: list = []
+
+    def open(self):
+        if self.connection:
+            return False
+        self.connection = _RecordingSMTP(RecordingSMTPBackend.sent)
+        return True
+
+
+def _parsed(raw: bytes):
+    message = BytesParser(policy=compat32).parsebytes(raw)
+    # The boundary is random, the Message-ID and the Date are each message's own.
+    headers = [
+        (k, v) for k, v in message.items() if k not in ("Message-ID", "Date", "Content-Type")
+    ]
+    headers.append(("Content-Type", message.get_content_type()))
+    parts = [(p.get_content_type(), p.get_payload(decode=True)) for p in message.walk()]
+    return headers, parts, message
+
+
+@pytest.mark.parametrize("to", ["awa@example.org", "Awa Diallo <awa@example.org>"])
+def test_the_serialised_reply_is_what_django_s_smtp_backend_sends(lists, settings, to):
+    """Over the SMTP backend a reply's bytes are built once and filled in: the same
+    envelope, headers and parts as Django's own serialisation of that email (an address
+    with a display name goes through Django's message object)."""
+    settings.EMAIL_BACKEND = "tests.signups.test_replies.RecordingSMTPBackend"
+    RecordingSMTPBackend.sent = []
+    newsletter = lists["newsletter"]
+    contexts = [
+        {"mailing_list": newsletter, "url": f"https://pouls.example/confirmer/{n}-a:b_c/"}
+        for n in range(2)
+    ]
+    mailer = sending.Mailer()
+    for context in contexts:
+        mailer.send(name="confirm", to=to, context=context, language="fr")
+    mailer.close()
+    backend = get_connection()
+    for context in contexts:
+        emails.send(name="confirm", to=to, context=context, language="fr", connection=backend)
+    ours, django_s = RecordingSMTPBackend.sent[:2], RecordingSMTPBackend.sent[2:]
+    for (our_from, our_to, our_raw), (from_, to_, raw) in zip(ours, django_s, strict=True):
+        assert (our_from, our_to) == (from_, to_)
+        assert _parsed(our_raw)[:2] == _parsed(raw)[:2]
+    first, second = (_parsed(raw)[2] for _from, _to, raw in ours)
+    assert first["Message-ID"] != second["Message-ID"] and first["Date"]
+    assert b"@@" not in ours[0][2] and b"pouls.invalid" not in ours[0][2]

@@ -1,0 +1,106 @@
+"""The signup replies' mail connection: one per run, each email built once.
+
+A run of `services.signup_replies_send` hands its emails to one backend connection,
+opened at the first email and reopened after a failure. Each template is rendered
+once per list, language and greeting (`emails.Renderer`). Through Django's SMTP
+backend, the message is also serialised once: the recipient, the Message-ID, the
+Date and the links are filled into its bytes, which go out through the backend's
+own `smtplib.SMTP` connection, as the mailings' SMTP transport does. Any other
+backend (an ESP, the tests' locmem) gets Django message objects.
+"""
+
+import logging
+import re
+from email.utils import formatdate, make_msgid
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
+from django.utils.html import escape
+
+from . import emails
+
+logger = logging.getLogger(__name__)
+
+# The placeholders of a serialised message: a valid address (Django parses the To
+# header), and slots that no template, name or list name can contain.
+TO_SLOT = "reply-to-slot@pouls.invalid"
+_SLOTS = {"MSGID": "<@@MSGID@@>", "DATE": "@@DATE@@"}
+# An address carried as it is in the To header and the envelope (anything else, a
+# display name, an internationalised address, goes through Django's message).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+class Mailer:
+    def __init__(self):
+        self.backend = None
+        self.renderer = emails.Renderer()
+        self._serialised: dict[tuple, tuple[str, bytes] | None] = {}
+
+    def send(self, *, name: str, to: str, context: dict, language: str) -> None:
+        """Send one reply; any failure closes the connection and is raised."""
+        try:
+            if self.backend is None:
+                self.backend = get_connection()
+                self.backend.open()
+            raw = self._bytes(name, to, context, language)
+            if raw is None:
+                self.renderer.message(
+                    name=name, to=to, context=context, language=language, connection=self.backend
+                ).send()
+            else:
+                self.backend.connection.sendmail(raw[0], [to], raw[1])
+        except Exception:
+            self.close()  # the next email opens a new connection
+            raise
+
+    def _bytes(self, name: str, to: str, context: dict, language: str):
+        """(envelope sender, message bytes) for the SMTP backend, else None."""
+        if not isinstance(self.backend, SMTPBackend) or not _PLAIN_ADDRESS.fullmatch(to):
+            return None
+        key, links = self.renderer.key(name=name, context=context, language=language)
+        if any(escape(url) != url for url in links.values()):
+            return None  # one slot serves the text and the HTML: the same bytes in both
+        if key not in self._serialised:
+            self._serialised[key] = self._serialise(name, context, language)
+        template = self._serialised[key]
+        if template is None:
+            return None
+        sender, raw = template
+        values = {
+            TO_SLOT: to,
+            _SLOTS["MSGID"]: make_msgid(domain=DNS_NAME),
+            _SLOTS["DATE"]: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
+        }
+        for link, url in links.items():
+            values[emails.link_slot(link)] = url
+        for slot, value in values.items():
+            raw = raw.replace(slot.encode(), value.encode())
+        return sender, raw
+
+    def _serialise(self, name: str, context: dict, language: str):
+        """The message with its slots, serialised as Django's SMTP backend does; None
+        when a part is not sent as 8bit (its slots could not be replaced in bytes)."""
+        message = self.renderer.message(
+            name=name,
+            to=TO_SLOT,
+            context=context,
+            language=language,
+            slots=True,
+            headers={"Message-ID": _SLOTS["MSGID"], "Date": _SLOTS["DATE"]},
+        )
+        raw = message.message().as_bytes(linesep="\r\n")
+        if b"Content-Transfer-Encoding: quoted-printable" in raw or b": base64" in raw:
+            return None
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        return sanitize_address(message.from_email, encoding), raw
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                logger.warning("closing the mail connection failed", exc_info=True)
