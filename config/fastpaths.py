@@ -52,12 +52,6 @@ COPIES = (
         "one pass over the recipients instead of five: tests/perf/bench_mail_esp.py",
     ),
     Copy(
-        "signups.fastpaths.SharedFields",
-        "django.forms.Form.__init__ (its deep copy of base_fields)",
-        "Django",
-        "no deep copy of the signup form's fields per request: tests/perf/bench_signup.py",
-    ),
-    Copy(
         "signups.fastpaths.signup_cursor",
         "django.db.backends.base.base.BaseDatabaseWrapper._prepare_cursor",
         "Django",

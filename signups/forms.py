@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, validate_email
 
 from . import time_zones
-from .fastpaths import SharedFields, consent_field
 from .models import Answer, Contact, MailingList, Profile
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -130,7 +129,7 @@ class SignupForm(forms.Form):
     def __init__(self, *args, mailing_list: MailingList, **kwargs):
         super().__init__(*args, **kwargs)
         self.mailing_list = mailing_list
-        self.fields["consent"] = consent_field(_consent_field(mailing_list.consent_text))
+        self.fields["consent"] = copy.deepcopy(_consent_field(mailing_list.consent_text))
         # The fields this list asks (its page's settings); the others are not shown.
         for name, asked in (
             ("first_name", mailing_list.ask_first_name),
@@ -140,7 +139,7 @@ class SignupForm(forms.Form):
             if not asked:
                 del self.fields[name]
         if mailing_list.ask_answer and mailing_list.answer_label:
-            self.fields["answer"] = consent_field(_answer_field(mailing_list.answer_label))
+            self.fields["answer"] = copy.deepcopy(_answer_field(mailing_list.answer_label))
         self.auto_id = f"id_{mailing_list.slug}_%s"
 
     def clean_time_zone(self):
@@ -152,9 +151,6 @@ class SignupForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
-
-
-SignupForm.base_fields = SharedFields(SignupForm.base_fields)
 
 
 @lru_cache(maxsize=64)

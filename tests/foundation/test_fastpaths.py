@@ -2,7 +2,6 @@
 the upstream call gives, `POULS_FASTPATHS` turns every one back to the upstream
 call, and the installed versions are the ones the copies were checked against."""
 
-import copy
 import importlib
 import inspect
 import subprocess
@@ -169,28 +168,6 @@ def test_esp_batches_use_anymail_s_own_backend_when_the_switch_is_off(settings, 
     upstream = type(transport_for(esp_batch=True).backend)
     assert upstream is get_connection(backend).__class__
     assert upstream in (Mailgun, SendGrid) and upstream is not twin
-
-
-# --- signup form fields: Django's deep copy ------------------------------------------------
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("switch", [True, False])
-def test_signup_forms_validate_alike_with_shared_or_copied_fields(settings, switch):
-    from signups.forms import SignupForm
-    from tests.mailings.factories import MailingListFactory
-
-    settings.POULS_FASTPATHS = switch
-    mailing_list = MailingListFactory()
-    data = {"email": "Awa@Example.org", "consent": "on", "time_zone": "Europe/Paris"}
-    first, second = (SignupForm(data, mailing_list=mailing_list) for _ in range(2))
-    assert (first.fields["email"] is second.fields["email"]) is switch
-    assert (first.fields["consent"] is second.fields["consent"]) is switch
-    assert first.is_valid(), first.errors
-    refused = SignupForm({"email": "pas-une-adresse"}, mailing_list=mailing_list)
-    assert not refused.is_valid()
-    assert set(refused.errors) == {"email", "consent"}
-    assert copy.deepcopy(SignupForm.base_fields).keys() == SignupForm.base_fields.keys()
 
 
 # --- the signup statement: Django's cursor ---------------------------------------------------
