@@ -67,13 +67,13 @@ def link_slot(link: str) -> str:
 
 
 class Renderer:
-    """The replies of one run, each template rendered once per list, language and
-    greeting: the links, the only part that differs between two readers, are left as
+    """Replies, each template rendered once per list, language and greeting (in
+    `rendered`, which a caller may keep from one run to the next): the links, the only part that differs between two readers, are left as
     placeholders and filled into the rendered text (escaped in the HTML). Sends what
     `send` would, for a fraction of the cost (tests/signups/test_replies.py compares)."""
 
-    def __init__(self):
-        self._rendered: dict[tuple, tuple[str, str, str]] = {}
+    def __init__(self, rendered: dict | None = None):
+        self._rendered: dict[tuple, tuple[str, str, str]] = {} if rendered is None else rendered
 
     def key(self, *, name: str, context: dict, language: str) -> tuple[tuple, dict]:
         """(what the rendering depends on but the links, the links)."""
@@ -83,6 +83,8 @@ class Renderer:
         key = (
             name,
             language,
+            settings.SITE_NAME,
+            settings.SITE_URL,
             getattr(mailing_list, "pk", None),
             getattr(mailing_list, "name", None),
             shared.get("first_name", ""),

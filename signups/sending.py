@@ -2,7 +2,8 @@
 
 A run of `services.signup_replies_send` hands its emails to one backend connection,
 opened at the first email and reopened after a failure. Each template is rendered
-once per list, language and greeting (`emails.Renderer`). Through Django's SMTP
+once per list, language and greeting in a worker process (`emails.Renderer`, kept
+between runs). Through Django's SMTP
 backend, the message is also serialised once: the recipient, the Message-ID, the
 Date and the links are filled into its bytes, which go out through the backend's
 own `smtplib.SMTP` connection, as the mailings' SMTP transport does. Any other
@@ -33,11 +34,21 @@ _SLOTS = {"MSGID": "<@@MSGID@@>", "DATE": "@@DATE@@"}
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
+# Kept from one run to the next in a worker process (bounded: a renamed list or a new
+# greeting only adds keys).
+_RENDERED: dict = {}
+_SERIALISED: dict = {}
+CACHE_LIMIT = 256
+
+
 class Mailer:
     def __init__(self):
+        if len(_RENDERED) > CACHE_LIMIT or len(_SERIALISED) > CACHE_LIMIT:
+            _RENDERED.clear()
+            _SERIALISED.clear()
         self.backend = None
-        self.renderer = emails.Renderer()
-        self._serialised: dict[tuple, tuple[str, bytes] | None] = {}
+        self.renderer = emails.Renderer(_RENDERED)
+        self._serialised = _SERIALISED
 
     def send(self, *, name: str, to: str, context: dict, language: str) -> None:
         """Send one reply; any failure closes the connection and is raised."""
@@ -61,6 +72,7 @@ class Mailer:
         if not isinstance(self.backend, SMTPBackend) or not _PLAIN_ADDRESS.fullmatch(to):
             return None
         key, links = self.renderer.key(name=name, context=context, language=language)
+        key = (*key, settings.DEFAULT_FROM_EMAIL, settings.EMAIL_USE_LOCALTIME)
         if any(escape(url) != url for url in links.values()):
             return None  # one slot serves the text and the HTML: the same bytes in both
         if key not in self._serialised:

@@ -250,6 +250,9 @@ def signup_write_orm(values: dict) -> int | None:
 
 REPLY_WAKEUP_KEY = "signups:replies:wakeup"
 REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
+# A wake-up runs this long after the first signup that queued it: the signups of that
+# second share one run (one claim, one connection) instead of one run each.
+REPLY_GATHER_SECONDS = 1
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
@@ -258,7 +261,7 @@ def _wake_reply_sender() -> None:
 
     Called after commit: if the key is there, a queued task has not started yet
     (it deletes the key first) and will see this signup; a lost message is caught
-    by the tick (`tick_handlers`).
+    by the tick (`tick_handlers`). The task starts REPLY_GATHER_SECONDS later.
     """
     from .tasks import send_signup_emails
 
@@ -271,7 +274,7 @@ def _wake_reply_sender() -> None:
                 cache.make_and_validate_key(REPLY_WAKEUP_KEY), 1, nx=True, ex=REPLY_WAKEUP_SECONDS
             )
         if added:
-            send_signup_emails.delay()
+            send_signup_emails.apply_async(countdown=REPLY_GATHER_SECONDS)
     except Exception:
         # Redis down: the signup is saved; the next tick that runs sends its email.
         logger.warning("could not queue the signup reply wake-up", exc_info=True)

@@ -101,7 +101,9 @@ def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
     from signups import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.send_signup_emails, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(
+        tasks.send_signup_emails, "apply_async", lambda **options: queued.append(options)
+    )
     shared = redis.Redis.from_url(redis_url)
     key = cache.make_and_validate_key(services.REPLY_WAKEUP_KEY)
     shared.delete(key)
@@ -117,7 +119,7 @@ def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
             ).status_code
             == 200
         )
-    assert len(queued) == 1
+    assert queued == [{"countdown": services.REPLY_GATHER_SECONDS}]
     assert 0 < shared.ttl(key) <= services.REPLY_WAKEUP_SECONDS
 
     shared.delete(key)  # what the task does as it starts
