@@ -55,7 +55,10 @@ COPIES = (
         "signups.fastpaths.signup_cursor",
         "django.db.backends.base.base.BaseDatabaseWrapper._prepare_cursor",
         "Django",
-        "the signup statement planned once per connection: tests/perf/bench_signup.py",
+        "the signup statement parsed and planned once per connection: PostgreSQL's CPU "
+        "per signup 0.50 ms instead of 0.83 ms, about 6 % of the signup's CPU over every "
+        "component (4.9 ms, tests/perf/bench_signup.py); measured in process, this copy on "
+        "and off, 5 rounds of 300 signups, on a shared machine",
     ),
 )
 
