@@ -114,26 +114,31 @@ COMPONENTS = ("gunicorn", "worker", "postgres", "redis", "loadgen")
 
 
 def _print_cpu(bare_cpu, signup_cpu, drain_cpu, bare_n, signup_n):
-    """CPU milliseconds per request, per component: on 2 saturated cores a side's
-    throughput is roughly inversely proportional to its total."""
+    """CPU milliseconds per request, per component: as measured during each side's
+    rounds, then as charged (the worker's time during the bare rounds and until the last
+    signup is answered is the signups' work). On 2 saturated cores a side's throughput
+    is roughly inversely proportional to its charged total."""
+    print("  CPU ms per request, per component:")
     print(
-        "  CPU ms per request (each side's rounds; the worker's drain after them charged to"
-        " the signup):"
+        f"    {'component':10} {'bare rounds':>12} {'signup rounds':>14} "
+        f"{'bare charged':>13} {'signup charged':>15}"
     )
-    print(f"    {'component':10} {'bare':>8} {'signup':>8} {'signup+drain':>13}")
-    totals = [0.0, 0.0, 0.0]
+    totals = [0.0, 0.0, 0.0, 0.0]
     for name in COMPONENTS:
         bare = 1000 * bare_cpu.get(name, 0.0) / bare_n
         signup = 1000 * signup_cpu.get(name, 0.0) / signup_n
-        charged = signup + 1000 * drain_cpu.get(name, 0.0) / signup_n
-        if name == "worker":  # the worker's time during the bare rounds is the signups' work
-            charged += bare * bare_n / signup_n
-        for index, value in enumerate((bare, signup, charged)):
+        bare_charged, charged = bare, signup + 1000 * drain_cpu.get(name, 0.0) / signup_n
+        if name == "worker":  # only signups give the worker work
+            bare_charged, charged = 0.0, charged + bare * bare_n / signup_n
+        values = (bare, signup, bare_charged, charged)
+        for index, value in enumerate(values):
             totals[index] += value
-        print(f"    {name:10} {bare:8.3f} {signup:8.3f} {charged:13.3f}")
+        print(
+            f"    {name:10} {values[0]:12.3f} {values[1]:14.3f} {values[2]:13.3f} {values[3]:15.3f}"
+        )
     print(
-        f"    {'total':10} {totals[0]:8.3f} {totals[1]:8.3f} {totals[2]:13.3f}"
-        f"   (bare/signup CPU: {totals[0] / totals[2]:.0%})"
+        f"    {'total':10} {totals[0]:12.3f} {totals[1]:14.3f} {totals[2]:13.3f} "
+        f"{totals[3]:15.3f}   (bare/signup, charged: {totals[2] / totals[3]:.0%})"
     )
 
 
