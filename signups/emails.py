@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 
+from config.links import absolute
 from config.mail import WellFormedEmail
 from config.typography import french_email
 
@@ -63,7 +64,7 @@ LINKS = ("url", "update_url")
 
 def link_slot(link: str) -> str:
     """The placeholder a link is rendered as, to be filled in per recipient."""
-    return f"{settings.SITE_URL}/@@{link.upper()}@@"
+    return absolute(f"/@@{link.upper()}@@")
 
 
 class Renderer:
