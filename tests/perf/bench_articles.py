@@ -5,7 +5,8 @@ for every target) serves a bare Django view returning a constant string and the 
 pages over a blog of BENCH_PAGES_ARTICLES generated articles (500) plus the seeds; one
 load generator hits each target in turn: wrk when installed (`apt-get install wrk`),
 driven by the same Lua script for every target, else tests/perf/loadgen.py for every
-target (never the two in one comparison). `{n}` in a path is new on every request.
+target (never the two in one comparison; BENCH_PAGES_LOADGEN=1 chooses loadgen.py).
+`{n}` in a path is new on every request.
 
 Cache hits: the home page, an article, a listing page, the home page with a parameter
 no view reads. Cache misses: the same views at a new address on every request
@@ -47,7 +48,8 @@ WARMUP = 2
 # A listing page in the middle of the blog (10 articles a page).
 LIST_PAGE = max(1, ARTICLES // 20)
 
-WRK = shutil.which("wrk")
+# BENCH_PAGES_LOADGEN=1: loadgen.py for every target even where wrk is installed.
+WRK = None if os.environ.get("BENCH_PAGES_LOADGEN") == "1" else shutil.which("wrk")
 
 # One script for every target, the bare view included: the same per-request work in wrk.
 # `{n}`: the thread's number and its request count, after the run's own prefix.
@@ -267,7 +269,7 @@ def _report(env, paths, results, sizes, in_process):
         + (
             "wrk, 2 threads x 8 connections, one Lua script for all:"
             if WRK
-            else "loadgen.py (wrk is not installed), 2 processes x 4 keep-alive connections:"
+            else "loadgen.py for all (no wrk, or BENCH_PAGES_LOADGEN=1), 2 processes x 4 connections:"
         )
     )
     for label, result in results.items():
