@@ -219,7 +219,7 @@ def test_staff_and_pending_messages_bypass_held_pages(db, client, admin_user):
     assert "X-Page-Cache" not in client.get("/")
 
 
-def stored_pages() -> int:
+def _stored_pages() -> int:
     """Pages in the shared pages cache (Redis or the file cache)."""
     import redis
     from django.conf import settings
@@ -248,7 +248,7 @@ def test_unread_query_parameters_never_store_another_copy(db):
             response = Client().get(f"{path}?x={secrets.token_hex(8)}&utm_source=evil")
             assert response.status_code == 200
             assert response["X-Page-Cache"] == "hit"
-    assert stored_pages() == 2
+    assert _stored_pages() == 2
 
 
 def test_unread_parameters_never_reach_the_cached_page(db):

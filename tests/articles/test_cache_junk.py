@@ -6,7 +6,7 @@ from django.test import Client
 from articles.models import Category
 
 from .helpers import make_article
-from .test_cache import stored_pages
+from .test_cache import _stored_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_junk_and_page_numbers_past_the_end_store_nothing_new(two_pages, listing
     first = Client().get(listing)
     last = Client().get(f"{listing}?page=2")
     assert first["X-Page-Cache"] == last["X-Page-Cache"] == "miss"
-    assert stored_pages() == 2
+    assert _stored_pages() == 2
 
     for junk in JUNK:  # unread or not a number: page 1, served from the cache
         response = Client().get(f"{listing}?{junk}")
@@ -54,14 +54,14 @@ def test_junk_and_page_numbers_past_the_end_store_nothing_new(two_pages, listing
         followed = Client().get(response["Location"])
         assert followed["X-Page-Cache"] == "hit" and followed.content == last.content
 
-    assert stored_pages() == 2
+    assert _stored_pages() == 2
 
 
 def test_a_search_past_its_last_page_keeps_the_search(two_pages):
     response = Client().get("/articles/?q=%20Article&page=50")
     assert response.status_code == 302
     assert response["Location"] == "/articles/?q=Article&page=2"
-    assert stored_pages() == 0
+    assert _stored_pages() == 0
     assert Client().get(response["Location"]).status_code == 200
 
 

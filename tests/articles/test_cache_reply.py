@@ -8,7 +8,7 @@ from django.test import Client
 from articles.models import Comment
 
 from .helpers import make_article
-from .test_cache import stored_pages
+from .test_cache import _stored_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_garbage_and_unknown_reply_values_never_store_another_copy(db):
     url = article.get_absolute_url()
     plain = Client().get(url)
     assert plain["X-Page-Cache"] == "miss"
-    stored = stored_pages()
+    stored = _stored_pages()
     garbage = [
         "abc",
         "-1",
@@ -46,7 +46,7 @@ def test_garbage_and_unknown_reply_values_never_store_another_copy(db):
         assert response.status_code == 200, value
         assert response["X-Page-Cache"] == "hit", value
         assert response.content == plain.content, value
-    assert stored_pages() == stored
+    assert _stored_pages() == stored
 
 
 def test_a_shown_comment_keeps_its_reply_page_and_leading_zeros_are_the_same(db):
