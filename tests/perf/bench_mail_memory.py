@@ -5,7 +5,9 @@ the throughput figure. Baseline, same run: the same worker tree idle, just start
 Three measures, idle and at their peak, each against the < 300 MB target: the summed RSS
 (each page the forked children share with the main process counted once per process, an
 overestimate of the tree's cost), the PSS (each shared page split among its sharers: what
-the tree costs the machine), and the largest single process's RSS.
+the tree costs the machine), and the largest single process's RSS. Then the PSS peak of
+each half of the run: memory that grew with the number of recipients would show in the
+second.
 
 BENCH_MEMORY_RECIPIENTS (default 1000000); BENCH_MEMORY_MAX_SECONDS (default 0: until the
 mailing is sent; otherwise sampling stops there, the mailing is cancelled and the output
@@ -65,9 +67,11 @@ def test_worker_peak_memory_during_a_large_mailing(postgres, redis_url, tmp_path
         idle = mailbench.tree_memory(worker.pid)
         services.mailing_schedule(mailing=mailing)
         threading.Thread(target=beat, daemon=True).start()
-        start, peak = time.perf_counter(), idle
+        start, peak, samples = time.perf_counter(), idle, []
         while not Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.SENT).exists():
-            peak = peak.max(mailbench.tree_memory(worker.pid))
+            reading = mailbench.tree_memory(worker.pid)
+            peak = peak.max(reading)
+            samples.append((time.perf_counter() - start, reading.pss))
             if MAX_SECONDS and time.perf_counter() - start > MAX_SECONDS:
                 break
             time.sleep(0.5)
@@ -101,6 +105,14 @@ def test_worker_peak_memory_during_a_large_mailing(postgres, redis_url, tmp_path
             f"[bench memory] {label}: peak {highest:.0f} MB, idle {at_rest:.0f} MB "
             f"({highest / at_rest:.2f}×); < {TARGET_MB} MB: {_verdict(at_rest, highest)}"
         )
+    halves = [
+        max((pss for at, pss in samples if (at < elapsed / 2) == first), default=0)
+        for first in (True, False)
+    ]
+    print(
+        f"[bench memory] growth with the mailing's size: peak PSS {halves[0]:.0f} MB over the "
+        f"first half of the run, {halves[1]:.0f} MB over the second"
+    )
     print(f"[bench memory] {_summary(peak)}")
 
 
