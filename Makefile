@@ -40,6 +40,7 @@ test: install
 ## Benchmarks: each prints its figure next to a baseline measured in the same run,
 ## with the fast paths on, then off (POULS_FASTPATHS, config/fastpaths.py).
 bench: install
+	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install wrk): the page benchmark loads every target with tests/perf/loadgen.py, whose Python clients cap the figures"
 	@echo "== fast paths on (POULS_FASTPATHS=1)"
 	@POULS_FASTPATHS=1 $(BIN)/python -m pytest tests/perf -s -p no:randomly
 	@echo "== fast paths off (POULS_FASTPATHS=0)"
