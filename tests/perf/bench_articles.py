@@ -39,6 +39,7 @@ def _load(port, path, seconds):
     """wrk when installed (C, light on the shared CPUs), else tests/perf/loadgen.py
     (always for a path holding `{n}`: a query string of its own on every request)."""
     if WRK and "{n}" not in path:
+        seconds = max(1, round(seconds))  # wrk takes whole seconds: "2s", not "2.0s"
         result = subprocess.run(
             [
                 WRK,
