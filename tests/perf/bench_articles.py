@@ -174,6 +174,19 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
         )
     for result in results.values():
         assert result["errors"] == 0 and result["requests"] > 0
+    from . import report
+
+    for label, result in results.items():
+        if label != "vue Django nue":
+            report.record(
+                f"pages.{label}",
+                f"page « {label} », {ROUNDS} rounds × {SECONDS:g} s",
+                result["rps"],
+                "req/s",
+                baseline,
+                "bare Django view",
+                ">= 0.8 x baseline",
+            )
 
 
 def _checked_and_warmed(port: int, paths: dict) -> dict:
@@ -246,3 +259,14 @@ def test_import_a_thousand_generated_articles(tmp_path):
         f"  baseline, parsing only (no database): {parse_only:.2f} s; import = {elapsed / parse_only:.1f}x parsing"
     )
     print(f"  re-import, nothing changed: {again:.2f} s")
+    from . import report
+
+    report.record(
+        "import.markdown",
+        "import of 1,000 Markdown articles",
+        elapsed,
+        "s",
+        parse_only,
+        "parsing only",
+        "< 10",
+    )

@@ -18,7 +18,7 @@ from mailings import services
 from mailings.models import Delivery, Mailing
 from tests.helpers import free_port, process_env
 
-from . import mailbench
+from . import mailbench, report
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 RECIPIENTS = int(os.environ.get("BENCH_MEMORY_RECIPIENTS", 1_000_000))
@@ -91,4 +91,26 @@ def test_worker_peak_memory_during_a_large_mailing(postgres, redis_url, tmp_path
         f"[bench memory] ratio: {peak / idle:.2f}× idle\n"
         f"[bench memory] proportional (PSS, pages shared by the forked children counted once): "
         f"peak {peak_pss:.0f} MB, idle {idle_pss:.0f} MB"
+    )
+    size = f"{RECIPIENTS:,} recipients ({scope}), concurrency {CONCURRENCY}"
+    idle_label = "the same tree idle"
+    report.record(
+        "memory.rss", f"worker tree peak, summed RSS: {size}", peak, "MB", idle, idle_label, "< 300"
+    )
+    report.record(
+        "memory.pss",
+        f"worker tree peak, PSS: {size}",
+        peak_pss,
+        "MB",
+        idle_pss,
+        idle_label,
+        "< 300",
+    )
+    report.record(
+        "memory.largest",
+        f"largest worker process, peak RSS: {size}",
+        peak_one,
+        "MB",
+        idle_one,
+        idle_label,
     )
