@@ -195,11 +195,10 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
         f" before (no longer after dispatch): {statistics.median(times):.0f} ms"
     )
     print("\n".join(lines))
-    slowest = max(live, key=live.get)
     report.record(
         "studio.live_count",
-        f"live audience count at {CONTACTS:,} contacts, slowest ({slowest})",
-        live[slowest],
+        f"live audience count at {CONTACTS:,} contacts, the slowest of {len(live)} filters",
+        max(live.values()),
         "ms",
         bare_count,
         "bare count(*) of one list",
