@@ -1,5 +1,7 @@
 """What the admin of every app shares."""
 
+from django.utils.translation import ngettext
+
 
 class KeptOnDeleteMixin:
     """For a ModelAdmin whose objects can hold records that must outlive an editor's
@@ -60,3 +62,15 @@ class EstimatedCountMixin:
                 paginator.count = estimate
                 paginator.estimated = True
         return paginator
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl")
+        if cl is not None and getattr(cl.paginator, "estimated", False):
+            # Django's « Tous les N sélectionnés » would state the estimate as a count.
+            response.context_data["selection_note_all"] = ngettext(
+                "environ %(total_count)s sélectionné (estimation)",
+                "environ %(total_count)s sélectionnés (estimation)",
+                cl.result_count,
+            ) % {"total_count": cl.result_count}
+        return response

@@ -236,8 +236,9 @@ class Rendered:
         message.tags = [self.key]
         message.metadata = {**self.metadata, "delivery_id": values["DID"]}
         message.track_opens = settings.MAIL_TRACK_OPENS
-        # Links already tracked by the site are not tracked again by the ESP.
-        message.track_clicks = not self.links
+        # Clicks are tracked by the site or not at all (MAIL_TRACK_CLICKS): the ESP never
+        # wraps the links, so a reader's refusal and the default hold through any ESP.
+        message.track_clicks = False
         return message
 
     def preview(self, values: dict) -> tuple[str, str]:

@@ -247,9 +247,20 @@ class PreferencesForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    # Only while the site tracks clicks (MAIL_TRACK_CLICKS): the reader's objection to it.
+    click_tracking = forms.BooleanField(
+        label=_("Mesurer mes clics sur les liens de vos e-mails"),
+        required=False,
+        help_text=_(
+            "Décochez pour que vos e-mails gardent des liens directs : vos clics ne seront "
+            "plus enregistrés. Vous continuez à tout recevoir."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not settings.MAIL_TRACK_CLICKS:
+            del self.fields["click_tracking"]
         self.fields["time_zone"].widget.choices = time_zones.short_choices()
         self.fields["time_zone_other"].widget.choices = time_zones.full_choices()
         # The template shows each list's description, and its consent text apart.
@@ -310,6 +321,7 @@ class PreferencesForm(forms.Form):
             "time_zone_other": "" if in_short_list else zone,
             "language": contact.language,
             "lists": subscribed,
+            "click_tracking": not contact.click_tracking_refused,
         }
         return cls(data=data, initial=initial)
 

@@ -21,11 +21,14 @@ def contact_preferences_update(
     time_zone: str,
     language: str,
     lists: Iterable[MailingList],
+    click_tracking: bool | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> Contact:
     """Save the preference centre. A list ticked here is active at once: the reader
-    came through a link sent to their address, and ticking it is their consent."""
+    came through a link sent to their address, and ticking it is their consent.
+    `click_tracking` False is the reader's objection to click tracking (None: not asked,
+    unchanged); it holds for deliveries already queued, as the editor's does."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     now = timezone.now()
     contact.first_name = first_name
@@ -33,15 +36,11 @@ def contact_preferences_update(
     contact.language = language
     contact.last_activity_at = now
     contact.inactive_flagged_at = None
-    contact.save(
-        update_fields=[
-            "first_name",
-            "time_zone",
-            "language",
-            "last_activity_at",
-            "inactive_flagged_at",
-        ]
-    )
+    fields = ["first_name", "time_zone", "language", "last_activity_at", "inactive_flagged_at"]
+    if click_tracking is not None:
+        contact.click_tracking_refused = not click_tracking
+        fields.append("click_tracking_refused")
+    contact.save(update_fields=fields)
     wanted = {ml.pk: ml for ml in lists}
     existing = {s.mailing_list_id: s for s in contact.subscriptions.all()}
     for list_id, subscription in existing.items():

@@ -313,6 +313,7 @@ def preferences(request, token: str):
                 time_zone=form.cleaned_data["time_zone"],
                 language=form.cleaned_data["language"],
                 lists=form.cleaned_data["lists"],
+                click_tracking=form.cleaned_data.get("click_tracking"),
                 ip_address=ip,
                 user_agent=agent,
             )

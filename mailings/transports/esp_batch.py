@@ -60,8 +60,8 @@ def _batch_message(backend, rendered, recipients: dict) -> AnymailMessage:
     message.tags = [rendered.key]
     message.metadata = rendered.metadata
     message.track_opens = settings.MAIL_TRACK_OPENS
-    # Links already tracked by the site (MAIL_TRACK_CLICKS) are not tracked again.
-    message.track_clicks = not rendered.links
+    # Clicks are tracked by the site (MAIL_TRACK_CLICKS) or not at all, never by the ESP.
+    message.track_clicks = False
     message.merge_data = {
         email: {key: values[name] for name, key in merge_keys}
         for email, (_row, values) in recipients.items()

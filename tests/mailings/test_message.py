@@ -109,7 +109,7 @@ def test_anymail_tags_and_metadata_name_the_mailing_and_the_delivery():
     delivery = Delivery.objects.get()
     assert message.tags == [f"mailing-{mailing.pk}"]
     assert message.metadata == {"mailing_id": str(mailing.pk), "delivery_id": str(delivery.pk)}
-    assert message.track_opens is False and message.track_clicks is True
+    assert message.track_opens is False and message.track_clicks is False
 
 
 def test_bootstrap_sequences_render_without_defects():

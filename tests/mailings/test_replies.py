@@ -235,3 +235,23 @@ def test_an_out_of_office_is_not_a_reply(inbox, client, headers):
     )
     assert post_postmark(client, payload).status_code == 200
     assert Reply.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("inbound", "reply_to", "expected"),
+    [
+        (True, "reponses@exemple.fr", []),
+        (False, "", []),
+        (False, "reponses@exemple.fr", ["mailings.W001"]),
+        (True, "", ["mailings.I001"]),
+    ],
+)
+def test_system_check_says_when_the_replies_inbox_is_half_configured(
+    settings, inbound, reply_to, expected
+):
+    from django.core import checks
+
+    settings.MAIL_INBOUND_WEBHOOK = inbound
+    settings.MAIL_REPLY_TO = reply_to
+    found = [message.id for message in checks.run_checks() if message.id.startswith("mailings.")]
+    assert found == expected

@@ -35,6 +35,8 @@ def test_a_large_table_shows_the_planner_estimate(postgres, admin_client, monkey
     content = page.content.decode()
     assert f"environ {estimate} contacts (estimation)" in content
     assert 'id="result-count-estimated"' in content
+    # Selecting « all » for an action says it is the estimate too, not a count.
+    assert f"environ {estimate} sélectionnés (estimation)" in content
 
     # Filtered or searched: exact.
     page = admin_client.get("/admin/signups/contact/", {"q": "lecteur1"})

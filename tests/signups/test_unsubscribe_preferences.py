@@ -1,6 +1,7 @@
 """One-click unsubscribe (RFC 8058) and the preference centre, through HTTP."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -284,3 +285,48 @@ def test_english_readers_get_english_emails(client, lists, django_capture_on_com
         )
     assert Contact.objects.get(email="ann@example.org").language == "en"
     assert len(mail.outbox) == 1
+
+
+def _save_preferences(client, url, **extra):
+    page = client.get(url)
+    data = {
+        "csrfmiddlewaretoken": page.context["csrf_token"],
+        "action": "save",
+        "time_zone": "Europe/Paris",
+        "language": "fr",
+        "lists": [s.mailing_list_id for s in Subscription.objects.all()],
+        **extra,
+    }
+    return page, client.post(url, data)
+
+
+def _ticked(page, name) -> bool:
+    (tag,) = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page.content.decode())
+    return " checked" in tag
+
+
+def test_a_reader_refuses_click_tracking_and_takes_it_back(active, settings):
+    settings.MAIL_TRACK_CLICKS = True
+    client = Client(enforce_csrf_checks=True)
+    url = _path(tokens.preferences_url(active.contact))
+    page, response = _save_preferences(client, url)  # the box left unticked
+    assert "Mesurer mes clics" in page.content.decode()
+    assert _ticked(page, "click_tracking")  # tracked unless refused
+    assert response.status_code == 200
+    assert Contact.objects.get().click_tracking_refused is True
+    # Still subscribed: refusing tracking is not leaving.
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+    page, _response = _save_preferences(client, url, click_tracking="on")
+    assert not _ticked(page, "click_tracking")  # the refusal, as saved
+    assert Contact.objects.get().click_tracking_refused is False
+
+
+def test_without_site_click_tracking_the_choice_is_not_offered_nor_changed(active, settings):
+    settings.MAIL_TRACK_CLICKS = False
+    Contact.objects.update(click_tracking_refused=True)
+    client = Client(enforce_csrf_checks=True)
+    url = _path(tokens.preferences_url(active.contact))
+    page, response = _save_preferences(client, url)
+    assert "Mesurer mes clics" not in page.content.decode()
+    assert response.status_code == 200
+    assert Contact.objects.get().click_tracking_refused is True
