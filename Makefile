@@ -43,6 +43,7 @@ test: install
 ## then one table of both passes' headline figures (kept in var/bench/).
 BENCH_RESULTS := $(CURDIR)/var/bench
 bench: install
+	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install wrk): the page benchmark loads every target with tests/perf/loadgen.py, whose Python clients cap the figures"
 	@mkdir -p $(BENCH_RESULTS)
 	@status=0; \
 	echo "== fast paths on (POULS_FASTPATHS=1)"; \

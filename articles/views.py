@@ -1,4 +1,5 @@
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -52,13 +53,32 @@ def home(request):
     return render(request, "articles/home.html", {"articles": articles})
 
 
+def _page(request, articles):
+    """The listing's page that `?page=` names. A number past the last page (or below 1)
+    shows the last page, as `Paginator.get_page` does, but through a redirect to its own
+    address: `?page=99999`, `?page=-1`... never render and store one more copy of it."""
+    page = Paginator(articles, PER_PAGE).get_page(request.GET.get("page"))
+    try:
+        asked = int(request.GET.get("page", ""))
+    except ValueError:  # not a number: page 1, the page cached without the parameter
+        return page, None
+    if asked == page.number:
+        return page, None
+    query = {"q": request.GET["q"]} if request.GET.get("q") else {}
+    response = HttpResponseRedirect(f"{request.path}?{urlencode({**query, 'page': page.number})}")
+    add_never_cache_headers(response)
+    return page, response
+
+
 @require_safe
 @cached_page(reads=("page", "q"))
 def index(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     articles = _listing().search(query) if query else _listing()
-    page = Paginator(articles, PER_PAGE).get_page(request.GET.get("page"))
+    page, elsewhere = _page(request, articles)
+    if elsewhere:
+        return elsewhere
     return render(request, "articles/index.html", {"page": page, "form": form, "query": query})
 
 
@@ -66,9 +86,9 @@ def index(request):
 @cached_page(reads=("page",))
 def category(request, slug):
     category = get_object_or_404(Category.objects.visible(), slug=slug)
-    page = Paginator(_listing().filter(categories=category), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page, elsewhere = _page(request, _listing().filter(categories=category))
+    if elsewhere:
+        return elsewhere
     return render(request, "articles/category.html", {"category": category, "page": page})
 
 

@@ -33,11 +33,13 @@ _BEFORE_SEMICOLON = re.compile(rf"{_SPACE}+;{_AFTER}")
 _BEFORE_COLON = re.compile(rf"{_SPACE}+:{_AFTER}")
 _AFTER_OPENING = re.compile(rf"«{_SPACE}*")
 _BEFORE_CLOSING = re.compile(rf"{_SPACE}*»")
+# Every rule above needs one of these: most of a page's text holds none of them.
+_TOUCHED = re.compile("[«»!?;:]")
 
 
 def french_text(text: str) -> str:
     """French spacing for plain text (see the module's docstring)."""
-    if not text:
+    if not text or not _TOUCHED.search(text):
         return text
     if "«" in text:
         text = _NAME_IN_GUILLEMETS.sub(r"\1", text)

@@ -8,9 +8,10 @@ for its baseline and its subject alike.
                       [--form 'email=u-{n}%40example.org&consent=on'] [--header 'K: V' ...]
 
 With --form it POSTs that urlencoded body, `{n}` replaced by a number unique
-across the whole run; a `{n}` in --path is replaced the same way (a GET with a query
-string of its own on every request). Prints one JSON line: requests, statuses, errors,
-seconds, rps (2xx/3xx responses per second), p50_ms, p99_ms.
+across the whole run; a `{n}` in --path is replaced by digits unique across the run (a
+GET with an address of its own on every request). Prints one JSON line: requests,
+statuses, errors, seconds, rps (2xx/3xx responses per second), p50_ms, p99_ms, and
+page_cache: the responses counted by their X-Page-Cache header (hit, miss, none).
 """
 
 import argparse
@@ -28,7 +29,7 @@ def _thread(args, slot, deadline, quota, sink):
     method, body = ("POST", None) if args.form else ("GET", None)
     if args.form:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    statuses, latencies, errors, sent = {}, [], 0, 0
+    statuses, latencies, errors, sent, cache = {}, [], 0, 0, {"hit": 0, "miss": 0, "none": 0}
     unique_path = "{n}" in args.path
     while (quota is None or sent < quota) and (deadline is None or time.monotonic() < deadline):
         if args.form:
@@ -36,7 +37,7 @@ def _thread(args, slot, deadline, quota, sink):
         sent += 1
         started = time.perf_counter()
         try:
-            path = args.path.replace("{n}", f"{slot}x{sent}") if unique_path else args.path
+            path = args.path.replace("{n}", f"{slot:02d}{sent}") if unique_path else args.path
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
@@ -47,10 +48,12 @@ def _thread(args, slot, deadline, quota, sink):
             continue
         latencies.append(time.perf_counter() - started)
         statuses[response.status] = statuses.get(response.status, 0) + 1
+        state = response.getheader("X-Page-Cache")
+        cache[state if state in ("hit", "miss") else "none"] += 1
         if (response.getheader("Connection") or "").lower() == "close":
             connection.close()
     connection.close()
-    sink.append((statuses, latencies, errors))
+    sink.append((statuses, latencies, errors, cache))
 
 
 def _process(args, index, start_at, queue):
@@ -85,9 +88,11 @@ def run(args) -> dict:
     results = [queue.get() for _ in processes]
     for process in processes:
         process.join()
-    statuses, latencies, errors = {}, [], 0
+    statuses, latencies, errors, cache = {}, [], 0, {"hit": 0, "miss": 0, "none": 0}
     for sink, _elapsed in results:
-        for part_statuses, part_latencies, part_errors in sink:
+        for part_statuses, part_latencies, part_errors, part_cache in sink:
+            for state, count in part_cache.items():
+                cache[state] += count
             for status, count in part_statuses.items():
                 statuses[status] = statuses.get(status, 0) + count
             latencies.extend(part_latencies)
@@ -107,6 +112,7 @@ def run(args) -> dict:
         "rps": round(ok / seconds, 1) if seconds else 0.0,
         "p50_ms": percentile(0.50) if latencies else None,
         "p99_ms": percentile(0.99) if latencies else None,
+        "page_cache": cache,
     }
 
 
