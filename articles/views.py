@@ -53,7 +53,7 @@ def home(request):
     return render(request, "articles/home.html", {"articles": articles})
 
 
-def _page(request, articles):
+def _page(request, articles, query: str = ""):
     """The listing's page that `?page=` names. A number past the last page (or below 1)
     shows the last page, as `Paginator.get_page` does, but through a redirect to its own
     address: `?page=99999`, `?page=-1`... never render and store one more copy of it."""
@@ -64,19 +64,27 @@ def _page(request, articles):
         return page, None
     if asked == page.number:
         return page, None
-    query = {"q": request.GET["q"]} if request.GET.get("q") else {}
-    response = HttpResponseRedirect(f"{request.path}?{urlencode({**query, 'page': page.number})}")
+    params = {"q": query, "page": page.number} if query else {"page": page.number}
+    response = HttpResponseRedirect(f"{request.path}?{urlencode(params)}")
     add_never_cache_headers(response)
     return page, response
 
 
+def _search_query(value: str, view_kwargs=None) -> str | None:
+    """`?q=` as the listing searches it: stripped, None when empty or invalid. The page
+    shows only this (the cache keys on it: `?q=%20%20` is page 1, `?q=clients%20` the
+    page of `?q=clients`, never one more copy)."""
+    form = SearchForm({"q": value})
+    return (form.cleaned_data["q"].strip() or None) if form.is_valid() else None
+
+
 @require_safe
-@cached_page(reads=("page", "q"))
+@cached_page(reads=("page", "q"), normalise={"q": _search_query})
 def index(request):
-    form = SearchForm(request.GET)
-    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    query = _search_query(request.GET.get("q", "")) or ""
+    form = SearchForm({"q": query})
     articles = _listing().search(query) if query else _listing()
-    page, elsewhere = _page(request, articles)
+    page, elsewhere = _page(request, articles, query)
     if elsewhere:
         return elsewhere
     return render(request, "articles/index.html", {"page": page, "form": form, "query": query})

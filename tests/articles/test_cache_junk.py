@@ -58,8 +58,28 @@ def test_junk_and_page_numbers_past_the_end_store_nothing_new(two_pages, listing
 
 
 def test_a_search_past_its_last_page_keeps_the_search(two_pages):
-    response = Client().get("/articles/?q=Article&page=50")
+    response = Client().get("/articles/?q=%20Article&page=50")
     assert response.status_code == 302
     assert response["Location"] == "/articles/?q=Article&page=2"
     assert _stored_pages() == 0
     assert Client().get(response["Location"]).status_code == 200
+
+
+def test_search_spellings_of_one_search_share_its_page(two_pages):
+    """Spaces around a search, or an empty, blank or invalid one, are no new page."""
+    listing = Client().get("/articles/")
+    search = Client().get("/articles/?q=Article")
+    assert listing["X-Page-Cache"] == search["X-Page-Cache"] == "miss"
+    assert _stored_pages() == 2
+    for junk in ("q=", "q=%20%20%20", "q=%09%0A", "q=" + "x" * 201, "q=a%00b"):
+        response = Client().get(f"/articles/?{junk}")
+        assert response.status_code == 200, junk
+        assert response["X-Page-Cache"] == "hit", junk
+        assert response.content == listing.content, junk
+    for spelling in ("q=%20Article", "q=Article%20%20", "q=Article&utm_campaign=x"):
+        response = Client().get(f"/articles/?{spelling}")
+        assert response["X-Page-Cache"] == "hit", spelling
+        assert response.content == search.content, spelling
+    assert _stored_pages() == 2
+    other = Client().get("/articles/?q=Article+3")  # another search: its own page
+    assert other["X-Page-Cache"] == "miss" and _stored_pages() == 3

@@ -295,6 +295,15 @@ def _report(env, paths, results, sizes, in_process):
             f"  cache hits {cache['hit'] / total:4.0%}, misses {cache['miss'] / total:4.0%}"
             f"  ({result['requests']} requests, {result['errors']} errors, {sizes[label]:,} bytes)"
         )
+    pairs = [label for label in results if f"{label} (miss)" in results]
+    print(
+        "  side by side, cache hit / miss, ratio to the bare view: "
+        + ", ".join(
+            f"{label} {results[label]['rps'] / baseline:.0%}"
+            f" / {results[f'{label} (miss)']['rps'] / baseline:.0%}"
+            for label in pairs
+        )
+    )
     print(
         f"In this process, {IN_PROCESS} requests each through Django's WSGI handler "
         "(PostgreSQL and Redis work not in the CPU figure):"
