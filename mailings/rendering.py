@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
+from django.dispatch import receiver
 from django.template.loader import render_to_string
+from django.test.signals import setting_changed
 from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
@@ -411,6 +413,14 @@ def _render_cached(
         track_clicks=track_clicks,
         reply_to=reply_to,
     )
+
+
+@receiver(setting_changed, dispatch_uid="mailings.rendering.forget_renders")
+def forget_renders(**kwargs) -> None:
+    """Forget the messages rendered in this process. A render reads the settings (site,
+    sender, postal address, click tracking, reply mailbox), which change only under
+    override_settings: as Django does for its own caches, a change clears them."""
+    _render_cached.cache_clear()
 
 
 def render_message(obj, language: str = "") -> Rendered:

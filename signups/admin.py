@@ -1,12 +1,7 @@
 import json
-import uuid
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,8 +13,17 @@ from django.utils.translation import ngettext
 
 from config.admin import EstimatedCountMixin, KeptOnDeleteMixin
 
-from . import audience, exports, importing, rights, suppression
-from .forms import ImportForm, normalise_email
+from . import audience, exports, rights, suppression
+from .admin_filters import (
+    SignupDateFilter,
+    SourceFilter,
+    SubscribedToFilter,
+    SubscriptionStatusFilter,
+    SuppressionReasonFilter,
+    subscribed_to,
+)
+from .admin_import import ContactImportMixin
+from .forms import normalise_email
 from .models import (
     Answer,
     Consent,
@@ -166,120 +170,8 @@ class ContactAdminForm(forms.ModelForm):
         return normalise_email(email) if email else None
 
 
-class SignupDateFilter(admin.SimpleListFilter):
-    title = _("date d’inscription")
-    parameter_name = "signed_up"
-
-    def lookups(self, request, model_admin):
-        return (
-            ("7", _("7 derniers jours")),
-            ("30", _("30 derniers jours")),
-            ("90", _("90 derniers jours")),
-            ("older", _("il y a plus de 90 jours")),
-        )
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        now = timezone.now()
-        if value == "older":
-            return queryset.filter(created_at__lt=now - timedelta(days=90))
-        return queryset.filter(created_at__gte=now - timedelta(days=int(value)))
-
-
-class SubscribedToFilter(admin.SimpleListFilter):
-    """Contacts with a subscription to a list (and of a status, with the next filter).
-    A condition on their subscriptions (EXISTS), not a join: a join repeats a contact
-    per subscription and makes the admin add a DISTINCT over every column."""
-
-    title = _("liste")
-    parameter_name = "liste"
-
-    def lookups(self, request, model_admin):
-        return [(str(pk), name) for pk, name in MailingList.objects.values_list("pk", "name")]
-
-    def queryset(self, request, queryset):
-        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
-
-
-class SubscriptionStatusFilter(admin.SimpleListFilter):
-    title = _("abonnement")
-    parameter_name = "abonnement"
-
-    def lookups(self, request, model_admin):
-        return Subscription.Status.choices
-
-    def queryset(self, request, queryset):
-        return _subscribed(queryset, request.GET.get("liste"), request.GET.get("abonnement"))
-
-
-def _subscribed(queryset, list_id, status):
-    """Contacts (or, given subscriptions, those subscriptions) of a list and a status."""
-    if not (list_id or status):
-        return queryset
-    if queryset.model is Subscription:
-        subscriptions = queryset
-    else:
-        subscriptions = Subscription.objects.filter(contact=OuterRef("pk"))
-    if list_id:
-        if not list_id.isdigit():
-            return queryset.none()
-        subscriptions = subscriptions.filter(mailing_list_id=list_id)
-    if status:
-        subscriptions = subscriptions.filter(status=status)
-    if queryset.model is Subscription:
-        return subscriptions
-    return queryset.filter(Exists(subscriptions))
-
-
-class SourceFilter(admin.SimpleListFilter):
-    """Where contacts came from, in two kinds: the site's forms or an import (listing
-    every distinct source would read the whole table on each page)."""
-
-    title = _("source")
-    parameter_name = "source"
-
-    def lookups(self, request, model_admin):
-        return (("site", _("formulaires du site")), ("import", _("imports")))
-
-    def queryset(self, request, queryset):
-        if self.value() == "import":
-            return queryset.filter(source__startswith="import:")
-        if self.value() == "site":
-            return queryset.exclude(source__startswith="import:")
-        if self.value():  # one source exactly (a link from elsewhere)
-            return queryset.filter(source=self.value())
-        return queryset
-
-
-IMPORT_CACHE_KEY = "contacts-import:%s"
-
-
-class SuppressionReasonFilter(admin.SimpleListFilter):
-    """Why a contact is blocked: the reasons the code writes (not a DISTINCT over every
-    contact on each page)."""
-
-    title = _("motif du blocage")
-    parameter_name = "suppression_reason"
-
-    def lookups(self, request, model_admin):
-        return (
-            ("hard_bounce", _("adresse rejetée")),
-            ("complaint", _("plainte (spam)")),
-            ("soft_bounces", _("rejets temporaires répétés")),
-            ("import_cleaned", _("nettoyée dans l’ancien outil")),
-            ("manual", _("à la main")),
-        )
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(suppression_reason=self.value())
-        return queryset
-
-
 @admin.register(Contact)
-class ContactAdmin(EstimatedCountMixin, admin.ModelAdmin):
+class ContactAdmin(ContactImportMixin, EstimatedCountMixin, admin.ModelAdmin):
     form = ContactAdminForm
     change_list_template = "admin/signups/contact/change_list.html"
     list_display = (
@@ -330,7 +222,7 @@ class ContactAdmin(EstimatedCountMixin, admin.ModelAdmin):
         if params and params <= {"liste", "abonnement"}:
             # Filtered by list and status alone: as many contacts as subscriptions, read
             # from the subscriptions' (list, status, contact) index, not by a semi-join.
-            subscriptions = _subscribed(
+            subscriptions = subscribed_to(
                 Subscription.objects.all(), request.GET.get("liste"), request.GET.get("abonnement")
             )
             paginator.count = subscriptions.count()
@@ -389,61 +281,10 @@ class ContactAdmin(EstimatedCountMixin, admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("import/", view(self.import_csv), name="signups_contact_import"),
+            *self.import_urls(),
             path("audience/", view(self.audience), name="signups_contact_audience"),
             *super().get_urls(),
         ]
-
-    def import_csv(self, request):
-        """First the file and the editor's statement, then a preview of the lines as they
-        will be read (and of the welcome emails enrolling would send), then the import."""
-        if not self.has_add_permission(request):
-            return HttpResponse(status=403)
-        report = preview = None
-        form = ImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            contacts_file = None
-            if data["file"] is not None:
-                contacts_file = importing.contacts_file_read(raw=data["file"])
-            elif stored := cache.get(IMPORT_CACHE_KEY % data["token"]):
-                contacts_file = importing.ContactsFile(**stored)
-            if contacts_file is None:
-                form.add_error("file", _("Le fichier a expiré : choisissez-le à nouveau."))
-            elif data["file"] is not None:
-                try:
-                    preview = importing.contacts_import_preview(
-                        contacts_file=contacts_file,
-                        mailing_list=data["mailing_list"],
-                        enrol=data["enrol"],
-                    )
-                except ValidationError as exc:
-                    form.add_error("file", exc)
-                else:
-                    token = uuid.uuid4().hex
-                    cache.set(IMPORT_CACHE_KEY % token, vars(contacts_file), 3600)
-                    preview["file"] = contacts_file
-                    form = ImportForm(initial={**data, "file": None, "token": token})
-            else:
-                report = importing.contacts_import(
-                    contacts_file=contacts_file,
-                    mailing_list=data["mailing_list"],
-                    consent_source=data["consent_source"],
-                    consent_date=data["consent_date"],
-                    imported_by=request.user.get_username(),
-                    enrol=data["enrol"],
-                )
-                cache.delete(IMPORT_CACHE_KEY % data["token"])
-                form = ImportForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Importer des contacts (CSV)"),
-            "form": form,
-            "preview": preview,
-            "report": report,
-        }
-        return TemplateResponse(request, "admin/signups/contact/import.html", context)
 
     def audience(self, request):
         if not self.has_view_permission(request):

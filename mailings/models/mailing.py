@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from signups.models import Answer, Contact, MailingList, Subscription
 
+from .content import MessageContent
 from .delivery import Delivery
 from .zones import TIME_ZONE_CHOICES, zone
 
@@ -77,7 +78,7 @@ class MailingQuerySet(models.QuerySet):
         return self.filter(status=Mailing.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
 
 
-class Mailing(models.Model):
+class Mailing(MessageContent):
     """A broadcast: one message to everyone in an audience, at a scheduled time."""
 
     class Status(models.TextChoices):
@@ -92,21 +93,6 @@ class Mailing(models.Model):
         CLICKS = "clicks", _("les clics")
         OPENS = "opens", _("les ouvertures (si elles sont suivies, avec consentement)")
 
-    subject = models.CharField(_("objet"), max_length=200)
-    preheader = models.CharField(
-        _("texte d’aperçu"),
-        max_length=200,
-        blank=True,
-        help_text=_("La ligne que les messageries affichent après l’objet."),
-    )
-    body = models.TextField(
-        _("texte (Markdown)"),
-        help_text=_(
-            "Markdown. « {prénom} » est remplacé par le prénom du lecteur. Le message "
-            "commence par « Bonjour Prénom, », sauf si votre texte commence déjà par une "
-            "formule d’appel (« Bonjour {prénom}, », « Chère lectrice »…)."
-        ),
-    )
     sender_name = models.CharField(
         _("nom de l’expéditeur"),
         max_length=100,

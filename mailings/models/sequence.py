@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from signups.models import Contact, MailingList, Subscription
 
+from .content import MessageContent
 from .zones import zone
 
 
@@ -43,7 +44,7 @@ class Sequence(models.Model):
         return self.name
 
 
-class Step(models.Model):
+class Step(MessageContent):
     """One email of a sequence. Editing it changes what is sent from then on."""
 
     sequence = models.ForeignKey(
@@ -62,21 +63,6 @@ class Step(models.Model):
         help_text=_(
             "Temps d’attente après l’étape précédente (ou après la confirmation pour "
             "la première), par exemple « 2 00:00:00 » pour deux jours."
-        ),
-    )
-    subject = models.CharField(_("objet"), max_length=200)
-    preheader = models.CharField(
-        _("texte d’aperçu"),
-        max_length=200,
-        blank=True,
-        help_text=_("La ligne que les messageries affichent après l’objet."),
-    )
-    body = models.TextField(
-        _("texte (Markdown)"),
-        help_text=_(
-            "Markdown. « {prénom} » est remplacé par le prénom du lecteur. Le message "
-            "commence par « Bonjour Prénom, », sauf si votre texte commence déjà par une "
-            "formule d’appel (« Bonjour {prénom}, », « Chère lectrice »…)."
         ),
     )
     window_start = models.TimeField(

@@ -1,5 +1,8 @@
 """The page cache: served from cache, invalidated on save, the same bytes for everyone."""
 
+import time
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -136,17 +139,19 @@ def test_shared_cache_is_redis_when_configured(db, client, redis_url, settings):
 
 
 def test_computing_the_next_publication_never_brings_back_an_old_version(db):
-    import time
+    import time_machine
 
     from articles import cache as page_cache
     from articles.cache import cache
 
-    old = page_cache.cache_version()
-    # This process read the old version, not yet its next publication time...
-    page_cache._memo.update(state={"version": old, "next": None}, read_at=time.time())
-    # ...while another process saved an article.
-    cache.set(page_cache.STATE_KEY, "newer", timeout=None)
-    page_cache.cache_version()
+    # The clock stands still: this process's copy of the version stays fresh.
+    with time_machine.travel(time.time(), tick=False):
+        # This process saved an article: it knows the new version, not yet its next
+        # publication time...
+        old = page_cache.pages_invalidate()
+        # ...while another process saved an article.
+        cache.set(page_cache.STATE_KEY, "newer", timeout=None)
+        assert page_cache.cache_version() == old  # read from this process's copy
     assert cache.get(page_cache.STATE_KEY) == "newer"
 
 
@@ -216,14 +221,19 @@ def test_staff_and_pending_messages_bypass_held_pages(db, client, admin_user):
 
 def _stored_pages() -> int:
     """Pages in the shared pages cache (Redis or the file cache)."""
+    import redis
     from django.conf import settings
     from django.core.cache import caches
 
-    backend = caches["pages"]
-    if settings.CACHES["pages"]["BACKEND"].endswith("RedisCache"):
-        client = backend._cache.get_client()
-        return len(client.keys(backend.make_key("articles:page:*")))
-    return len(backend._list_cache_files()) - 2  # the version and the next publication
+    config = settings.CACHES["pages"]
+    if config["BACKEND"].endswith("RedisCache"):
+        server = redis.Redis.from_url(config["LOCATION"])
+        try:
+            return len(server.keys(caches["pages"].make_key("articles:page:*")))
+        finally:
+            server.close()
+    files = list(Path(config["LOCATION"]).glob("*.djcache"))
+    return len(files) - 2  # the version and the next publication
 
 
 def test_unread_query_parameters_never_store_another_copy(db):

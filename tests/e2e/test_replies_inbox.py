@@ -4,6 +4,7 @@ reader's profile and signup answer in Chromium, and « répondre » goes out onc
 through the ESP (whose API call is the only thing replaced)."""
 
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -40,15 +41,14 @@ class PostmarkAPI:
         response = requests.Response()
         response.status_code = 200
         response.encoding = "utf-8"
-        response._content = json.dumps(
-            {
-                "To": message.to[0],
-                "SubmittedAt": "2026-11-30T10:20:00Z",
-                "MessageID": f"pm-{len(self.calls)}",
-                "ErrorCode": 0,
-                "Message": "OK",
-            }
-        ).encode()
+        body = {
+            "To": message.to[0],
+            "SubmittedAt": "2026-11-30T10:20:00Z",
+            "MessageID": f"pm-{len(self.calls)}",
+            "ErrorCode": 0,
+            "Message": "OK",
+        }
+        response.raw = io.BytesIO(json.dumps(body).encode())  # what `content` reads
         return response
 
 

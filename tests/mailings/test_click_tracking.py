@@ -26,13 +26,6 @@ ARTICLE = "https://pouls.example/articles/ecoutez/?a=1&b=2"
 WORKSHOP = "https://pouls.example/atelier/"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_renders():
-    rendering._render_cached.cache_clear()
-    yield
-    rendering._render_cached.cache_clear()
-
-
 def send(count, smtp_server):
     subs = subscribers(count, MailingListFactory())
     mailing = MailingFactory(lists=[subs[0].mailing_list], body=BODY)

@@ -69,7 +69,6 @@ def test_markdown_to_text_keeps_urls_whole_and_placeholders():
 
 def test_the_placeholder_postal_address_is_never_printed(settings):
     settings.MAIL_POSTAL_ADDRESS = settings.MAIL_POSTAL_ADDRESS_PLACEHOLDER
-    rendering._render_cached.cache_clear()
     text, html = _send("Un texte.")
     assert "à configurer" not in text + html
     assert "Adresse postale" not in text + html
@@ -79,9 +78,19 @@ def test_the_placeholder_postal_address_is_never_printed(settings):
 
 def test_the_postal_address_is_printed_when_set(settings):
     settings.MAIL_POSTAL_ADDRESS = "Pouls, 12 rue des Lecteurs, 75011 Paris"
-    rendering._render_cached.cache_clear()
     text, html = _send("Un texte.")
     assert "Adresse postale : Pouls, 12 rue des Lecteurs, 75011 Paris" in " ".join(text.split())
+
+
+def test_a_message_rendered_before_a_settings_change_is_rendered_again(settings):
+    """Renders are kept per message version; a changed setting is seen all the same."""
+    mailing = MailingFactory(body="Un texte.")
+    settings.MAIL_POSTAL_ADDRESS = "Pouls, 12 rue des Lecteurs, 75011 Paris"
+    before = rendering.render_message(mailing)
+    assert rendering.render_message(mailing) is before  # kept
+    settings.MAIL_POSTAL_ADDRESS = "Pouls, 3 place des Abonnées, 69001 Lyon"
+    after = " ".join(rendering.render_message(mailing).text.split())
+    assert "3 place des Abonnées, 69001 Lyon" in after and "12 rue" not in after
 
 
 def test_a_real_send_with_the_placeholder_address_is_blocked_in_development(settings):

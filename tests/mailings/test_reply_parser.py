@@ -3,7 +3,8 @@ client quoted below it, in the French forms of the usual clients."""
 
 import pytest
 
-from mailings.replies import _html_to_text, reply_text
+from mailings import replies
+from mailings.replies import reply_text
 
 NEW = "Merci pour cette leçon !\nJe l’essaie dès demain avec mon équipe."
 
@@ -73,11 +74,18 @@ def test_an_empty_body_stays_empty():
     assert reply_text("") == ""
 
 
-def test_an_html_only_reply_loses_its_blockquote():
+def test_an_html_only_reply_loses_its_blockquote(db):
+    from anymail.inbound import AnymailInboundMessage
+
     markup = (
         "<div>Merci&nbsp;!<br>Très clair.</div>"
         "<blockquote><p>Bonjour Awa, voici la leçon.</p></blockquote>"
     )
-    text = _html_to_text(markup)
+    message = AnymailInboundMessage.construct(
+        from_email="awa@example.org", to="reponses@pouls.example", html=markup
+    )
+    assert not message.text
+    reply = replies.reply_receive(message, recipients=[])
+    text = reply.full_text
     assert "Merci" in text and "Très clair." in text
     assert "voici la leçon" not in text
