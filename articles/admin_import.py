@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .importers.sources import FORMATS
+from .importers import FORMATS
 from .jobs import ImportJob, import_job_start
 
 ACCEPTED = (".zip", ".xml", ".json", ".md", ".markdown", ".txt", ".html")

@@ -1,6 +1,8 @@
 """The Celery application and the one place where periodic work is declared."""
 
+import contextlib
 import gc
+import logging
 import os
 
 from celery import Celery, signals
@@ -11,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("pouls")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+logger = logging.getLogger(__name__)
 
 
 @signals.task_prerun.connect
@@ -24,6 +27,29 @@ def _database_connections_as_around_a_request(task=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_init.connect
+def _load_what_the_pool_children_share(**kwargs):
+    """In the worker's main process, before the pool forks: what each child would
+    otherwise build for itself at its start or first batch is built once here, and the
+    children share its memory pages (copy-on-write): each app's
+    `worker_preload_handlers` (the sending path, `mailings.preload`), and the C
+    declaration parser that billiard's cffi builds in every child to set its
+    parent-death signal (a few MB per child, when cffi is installed). A failure only
+    leaves the children to load it themselves."""
+    from billiard.util import get_pdeathsig
+    from django.utils.module_loading import import_string
+
+    from .tasks import handlers
+
+    with contextlib.suppress(OSError):  # not Linux
+        get_pdeathsig()
+    for path in handlers("worker_preload"):
+        try:
+            import_string(path)()
+        except Exception:
+            logger.warning("worker preload %s failed", path, exc_info=True)
 
 
 @signals.worker_before_create_process.connect

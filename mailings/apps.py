@@ -51,6 +51,8 @@ class MailingsConfig(AppConfig):
         "mailings.abtest.ab_decide_due",
         "mailings.replies.reply_answers_send",
     )
+    # Loaded by the worker before its pool forks, shared by the children (config/celery_app.py).
+    worker_preload_handlers = ("mailings.preload.sending_path_load",)
 
     def ready(self) -> None:
         from anymail.signals import inbound

@@ -18,7 +18,6 @@ from .archive import archive_extract
 from .base import DocumentError, ImportItem
 from .document import parse_document
 
-FORMATS = ("auto", "markdown", "wxr", "ghost", "medium", "substack")
 # Beside the documents of an export: media and data, never documents themselves.
 SKIPPED_SUFFIXES = {
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".pdf", ".mp3", ".mp4",

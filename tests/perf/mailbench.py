@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection
@@ -115,17 +116,38 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
     return total / 1024, largest / 1024
 
 
-def tree_pss_mb(pid: int) -> float:
-    """Proportional memory of a process and all its descendants, in MB: each page the
-    forked children share with their parent counted once, split among them (the `Pss:`
-    line of /proc/<pid>/smaps_rollup). What the tree costs the machine; the summed RSS of
-    `tree_rss_mb` counts shared pages once per process."""
-    total = 0
+@dataclass(frozen=True)
+class TreeMemory:
+    """A process tree's memory at one moment, in MB (from /proc/<pid>/smaps_rollup)."""
+
+    processes: int
+    rss: float  # summed resident memory: a page shared by n processes counted n times
+    pss: float  # proportional: each shared page split among its sharers (the tree's cost)
+    largest_rss: float  # the largest single process (resident, its shared pages included)
+
+    def max(self, other: "TreeMemory") -> "TreeMemory":
+        """Each measure's own peak of the two readings."""
+        return TreeMemory(
+            max(self.processes, other.processes),
+            max(self.rss, other.rss),
+            max(self.pss, other.pss),
+            max(self.largest_rss, other.largest_rss),
+        )
+
+
+def tree_memory(pid: int) -> TreeMemory:
+    """Summed RSS, PSS and the largest process's RSS of a process and its descendants.
+    Summed RSS counts each page the forked children share with their parent once per
+    process: an overestimate of what the tree costs the machine, which PSS is."""
+    count, rss, pss, largest = 0, 0, 0, 0
     for current in _tree(pid, _processes()):
         try:
-            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+            lines = Path(f"/proc/{current}/smaps_rollup").read_text().splitlines()
         except OSError:
-            pass
-    return total / 1024
+            continue
+        fields = {line.split()[0]: int(line.split()[1]) for line in lines[1:]}
+        count += 1
+        rss += fields["Rss:"]
+        pss += fields["Pss:"]
+        largest = max(largest, fields["Rss:"])
+    return TreeMemory(count, rss / 1024, pss / 1024, largest / 1024)

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from articles.importers.sources import FORMATS, sources_count
+from articles.importers import FORMATS
+from articles.importers.sources import sources_count
 from articles.importing import ImportReport, ImportResult, import_run
 
 PROGRESS_FROM = 20
