@@ -38,13 +38,25 @@ test: install
 	@$(BIN)/python -m pytest tests --ignore=tests/perf
 
 ## Benchmarks: each prints its figure next to a baseline measured in the same run,
-## with the fast paths on, then off (POULS_FASTPATHS, config/fastpaths.py).
+## with the fast paths on, then off (POULS_FASTPATHS, config/fastpaths.py; the off pass
+## leaves out the benchmarks no fast path is on: SAME_EITHER_WAY in tests/perf/report.py),
+## then one table of both passes' headline figures (kept in var/bench/).
+BENCH_RESULTS := $(CURDIR)/var/bench
 bench: install
 	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install wrk): the page benchmark loads every target with tests/perf/loadgen.py, whose Python clients cap the figures"
-	@echo "== fast paths on (POULS_FASTPATHS=1)"
-	@POULS_FASTPATHS=1 $(BIN)/python -m pytest tests/perf -s -p no:randomly
-	@echo "== fast paths off (POULS_FASTPATHS=0)"
-	@POULS_FASTPATHS=0 $(BIN)/python -m pytest tests/perf -s -p no:randomly
+	@mkdir -p $(BENCH_RESULTS)
+	@status=0; \
+	echo "== fast paths on (POULS_FASTPATHS=1)"; \
+	rm -f $(BENCH_RESULTS)/fastpaths-on.jsonl; \
+	BENCH_RESULTS=$(BENCH_RESULTS) POULS_FASTPATHS=1 $(BIN)/python -m pytest tests/perf -s \
+		-p no:randomly || status=1; \
+	echo "== fast paths off (POULS_FASTPATHS=0)"; \
+	rm -f $(BENCH_RESULTS)/fastpaths-off.jsonl; \
+	BENCH_RESULTS=$(BENCH_RESULTS) POULS_FASTPATHS=0 $(BIN)/python -m pytest tests/perf -s \
+		-p no:randomly $$($(BIN)/python -m tests.perf.report --off-pass-deselect) || status=1; \
+	echo "== summary"; \
+	$(BIN)/python -m tests.perf.report $(BENCH_RESULTS) || status=1; \
+	exit $$status
 
 lint: install
 	@$(BIN)/ruff check .

@@ -257,6 +257,21 @@ def test_pages_against_a_bare_django_view(tmp_path, settings):
             assert cache["hit"] == results[label]["requests"], label
     junk = results["liste ?page=<n> (hors limites)"]["page_cache"]
     assert junk["miss"] == 0  # never one more stored page
+    from . import report
+
+    baseline = results["vue Django nue"]["rps"]
+    for label, result in results.items():
+        if label != "vue Django nue":
+            report.record(
+                f"pages.{label}",
+                f"page « {label} », {ROUNDS} rounds × {SECONDS:g} s",
+                result["rps"],
+                "req/s",
+                baseline,
+                "bare Django view",
+                # A number past the last page is a redirect, not a page: no target.
+                None if "hors limites" in label else ">= 0.8 x baseline",
+            )
 
 
 def _report(env, paths, results, sizes, in_process):
@@ -402,3 +417,14 @@ def test_import_a_thousand_generated_articles(tmp_path):
         f"  baseline, parsing only (no database): {parse_only:.2f} s; import = {elapsed / parse_only:.1f}x parsing"
     )
     print(f"  re-import, nothing changed: {again:.2f} s")
+    from . import report
+
+    report.record(
+        "import.markdown",
+        "import of 1,000 Markdown articles",
+        elapsed,
+        "s",
+        parse_only,
+        "parsing only",
+        "< 10",
+    )

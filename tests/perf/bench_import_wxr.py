@@ -12,6 +12,8 @@ import pytest
 
 from articles.models import Article, Comment
 
+from . import report
+
 pytestmark = [pytest.mark.perf, pytest.mark.django_db]
 
 HEADER = """<?xml version="1.0" encoding="UTF-8" ?>
@@ -103,4 +105,21 @@ def test_wxr_of_a_thousand_posts_and_five_thousand_comments(tmp_path):
         f"  peak memory while reading: 1,000 posts {big_peak / 2**20:.2f} MiB, "
         f"baseline 200 posts {small_peak / 2**20:.2f} MiB (ratio {big_peak / small_peak:.2f}; "
         "flat is about 1, proportional would be 5)"
+    )
+    report.record(
+        "import.wxr",
+        "WXR import, 1,000 posts + 5,000 comments",
+        elapsed,
+        "s",
+        big_time,
+        "reading only",
+        "< 30",
+    )
+    report.record(
+        "import.wxr_peak",
+        "WXR reading, peak memory (tracemalloc), 1,000 posts",
+        big_peak / 2**20,
+        "MiB",
+        small_peak / 2**20,
+        "200 posts",
     )

@@ -25,7 +25,7 @@ from mailings import services
 from mailings.models import Delivery, Mailing
 from tests.helpers import free_port, process_env
 
-from . import mailbench
+from . import mailbench, report
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 RECIPIENTS = int(os.environ.get("BENCH_MEMORY_RECIPIENTS", 1_000_000))
@@ -113,6 +113,15 @@ def test_worker_peak_memory_during_a_large_mailing(postgres, redis_url, tmp_path
         f"first half of the run, {halves[1]:.0f} MB over the second"
     )
     print(f"[bench memory] {_summary(peak)}")
+    size = f"{RECIPIENTS:,} recipients ({scope}), concurrency {CONCURRENCY}"
+    for key, label, at_rest, highest in (
+        ("memory.rss", "worker tree peak, summed RSS", idle.rss, peak.rss),
+        ("memory.pss", "worker tree peak, PSS", idle.pss, peak.pss),
+        ("memory.largest", "largest worker process, peak RSS", idle.largest_rss, peak.largest_rss),
+    ):
+        report.record(
+            key, f"{label}: {size}", highest, "MB", at_rest, "the same tree idle", f"< {TARGET_MB}"
+        )
 
 
 def _idle(pid: int):

@@ -20,7 +20,7 @@ from mailings import rendering, services
 from mailings.models import Delivery, Mailing
 from tests.helpers import free_port, process_env
 
-from . import mailbench
+from . import mailbench, report
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 RECIPIENTS = int(os.environ.get("BENCH_SMTP_RECIPIENTS", 100_000))
@@ -169,3 +169,16 @@ def test_smtp_pipeline_against_prebuilt_smtplib(postgres, redis_url, tmp_path):
         f"({RECIPIENTS / max(sending, 0.001):,.0f} msg/s while sending)\n"
         f"[bench smtp] worker tree peak RSS: {peak:.0f} MB"
     )
+    size = f"{RECIPIENTS:,} recipients, concurrency {CONCURRENCY}"
+    report.record(
+        "smtp", f"SMTP, {size}", rate, "msg/s", raw_rate, "smtplib, prebuilt", ">= 0.7 x baseline"
+    )
+    report.record(
+        "smtp.pipelined",
+        f"SMTP against the pipelined limit, {size}",
+        rate,
+        "msg/s",
+        pipelined_rate,
+        "prebuilt, pipelined",
+    )
+    report.record("smtp.peak_rss", f"SMTP: worker tree peak RSS (summed), {size}", peak, "MB")

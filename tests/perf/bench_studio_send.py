@@ -23,6 +23,8 @@ from django.utils import timezone
 from mailings.models import Mailing, audience_contacts
 from signups.models import Contact, MailingList, Profile
 
+from . import report
+
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 CONTACTS = int(os.environ.get("BENCH_STUDIO_CONTACTS", 200_000))
 PROFILES = [value for value, _label in Profile.choices]
@@ -128,8 +130,10 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
         "one list, answer contains « prix »": f"lists={newsletter}&answer_contains=prix",
     }
     lines = [f"\n[bench studio] {CONTACTS:,} contacts, 3 lists (set up in {setup:.0f} s)"]
+    live = {}
     for label, query in counts.items():
         ms, queries, status = measure(client, base + query)
+        live[label] = ms
         answer = client.get(base + query).json()
         assert status == 200
         kind = "exact" if answer["exact"] else "estimate"
@@ -151,6 +155,7 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
     lines.append(
         f"[bench studio] baseline: bare count of one list: {statistics.median(times):.0f} ms"
     )
+    bare_count = statistics.median(times)
     for label, filters in (
         ("one list", {"list_ids": [newsletter]}),
         ("three lists", {"list_ids": [newsletter, atelier, entretiens]}),
@@ -170,6 +175,7 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
             f"{statistics.median(times):.0f} ms ({exact:,})"
         )
 
+    screens = {}
     for label, url in (
         ("sending screen (draft, two lists)", f"/admin/mailings/mailing/{draft.pk}/envoyer/"),
         ("confirmation with checks", f"/admin/mailings/mailing/{draft.pk}/programmer/"),
@@ -178,6 +184,7 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
         ms, queries, status = measure(client, url)
         assert status == 200, (url, status)
         lines.append(f"[bench studio] {label}: {ms:.0f} ms, {queries} queries")
+        screens[label] = ms
     times = []
     for _ in range(5):
         start = time.perf_counter()
@@ -188,3 +195,14 @@ def test_live_count_and_pages_at_200000_contacts(postgres, settings):
         f" before (no longer after dispatch): {statistics.median(times):.0f} ms"
     )
     print("\n".join(lines))
+    report.record(
+        "studio.live_count",
+        f"live audience count at {CONTACTS:,} contacts, the slowest of {len(live)} filters",
+        max(live.values()),
+        "ms",
+        bare_count,
+        "bare count(*) of one list",
+        "< 200",
+    )
+    for label, ms in screens.items():
+        report.record(f"studio.{label}", f"{label}, {CONTACTS:,} contacts", ms, "ms")
