@@ -1,4 +1,11 @@
-"""The signups' fast path (see config/fastpaths.py).
+"""The signups' fast paths (see config/fastpaths.py).
+
+`smtp_envelope_and_bytes()` mirrors what `EmailBackend._send`
+(django.core.mail.backends.smtp, Django 5.2) hands to smtplib: the sender through
+`sanitize_address` and the message's bytes with CRLF line ends. signups.sending
+serialises a confirmation once per run that way and fills in each reader's address,
+Message-ID, date and links in the bytes. With `POULS_FASTPATHS` off every email goes
+through the backend's `send_messages`.
 
 `signup_cursor()` mirrors `BaseDatabaseWrapper._prepare_cursor` and
 `BaseDatabaseWrapper.cursor` of Django 5.2 (`close_if_health_check_failed`,
@@ -14,9 +21,19 @@ transaction-mode poolers) psycopg ignores the request and simply executes.
 """
 
 import psycopg
+from django.conf import settings
+from django.core.mail.message import sanitize_address
 from django.db import connection
 
 from config import fastpaths
+
+
+def smtp_envelope_and_bytes(message) -> tuple[str, bytes]:
+    """The envelope sender and the bytes Django's SMTP backend would send for `message`."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    return sanitize_address(message.from_email, encoding), message.message().as_bytes(
+        linesep="\r\n"
+    )
 
 
 def signup_cursor():

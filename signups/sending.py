@@ -6,8 +6,10 @@ once per list, language and greeting in a worker process (`emails.Renderer`, kep
 between runs). Through Django's SMTP
 backend, the message is also serialised once: the recipient, the Message-ID, the
 Date and the links are filled into its bytes, which go out through the backend's
-own `smtplib.SMTP` connection, as the mailings' SMTP transport does. Any other
-backend (an ESP, the tests' locmem) gets Django message objects.
+own `smtplib.SMTP` connection, as the mailings' SMTP transport does
+(`signups.fastpaths.smtp_envelope_and_bytes`, a fast path). Any other backend (an ESP,
+the tests' locmem), and every backend with `POULS_FASTPATHS` off, gets Django message
+objects.
 """
 
 import logging
@@ -17,11 +19,12 @@ from email.utils import formatdate, make_msgid
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 from django.utils.html import escape
 
-from . import emails
+from config.fastpaths import enabled as fastpaths_enabled
+
+from . import emails, fastpaths
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +72,11 @@ class Mailer:
 
     def _bytes(self, name: str, to: str, context: dict, language: str):
         """(envelope sender, message bytes) for the SMTP backend, else None."""
-        if not isinstance(self.backend, SMTPBackend) or not _PLAIN_ADDRESS.fullmatch(to):
+        if (
+            not fastpaths_enabled()
+            or not isinstance(self.backend, SMTPBackend)
+            or not _PLAIN_ADDRESS.fullmatch(to)
+        ):
             return None
         key, links = self.renderer.key(name=name, context=context, language=language)
         key = (*key, settings.DEFAULT_FROM_EMAIL, settings.EMAIL_USE_LOCALTIME)
@@ -103,11 +110,10 @@ class Mailer:
             slots=True,
             headers={"Message-ID": _SLOTS["MSGID"], "Date": _SLOTS["DATE"]},
         )
-        raw = message.message().as_bytes(linesep="\r\n")
+        sender, raw = fastpaths.smtp_envelope_and_bytes(message)
         if b"Content-Transfer-Encoding: quoted-printable" in raw or b": base64" in raw:
             return None
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-        return sanitize_address(message.from_email, encoding), raw
+        return sender, raw
 
     def close(self) -> None:
         backend, self.backend = self.backend, None
