@@ -176,3 +176,21 @@ def test_no_sideways_scroll_at_390_px(browser, live_server, reader):
         assert _too_wide(page) is None
     finally:
         context.close()
+
+
+def test_a_reader_refuses_click_tracking_on_a_phone(page, live_server, reader, settings):
+    settings.MAIL_TRACK_CLICKS = True
+    contact, _sequence = reader
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(_url(live_server, contact))
+    box = page.get_by_label("Mesurer mes clics sur les liens de vos e-mails")
+    assert box.is_visible() and box.is_checked()
+    # The label and its help fit the phone's width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box.uncheck()
+    page.get_by_role("button", name="Enregistrer mes préférences").click()
+    assert page.get_by_role("status").get_by_text("Vos préférences sont enregistrées").is_visible()
+    assert not page.get_by_label("Mesurer mes clics sur les liens de vos e-mails").is_checked()
+    contact.refresh_from_db()
+    assert contact.click_tracking_refused is True
+    assert contact.subscriptions.get().status == Subscription.Status.ACTIVE
