@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from articles.models import Article
 
@@ -23,13 +24,13 @@ def test_editor_previews_then_publishes_an_article(page, live_server):
     preview = preview_tab.value
     preview.wait_for_load_state()
     assert preview.get_by_role("heading", level=1).inner_text() == "Écouter avant de construire"
-    assert preview.get_by_role("heading", name="Une idée").is_visible()
+    expect(preview.get_by_role("heading", name="Une idée")).to_be_visible()
     assert preview.locator(".prose strong").inner_text() == "vos clients"
     assert Article.objects.count() == 0  # the preview saved nothing
     preview.close()
     page.get_by_label("État").select_option("published")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
-    assert "ajouté avec succès" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("ajouté avec succès")
     article = Article.objects.get()
     assert article.slug == "ecouter-avant-de-construire"  # prepopulated from the title
     page.goto(live_server.url + article.get_absolute_url())

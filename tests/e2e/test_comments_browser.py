@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from articles.models import Article, Comment, CommentStatus
 
@@ -38,7 +39,7 @@ def test_comment_confirm_moderate_and_reply(page, live_server, settings):
         "awa@example.org"
     )
     page.locator("#commenter").get_by_role("button", name="Envoyer mon commentaire").click()
-    assert "awa@example.org" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("awa@example.org")
     comment = Comment.objects.get(commenter__email="awa@example.org")
     assert comment.status == CommentStatus.UNCONFIRMED
 
@@ -46,7 +47,7 @@ def test_comment_confirm_moderate_and_reply(page, live_server, settings):
     (message,) = mail.outbox
     page.goto(live_server.url + _confirm_path(message))
     page.get_by_role("button", name="Je confirme mon adresse").click()
-    assert page.get_by_role("heading", name="Adresse confirmée").is_visible()
+    expect(page.get_by_role("heading", name="Adresse confirmée")).to_be_visible()
     comment.refresh_from_db()
     assert comment.status == CommentStatus.PENDING
 
@@ -59,7 +60,7 @@ def test_comment_confirm_moderate_and_reply(page, live_server, settings):
     page.locator(f'input[name="_selected_action"][value="{comment.pk}"]').check()
     page.locator('select[name="action"]').select_option("approve")
     page.get_by_role("button", name="Envoyer").click()
-    assert "1 commentaire approuvé" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("1 commentaire approuvé")
     comment.refresh_from_db()
     assert comment.status == CommentStatus.APPROVED
 
@@ -69,6 +70,7 @@ def test_comment_confirm_moderate_and_reply(page, live_server, settings):
     ).click()
     page.get_by_label("Commentaire").fill("Merci Awa, écrivez-moi quand vous voulez.")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator(".messagelist")).to_be_visible()
     reply = Comment.objects.get(parent=comment)
     assert reply.is_author
 
@@ -81,12 +83,12 @@ def test_comment_confirm_moderate_and_reply(page, live_server, settings):
         "Votre liste m’a fait penser à mes clientes."
         in shown.locator(".comment-body").first.inner_text()
     )
-    assert shown.locator("time").first.is_visible()
+    expect(shown.locator("time").first).to_be_visible()
     answer = shown.locator(f".comment-replies #commentaire-{reply.pk}")
     assert "Merci Awa" in answer.inner_text()
     assert "auteur de l’article" in answer.inner_text()
     assert "awa@example.org" not in reader.content()
     # The reader answers the author's reply: a third level.
     answer.get_by_role("link", name="Répondre").click()
-    assert reader.get_by_role("heading", name=re.compile("Répondre à")).is_visible()
+    expect(reader.get_by_role("heading", name=re.compile("Répondre à"))).to_be_visible()
     context.close()

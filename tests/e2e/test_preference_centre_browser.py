@@ -4,6 +4,7 @@ short list and « Autre », three kinds of action, and a phone's width."""
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from mailings.models import Enrolment, Sequence, Step
 from mailings.services import enrolments_advance
@@ -51,28 +52,26 @@ def test_pause_and_resume_the_workshop(page, live_server, reader):
     contact, sequence = reader
     page.goto(_url(live_server, contact))
     card = page.locator("section.sequence-progress")
-    assert card.get_by_role("heading", name=sequence.name).is_visible()
-    assert card.get_by_text("Leçon 1 sur 5").is_visible()
+    expect(card.get_by_role("heading", name=sequence.name)).to_be_visible()
+    expect(card.get_by_text("Leçon 1 sur 5")).to_be_visible()
     assert card.locator("progress").get_attribute("value") == "1"
     assert card.get_by_role("button", name="Reprendre").count() == 0
 
     card.get_by_role("button", name="Mettre en pause").click()
-    assert page.get_by_role("status").get_by_text("C’est en pause").is_visible()
-    assert page.locator("section.sequence-progress").get_by_text("en pause").first.is_visible()
+    expect(page.get_by_role("status").get_by_text("C’est en pause")).to_be_visible()
+    expect(page.locator("section.sequence-progress").get_by_text("en pause").first).to_be_visible()
     enrolment = Enrolment.objects.get(contact=contact)
     assert enrolment.status == Enrolment.Status.PAUSED and enrolment.next_due_at is None
     assert Consent.objects.filter(contact=contact, form="preferences:pause").count() == 1
 
     page.locator("section.sequence-progress").get_by_role("button", name="Reprendre").click()
-    assert page.get_by_role("status").get_by_text("C’est reparti").is_visible()
+    expect(page.get_by_role("status").get_by_text("C’est reparti")).to_be_visible()
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.ACTIVE and enrolment.next_due_at is not None
     assert Consent.objects.filter(contact=contact, form="preferences:reprise").count() == 1
-    assert (
-        page.locator("section.sequence-progress")
-        .get_by_role("button", name="Mettre en pause")
-        .is_visible()
-    )
+    expect(
+        page.locator("section.sequence-progress").get_by_role("button", name="Mettre en pause")
+    ).to_be_visible()
 
 
 def test_time_zone_short_list_and_autre_with_javascript(page, live_server, reader):
@@ -82,12 +81,12 @@ def test_time_zone_short_list_and_autre_with_javascript(page, live_server, reade
     assert short.locator("optgroup").first.get_attribute("label") == "France et Europe"
     assert short.locator("option").count() < 80
     full = page.locator('select[name="time_zone_other"]')
-    assert not full.is_visible()  # behind « Autre », closed
+    expect(full).to_be_hidden()  # behind « Autre », closed
     short.select_option("autre")
-    assert full.is_visible()  # the script opened it
+    expect(full).to_be_visible()  # the script opened it
     full.select_option("Asia/Tokyo")
     page.get_by_role("button", name="Enregistrer mes préférences").click()
-    assert page.get_by_text("Vos préférences sont enregistrées.").is_visible()
+    expect(page.get_by_text("Vos préférences sont enregistrées.")).to_be_visible()
     contact.refresh_from_db()
     assert contact.time_zone == "Asia/Tokyo"
 
@@ -95,7 +94,7 @@ def test_time_zone_short_list_and_autre_with_javascript(page, live_server, reade
     page.get_by_label("Fuseau horaire", exact=True).select_option(label="Dakar")
     assert page.locator('select[name="time_zone_other"]').input_value() == ""
     page.get_by_role("button", name="Enregistrer mes préférences").click()
-    assert page.get_by_text("Vos préférences sont enregistrées.").is_visible()
+    expect(page.get_by_text("Vos préférences sont enregistrées.")).to_be_visible()
     contact.refresh_from_db()
     assert contact.time_zone == "Africa/Dakar"
 
@@ -111,14 +110,16 @@ def test_without_javascript_autre_pause_and_resume_still_work(browser, live_serv
         page.locator("details.time-zone-other summary").click()
         page.locator('select[name="time_zone_other"]').select_option("Indian/Kerguelen")
         page.get_by_role("button", name="Enregistrer mes préférences").click()
-        assert page.get_by_text("Vos préférences sont enregistrées.").is_visible()
+        expect(page.get_by_text("Vos préférences sont enregistrées.")).to_be_visible()
         contact.refresh_from_db()
         assert contact.time_zone == "Indian/Kerguelen"
         assert page.locator("details.time-zone-other").get_attribute("open") is not None
 
         page.get_by_role("button", name="Mettre en pause").click()
+        expect(page.get_by_role("button", name="Reprendre")).to_be_visible()
         assert Enrolment.objects.get(contact=contact).status == Enrolment.Status.PAUSED
         page.get_by_role("button", name="Reprendre").click()
+        expect(page.get_by_role("button", name="Mettre en pause")).to_be_visible()
         assert Enrolment.objects.get(contact=contact).status == Enrolment.Status.ACTIVE
     finally:
         context.close()
@@ -165,14 +166,14 @@ def test_no_sideways_scroll_at_390_px(browser, live_server, reader):
         page.goto(_url(live_server, contact))
         assert _too_wide(page) is None
         page.get_by_label("Fuseau horaire", exact=True).select_option("autre")
-        assert page.locator('select[name="time_zone_other"]').is_visible()
+        expect(page.locator('select[name="time_zone_other"]')).to_be_visible()
         assert _too_wide(page) is None
         page.get_by_role("button", name="Mettre en pause").click()
-        assert page.get_by_role("button", name="Reprendre").is_visible()
+        expect(page.get_by_role("button", name="Reprendre")).to_be_visible()
         assert _too_wide(page) is None
         data = tokens.data_url(contact).split("/", 3)[3]
         page.goto(f"{live_server.url}/{data}")
-        assert page.get_by_role("button", name="Effacer mes données").is_visible()
+        expect(page.get_by_role("button", name="Effacer mes données")).to_be_visible()
         assert _too_wide(page) is None
     finally:
         context.close()
@@ -184,12 +185,15 @@ def test_a_reader_refuses_click_tracking_on_a_phone(page, live_server, reader, s
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(_url(live_server, contact))
     box = page.get_by_label("Mesurer mes clics sur les liens de vos e-mails")
-    assert box.is_visible() and box.is_checked()
+    expect(box).to_be_visible()
+    expect(box).to_be_checked()
     # The label and its help fit the phone's width.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     box.uncheck()
     page.get_by_role("button", name="Enregistrer mes préférences").click()
-    assert page.get_by_role("status").get_by_text("Vos préférences sont enregistrées").is_visible()
+    expect(
+        page.get_by_role("status").get_by_text("Vos préférences sont enregistrées")
+    ).to_be_visible()
     assert not page.get_by_label("Mesurer mes clics sur les liens de vos e-mails").is_checked()
     contact.refresh_from_db()
     assert contact.click_tracking_refused is True

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from signups.bootstrap import create_lists
 from signups.models import Subscription
@@ -40,10 +41,12 @@ def test_signup_journey_with_the_webmail_button(browser, live_server, settings, 
         page.wait_for_url("**/merci/")
         assert "gmail" not in page.url and "%40" not in page.url
 
-        assert page.get_by_role("heading", name="Vérifiez votre boîte de réception").is_visible()
-        assert page.get_by_text(address).is_visible()
+        expect(
+            page.get_by_role("heading", name="Vérifiez votre boîte de réception")
+        ).to_be_visible()
+        expect(page.get_by_text(address)).to_be_visible()
         button = page.get_by_role("link", name="Ouvrir Gmail")
-        assert button.is_visible()
+        expect(button).to_be_visible()
         assert button.get_attribute("href") == "https://mail.google.com/mail/u/0/"
         assert button.get_attribute("target") == "_blank"
         search = page.get_by_role("link", name="Trouver notre e-mail dans Gmail")
@@ -54,23 +57,23 @@ def test_signup_journey_with_the_webmail_button(browser, live_server, settings, 
 
         # A reload shows the same page and sends nothing more.
         page.reload()
-        assert page.get_by_text(address).is_visible()
+        expect(page.get_by_text(address)).to_be_visible()
         assert len(mail.outbox) == 1
         assert mail.outbox[0].body.startswith("Bonjour Marie-Ève,")
 
         # « Pas vous ? Corrigez l’adresse » leads back to the form.
         page.get_by_role("link", name="Corrigez l’adresse").click()
         page.wait_for_url("**/atelier/")
-        assert page.locator("form.signup-form").first.is_visible()
+        expect(page.locator("form.signup-form").first).to_be_visible()
 
         # The confirmation link, then the same link again.
         link = re.search(r"https?://\S+(/confirmer/\S+/)", mail.outbox[0].body).group(1)
         page.goto(live_server.url + link)
         page.locator("main form button").click()
-        assert page.get_by_role("heading", name="Inscription confirmée").is_visible()
+        expect(page.get_by_role("heading", name="Inscription confirmée")).to_be_visible()
         assert Subscription.objects.get().status == Subscription.Status.ACTIVE
         page.goto(live_server.url + link)
-        assert page.get_by_role("heading", name="Vous êtes déjà inscrit·e").is_visible()
+        expect(page.get_by_role("heading", name="Vous êtes déjà inscrit·e")).to_be_visible()
         assert _sideways(page) is None, _sideways(page)
     finally:
         context.close()

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from signups import services, tokens
 from signups.bootstrap import create_lists
@@ -31,7 +32,7 @@ def test_signup_in_the_browser_fills_the_time_zone_and_confirms(page, live_serve
     form.get_by_label("Qui êtes-vous ?").select_option("freelancer")
     form.get_by_label(lists["atelier"].consent_text).check()
     form.get_by_role("button", name="Je m’inscris").click()
-    assert page.get_by_role("heading", name="Vérifiez votre boîte de réception").is_visible()
+    expect(page.get_by_role("heading", name="Vérifiez votre boîte de réception")).to_be_visible()
 
     contact = Contact.objects.get()
     # From the browser context (Chromium reports Montréal under its canonical zone).
@@ -41,7 +42,7 @@ def test_signup_in_the_browser_fills_the_time_zone_and_confirms(page, live_serve
     url = next(word for word in message.body.split() if "/confirmer/" in word)
     page.goto(url)
     page.get_by_role("button", name="Je confirme mon inscription").click()
-    assert page.get_by_role("heading", name="Inscription confirmée").is_visible()
+    expect(page.get_by_role("heading", name="Inscription confirmée")).to_be_visible()
     assert Subscription.objects.get().status == Subscription.Status.ACTIVE
 
 
@@ -50,7 +51,7 @@ def test_preference_centre(page, live_server, lists):
     services.subscription_confirm(subscription=Subscription.objects.get())
     contact = Contact.objects.get()
     page.goto(live_server.url + f"/preferences/{tokens.make_token('preferences', contact.pk)}/")
-    assert page.get_by_role("heading", name="Mes préférences").is_visible()
+    expect(page.get_by_role("heading", name="Mes préférences")).to_be_visible()
 
     newsletter = page.get_by_label(lists["newsletter"].name, exact=False)
     assert newsletter.is_checked()
@@ -60,7 +61,7 @@ def test_preference_centre(page, live_server, lists):
     page.get_by_label("Fuseau horaire", exact=True).select_option("America/Guadeloupe")
     page.get_by_label("Langue des e-mails").select_option("en")
     page.get_by_role("button", name="Enregistrer mes préférences").click()
-    assert page.get_by_text("Vos préférences sont enregistrées.").is_visible()
+    expect(page.get_by_text("Vos préférences sont enregistrées.")).to_be_visible()
 
     contact.refresh_from_db()
     assert (contact.first_name, contact.time_zone, contact.language) == (
@@ -72,13 +73,13 @@ def test_preference_centre(page, live_server, lists):
     assert statuses == {"newsletter": "unsubscribed", "entretiens": "active"}
 
     page.get_by_role("button", name="Me désinscrire de tout").click()
-    assert page.get_by_text("Vous êtes désinscrit·e de tout.").is_visible()
+    expect(page.get_by_text("Vous êtes désinscrit·e de tout.")).to_be_visible()
 
     # The data are reached by a fresh link sent to the address, not from this page.
     assert page.get_by_role("link", name="Télécharger mes données (JSON)").count() == 0
     mail.outbox.clear()
     page.get_by_role("button", name="Recevoir un lien").click()
-    assert page.get_by_text("Un lien vers vos données vient de partir").is_visible()
+    expect(page.get_by_text("Un lien vers vos données vient de partir")).to_be_visible()
     (message,) = mail.outbox
     link = next(word for word in message.body.split() if "/mes-donnees/" in word)
     page.goto(live_server.url + "/" + link.split("/", 3)[3])
@@ -90,7 +91,7 @@ def test_preference_centre(page, live_server, lists):
 
     page.get_by_label("Je veux que mes données soient effacées").check()
     page.get_by_role("button", name="Effacer mes données").click()
-    assert page.get_by_role("heading", name="Vos données sont effacées").is_visible()
+    expect(page.get_by_role("heading", name="Vos données sont effacées")).to_be_visible()
     contact.refresh_from_db()
     assert contact.email is None and contact.erased_at is not None
 
@@ -104,7 +105,9 @@ def test_forms_work_without_javascript(browser, live_server, lists):
         form.get_by_label("Adresse e-mail").fill("nojs@example.org")
         form.get_by_label(lists["newsletter"].consent_text).check()
         form.get_by_role("button", name="Je m’inscris").click()
-        assert page.get_by_role("heading", name="Vérifiez votre boîte de réception").is_visible()
+        expect(
+            page.get_by_role("heading", name="Vérifiez votre boîte de réception")
+        ).to_be_visible()
         assert Contact.objects.get().time_zone == "Europe/Paris"
     finally:
         context.close()
