@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from . import emails
 from .models import Consent, Contact, InterviewApplication
-from .services import TRANSIENT_SEND_ERRORS, _wake_reply_sender
+from .services import TRANSIENT_SEND_ERRORS
 from .suppression import is_suppressed
+from .wakeup import reply_sender_wake
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def interview_apply(
         story=story,
         acknowledgement_requested_at=now,
     )
-    transaction.on_commit(_wake_reply_sender)
+    transaction.on_commit(reply_sender_wake)
     return application
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,9 +22,9 @@ from .models import (
     Suppression,
     email_hash,
 )
-from .ratelimit import redis_client
 from .sending import Mailer
 from .suppression import is_suppressed
+from .wakeup import reply_sender_wake, reply_wakeup_clear
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def signup_submit(
     else:
         with transaction.atomic():
             signup_write_orm(values)
-    transaction.on_commit(_wake_reply_sender)
+    transaction.on_commit(reply_sender_wake)
 
 
 # One round trip instead of eleven: the signup is the hot path (see tests/perf).
@@ -248,36 +247,7 @@ def signup_write_orm(values: dict) -> int | None:
     return subscription.pk
 
 
-REPLY_WAKEUP_KEY = "signups:replies:wakeup"
-REPLY_WAKEUP_SECONDS = 5  # a lost task leaves the key: it expires
-# A wake-up runs this long after the first signup that queued it: the signups of that
-# second share one run (one claim, one connection) instead of one run each.
-REPLY_GATHER_SECONDS = 1
 TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
-
-
-def _wake_reply_sender() -> None:
-    """Queue one wake-up for the reply sender unless one is already waiting.
-
-    Called after commit: if the key is there, a queued task has not started yet
-    (it deletes the key first) and will see this signup; a lost message is caught
-    by the tick (`tick_handlers`). The task starts REPLY_GATHER_SECONDS later.
-    """
-    from .tasks import send_signup_emails
-
-    try:
-        client = redis_client()
-        if client is None:
-            added = cache.add(REPLY_WAKEUP_KEY, 1, timeout=REPLY_WAKEUP_SECONDS)
-        else:  # the same key and value as cache.add, without a client built per call
-            added = client.set(
-                cache.make_and_validate_key(REPLY_WAKEUP_KEY), 1, nx=True, ex=REPLY_WAKEUP_SECONDS
-            )
-        if added:
-            send_signup_emails.apply_async(countdown=REPLY_GATHER_SECONDS)
-    except Exception:
-        # Redis down: the signup is saved; the next tick that runs sends its email.
-        logger.warning("could not queue the signup reply wake-up", exc_info=True)
 
 
 REPLY_CHUNK = 100  # signups claimed (locked, cleared, their slot taken) per transaction
@@ -299,10 +269,7 @@ def signup_replies_send() -> int:
     is the outbox). Runs from the wake-up task and from every tick: REPLY_CHUNK
     signups claimed in one transaction, their emails rendered once per template and
     sent through one connection."""
-    try:
-        cache.delete(REPLY_WAKEUP_KEY)
-    except Exception:
-        logger.warning("could not clear the signup reply wake-up", exc_info=True)
+    reply_wakeup_clear()
     # Every signup that committed before the key was deleted is read below; one that
     # commits later finds the key free and queues another run.
     started = timezone.now()

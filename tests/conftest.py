@@ -46,6 +46,16 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _no_wake_up_remembered():
+    """Each test starts without a reply wake-up seen waiting by this process."""
+    from signups.wakeup import reply_wakeup_forget
+
+    reply_wakeup_forget()
+    yield
+    reply_wakeup_forget()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run in-process in ordinary tests; tests/…/test_worker*.py start real workers."""
     from config import celery_app

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.tasks import tick
-from signups import emails, sending, services
+from signups import emails, sending, services, wakeup
 from signups.models import Contact, Subscription
 
 from .conftest import signup
@@ -105,7 +105,7 @@ def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
         tasks.send_signup_emails, "apply_async", lambda **options: queued.append(options)
     )
     shared = redis.Redis.from_url(redis_url)
-    key = cache.make_and_validate_key(services.REPLY_WAKEUP_KEY)
+    key = cache.make_and_validate_key(wakeup.REPLY_WAKEUP_KEY)
     shared.delete(key)
     settings.SIGNUPS_RATE_PER_IP = (2, 600)
 
@@ -119,8 +119,8 @@ def test_on_redis_signups_queue_one_wake_up_while_none_is_waiting(
             ).status_code
             == 200
         )
-    assert queued == [{"countdown": services.REPLY_GATHER_SECONDS}]
-    assert 0 < shared.ttl(key) <= services.REPLY_WAKEUP_SECONDS
+    assert queued == [{"countdown": wakeup.REPLY_GATHER_SECONDS}]
+    assert 0 < shared.ttl(key) <= wakeup.REPLY_WAKEUP_SECONDS
 
     shared.delete(key)  # what the task does as it starts
     refused = signup(
