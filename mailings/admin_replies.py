@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from signups.models import Answer
-from signups.services import TRANSIENT_SEND_ERRORS
+from signups.replies import TRANSIENT_SEND_ERRORS
 
 from . import replies
 from .models import Reply

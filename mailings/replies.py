@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from config.mail import WellFormedEmail
 from signups.models import Contact
-from signups.services import TRANSIENT_SEND_ERRORS
+from signups.replies import TRANSIENT_SEND_ERRORS
 from signups.suppression import is_suppressed
 
 from .models import Delivery, Reply

@@ -6,7 +6,7 @@ class SignupsConfig(AppConfig):
     name = "signups"
     verbose_name = _("Inscriptions")
     tick_handlers = (
-        "signups.services.signup_replies_send",
+        "signups.replies.signup_replies_send",
         "signups.interviews.interview_acknowledgements_send",
     )
     daily_handlers = (

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import emails
 from .models import Consent, Contact, InterviewApplication
-from .services import TRANSIENT_SEND_ERRORS
+from .replies import TRANSIENT_SEND_ERRORS
 from .suppression import is_suppressed
 from .wakeup import reply_sender_wake
 

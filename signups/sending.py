@@ -1,6 +1,6 @@
 """The signup replies' mail connection: one per run, each email built once.
 
-A run of `services.signup_replies_send` hands its emails to one backend connection,
+A run of `replies.signup_replies_send` hands its emails to one backend connection,
 opened at the first email and reopened after a failure. Each template is rendered
 once per list, language and greeting in a worker process (`emails.Renderer`, kept
 between runs). Through Django's SMTP

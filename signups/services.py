@@ -2,15 +2,12 @@
 `signups.signals` so that `mailings` can enrol readers or cancel pending sends."""
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
-from smtplib import SMTPException
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import emails, signals, tokens
+from . import signals
 from .fastpaths import signup_cursor
 from .models import (
     Answer,
@@ -19,12 +16,10 @@ from .models import (
     MailingList,
     PendingSignup,
     Subscription,
-    Suppression,
     email_hash,
 )
-from .sending import Mailer
 from .suppression import is_suppressed
-from .wakeup import reply_sender_wake, reply_wakeup_clear
+from .wakeup import reply_sender_wake
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +68,6 @@ def subscription_unsubscribe(
 
 
 # --- signup and double opt-in --------------------------------------------------
-
-SEND_INTERVAL = timedelta(hours=24)
-
 
 def signup_submit(
     *,
@@ -245,186 +237,3 @@ def signup_write_orm(values: dict) -> int | None:
             created_at=now,
         )
     return subscription.pk
-
-
-TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
-
-
-REPLY_CHUNK = 100  # signups claimed (locked, cleared, their slot taken) per transaction
-
-
-@dataclass
-class Reply:
-    """One claimed reply: what to send, and what to give back if it cannot go out."""
-
-    subscription: Subscription
-    contact: Contact
-    name: str
-    context: dict
-    previous: tuple  # (contact.transactional_sent_at, subscription.confirmation_sent_at)
-
-
-def signup_replies_send() -> int:
-    """Answer every signup waiting for its email (`Subscription.reply_requested_at`
-    is the outbox). Runs from the wake-up task and from every tick: REPLY_CHUNK
-    signups claimed in one transaction, their emails rendered once per template and
-    sent through one connection."""
-    reply_wakeup_clear()
-    # Every signup that committed before the key was deleted is read below; one that
-    # commits later finds the key free and queues another run.
-    started = timezone.now()
-    sent = 0
-    given_back = set()  # failed in this run: for the next one
-    mailer = Mailer()
-    try:
-        while True:
-            batch = list(
-                Subscription.objects.filter(reply_requested_at__lte=started)
-                .exclude(pk__in=given_back)
-                .order_by("reply_requested_at")
-                .values_list("pk", flat=True)[:REPLY_CHUNK]
-            )
-            if not batch:
-                return sent
-            try:
-                replies = replies_claim(batch, now=timezone.now())
-            except Exception:
-                given_back.update(batch)
-                logger.exception("signup replies for subscriptions %s failed", batch)
-                continue
-            for reply in replies:
-                try:
-                    sent += reply_send(reply, mailer)
-                except Exception:
-                    given_back.add(reply.subscription.pk)
-                    logger.exception(
-                        "signup reply for subscription %s failed", reply.subscription.pk
-                    )
-    finally:
-        mailer.close()
-
-
-def signup_reply_send(*, subscription_id: int) -> str:
-    """Send what one signup calls for: the confirmation, « déjà inscrit·e », or nothing.
-
-    The send is claimed in the database before it leaves (the request is cleared and
-    the address's 24-hour slot taken), so a redelivered task never sends it twice. A
-    transient failure gives the claim back for the next tick; any other is dropped.
-    Returns the name of the email sent, or "".
-    """
-    mailer = Mailer()
-    try:
-        for reply in replies_claim([subscription_id], now=timezone.now()):
-            reply_send(reply, mailer)
-            return reply.name
-    finally:
-        mailer.close()
-    return ""
-
-
-@transaction.atomic
-def replies_claim(subscription_ids: list[int], *, now) -> list[Reply]:
-    """Claim the replies of these signups in one transaction: lock their contacts, then
-    the subscriptions still waiting (the one lock order of every write here, in id
-    order), clear the requests, take each address's 24-hour slot. Returns what to send."""
-    contact_ids = Subscription.objects.filter(pk__in=subscription_ids).values("contact_id")
-    list(
-        Contact.objects.select_for_update(no_key=True)
-        .filter(pk__in=contact_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    subscriptions = list(
-        Subscription.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("contact", "mailing_list")
-        .filter(pk__in=subscription_ids, reply_requested_at__isnull=False)
-        .order_by("pk")
-    )
-    if not subscriptions:
-        return []  # answered by another run, or purged
-    Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).update(
-        reply_requested_at=None
-    )
-    suppressed = set(
-        Suppression.objects.filter(
-            email_hash__in=[email_hash(s.contact.email) for s in subscriptions if s.contact.email]
-        ).values_list("email_hash", flat=True)
-    )
-    resubmitted = set(
-        PendingSignup.objects.filter(subscription__in=subscriptions).values_list(
-            "subscription_id", flat=True
-        )
-    )
-    replies, slots_taken = [], set()
-    for subscription in subscriptions:
-        contact = subscription.contact
-        if contact.pk in slots_taken or not _claim_send(contact, now, suppressed):
-            continue
-        reply = _reply_for(subscription, now, resubmitted=subscription.pk in resubmitted)
-        if reply is not None:
-            slots_taken.add(contact.pk)
-            replies.append(reply)
-    Subscription.objects.filter(
-        pk__in=[r.subscription.pk for r in replies if r.subscription.confirmation_sent_at == now]
-    ).update(confirmation_sent_at=now)
-    Contact.objects.filter(pk__in=slots_taken).update(transactional_sent_at=now)
-    return replies
-
-
-def _claim_send(contact: Contact, now, suppressed: set[str]) -> bool:
-    """At most one service email per address per 24 hours; the row is locked."""
-    if not contact.is_sendable or email_hash(contact.email) in suppressed:
-        return False
-    if contact.transactional_sent_at and now - contact.transactional_sent_at < SEND_INTERVAL:
-        return False
-    return True
-
-
-def _reply_for(subscription: Subscription, now, *, resubmitted: bool) -> Reply | None:
-    """The email a claimed signup calls for, its links bound to this send; None for none."""
-    contact = subscription.contact
-    previous = (contact.transactional_sent_at, subscription.confirmation_sent_at)
-    context = {"mailing_list": subscription.mailing_list}
-    if subscription.status == Subscription.Status.PENDING or (
-        subscription.status == Subscription.Status.UNSUBSCRIBED and resubmitted
-    ):  # unsubscribed and signed up again: ask the owner
-        name = "confirm"
-        subscription.confirmation_sent_at = now
-        context["url"] = tokens.confirm_url(subscription)
-        context["first_name"] = emails.greeting_name(contact.first_name)
-    elif subscription.status == Subscription.Status.ACTIVE:
-        name = "already_subscribed"
-        context["url"] = tokens.preferences_url(contact)
-        if resubmitted:
-            # What the form carried applies only if the owner confirms it: the
-            # notice's own confirmation link, bound to this email.
-            subscription.confirmation_sent_at = now
-            context["update_url"] = tokens.confirm_url(subscription)
-    else:
-        return None
-    contact.transactional_sent_at = now
-    return Reply(subscription, contact, name, context, previous)
-
-
-def reply_send(reply: Reply, mailer: Mailer) -> bool:
-    """Hand one claimed reply to the mail server; a transient failure gives the claim
-    back (for a later run) and is raised."""
-    now = reply.contact.transactional_sent_at
-    try:
-        mailer.send(
-            name=reply.name,
-            to=reply.contact.email,
-            context=reply.context,
-            language=reply.contact.language,
-        )
-    except TRANSIENT_SEND_ERRORS:
-        Contact.objects.filter(pk=reply.contact.pk, transactional_sent_at=now).update(
-            transactional_sent_at=reply.previous[0]
-        )
-        # Back in the outbox for the next run (later than this one's start, so a
-        # long outage cannot spin this run).
-        Subscription.objects.filter(pk=reply.subscription.pk).update(
-            confirmation_sent_at=reply.previous[1], reply_requested_at=timezone.now()
-        )
-        raise
-    return True

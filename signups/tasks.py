@@ -4,7 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import interviews, rights, services
+from . import interviews, replies, rights
 
 _RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -27,7 +27,7 @@ def send_signup_emails() -> int:
     """Wake-up: answer every waiting signup (confirmation, « déjà inscrit·e », or
     nothing) and acknowledge every new interview application; the services decide.
     The tick runs the same services as a safety net."""
-    return services.signup_replies_send() + interviews.interview_acknowledgements_send()
+    return replies.signup_replies_send() + interviews.interview_acknowledgements_send()
 
 
 @shared_task(name="signups.send_reconsent_email", **_RETRY)

@@ -183,6 +183,23 @@ class Subscription(models.Model):
             "inscrit·e ») ; vidé dès que le worker l’a traitée."
         ),
     )
+    reply_claimed_at = models.DateTimeField(
+        _("réponse prise en charge le"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Un worker a pris la réponse en charge ; vidé quand l’envoi est enregistré. "
+            "Resté plein au-delà du bail, le worker s’est arrêté en route."
+        ),
+    )
+    reply_in_flight = models.BooleanField(
+        _("réponse peut-être partie"),
+        default=False,
+        db_default=False,  # the signup statement inserts without it
+        editable=False,
+        help_text=_("Le worker allait la remettre au serveur de mail : jamais renvoyée."),
+    )
     confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("désinscription le"), null=True, blank=True)
 
@@ -202,6 +219,11 @@ class Subscription(models.Model):
                 fields=("reply_requested_at",),
                 name="subscription_reply_outbox",
                 condition=models.Q(reply_requested_at__isnull=False),
+            ),
+            models.Index(
+                fields=("reply_claimed_at",),
+                name="subscription_reply_claims",
+                condition=models.Q(reply_claimed_at__isnull=False),
             ),
         ]
 

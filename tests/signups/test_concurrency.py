@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from signups import services
+from signups import replies, services
 from signups.models import PendingSignup, Subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,7 +52,7 @@ def test_concurrent_re_signups_while_the_reply_sender_runs(lists, postgres, sett
             while running.is_set():
                 for pk in Subscription.objects.values_list("pk", flat=True):
                     Subscription.objects.filter(pk=pk).update(reply_requested_at=timezone.now())
-                    services.signup_reply_send(subscription_id=pk)
+                    replies.signup_reply_send(subscription_id=pk)
         except Exception as exc:
             errors.append(exc)
         finally:

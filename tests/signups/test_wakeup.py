@@ -82,4 +82,3 @@ def test_tasks_run_in_process_remember_nothing(monkeypatch):
         wakeup.reply_sender_wake()
         wakeup.reply_wakeup_clear()  # what the run does first
     assert len(runs) == 2
-
