@@ -330,6 +330,12 @@ MAIL_INBOUND_WEBHOOK = env.bool("MAIL_INBOUND_WEBHOOK", default=False)
 # ESP's inbound webhook; replies then land in the admin. Empty: no Reply-To, replies go
 # to DEFAULT_FROM_EMAIL as before.
 MAIL_REPLY_TO = env("MAIL_REPLY_TO", default="")
+# The files readers attach to their replies: kept in STORAGES["replies"] (never served by
+# the site; staff download them from the inbox), each up to this size, this many per reply.
+MAIL_INBOUND_ATTACHMENT_MAX_BYTES = env.int(
+    "MAIL_INBOUND_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024
+)
+MAIL_INBOUND_ATTACHMENTS_MAX = env.int("MAIL_INBOUND_ATTACHMENTS_MAX", default=10)
 # Events accepted in one webhook request; past it the request is refused with 413.
 MAIL_WEBHOOK_MAX_EVENTS = env.int("MAIL_WEBHOOK_MAX_EVENTS", default=5000)
 # This many soft bounces (distinct messages) within this many days stop mail to a contact
@@ -402,6 +408,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Readers' reply attachments: outside MEDIA_ROOT, so no URL of the site reaches them.
+    "replies": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "replies")},
+    },
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"

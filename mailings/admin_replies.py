@@ -1,12 +1,14 @@
 """The replies inbox in the admin: unread first, filtered by mailing or lesson; each
-reply beside the reader's profile and signup answer, with « répondre »."""
+reply beside the reader's profile and signup answer, with « répondre », and its
+attachments to download (never shown inline: a reader's file is a stranger's file)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -17,7 +19,7 @@ from signups.models import Answer
 from signups.replies import TRANSIENT_SEND_ERRORS
 
 from . import replies
-from .models import Reply
+from .models import Reply, ReplyAttachment
 
 
 class ReadFilter(admin.SimpleListFilter):
@@ -90,12 +92,41 @@ class ReplyAdmin(admin.ModelAdmin):
             return _("réponse en cours d’envoi")
         return "—"
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def get_urls(self):
+        download = path(
+            "<path:object_id>/pieces-jointes/<int:attachment_id>/",
+            self.admin_site.admin_view(self.attachment_download),
+            name="mailings_reply_attachment",
+        )
+        return [download, *super().get_urls()]
+
+    def _viewable(self, request, object_id) -> Reply:
         reply = self.get_object(request, unquote(object_id))  # None for "abc" too
         if reply is None:
             raise Http404
         if not self.has_view_or_change_permission(request, reply):
             raise PermissionDenied
+        return reply
+
+    def attachment_download(self, request, object_id, attachment_id):
+        """The file as the reader sent it, as a download only: its own type is never
+        trusted (an HTML or SVG file would otherwise run in the admin's origin)."""
+        reply = self._viewable(request, object_id)
+        attachment = get_object_or_404(ReplyAttachment, pk=attachment_id, reply=reply)
+        if not attachment.file:
+            raise Http404(attachment.not_kept)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type="application/octet-stream",
+        )
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        reply = self._viewable(request, object_id)
         if request.method == "POST":
             if not self.has_change_permission(request, reply):
                 raise PermissionDenied
@@ -108,6 +139,7 @@ class ReplyAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": reply.subject or _("Réponse de %(who)s") % {"who": reply.from_email},
             "reply": reply,
+            "attachments": reply.attachments.all(),
             "contact": contact,
             "subscriptions": (
                 contact.subscriptions.select_related("mailing_list").order_by("pk")

@@ -76,8 +76,9 @@ def export_contact(sender, contact, **kwargs):
                     "subject": r.subject,
                     "text": r.text,
                     "answer": r.answer,
+                    "attachments": [a.filename for a in r.attachments.all()],
                 }
-                for r in Reply.objects.filter(contact_id=contact.pk)
+                for r in Reply.objects.filter(contact_id=contact.pk).prefetch_related("attachments")
             ],
         }
     }

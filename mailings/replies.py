@@ -30,7 +30,8 @@ from signups.models import Contact
 from signups.replies import TRANSIENT_SEND_ERRORS
 from signups.suppression import is_suppressed
 
-from .models import Delivery, Reply
+from . import reply_files
+from .models import Delivery, Reply, ReplyAttachment
 
 logger = logging.getLogger(__name__)
 
@@ -250,11 +251,19 @@ def reply_receive(message, *, esp: str = "", recipients=None, event_id: str = ""
     )
     if message_id and Reply.objects.filter(message_id=message_id).exists():
         return None
+    attachments = reply_files.attachments_store(message)
     try:
         with transaction.atomic():
             reply.save()
+            for attachment in attachments:
+                attachment.reply = reply
+            ReplyAttachment.objects.bulk_create(attachments)
     except IntegrityError:  # the same email posted twice at once
+        reply_files.attachments_discard(attachments)
         return None
+    except BaseException:
+        reply_files.attachments_discard(attachments)
+        raise
     return reply
 
 

@@ -99,6 +99,18 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _reply_files_kept_apart(settings, tmp_path):
+    """Readers' reply attachments go to this test's directory, not the checkout's var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "replies": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "replies")},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """A request in English must not leave English active for the next test."""
     from django.utils import translation

@@ -15,7 +15,7 @@ from .content import MessageContent
 from .delivery import Delivery, DeliveryQuerySet, Handover
 from .event import Event
 from .mailing import Mailing, MailingQuerySet, Variant, audience_contacts, audience_of
-from .reply import Reply, ReplyQuerySet
+from .reply import Reply, ReplyAttachment, ReplyQuerySet
 from .sequence import Enrolment, EnrolmentQuerySet, Sequence, Step
 from .zones import TIME_ZONE_CHOICES, zone
 
@@ -36,6 +36,7 @@ __all__ = [
     "MailingQuerySet",
     "MessageContent",
     "Reply",
+    "ReplyAttachment",
     "ReplyQuerySet",
     "Sequence",
     "Step",

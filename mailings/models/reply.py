@@ -3,9 +3,14 @@ answer, which leaves once through the same claim-then-send outbox as the other
 transactional emails (mailings/replies.py)."""
 
 from django.conf import settings
-from django.db import models
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from signups.models import Contact
@@ -123,3 +128,57 @@ class Reply(models.Model):
     @property
     def message(self):
         return self.mailing or self.step
+
+
+class _ReplyFiles(LazyObject):
+    """STORAGES["replies"], looked up again when the setting changes."""
+
+    def _setup(self):
+        self._wrapped = storages["replies"]
+
+
+reply_files = _ReplyFiles()
+
+
+def reply_files_storage():
+    return reply_files
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting, **kwargs):
+    if setting == "STORAGES":
+        reply_files._wrapped = empty
+
+
+class ReplyAttachment(models.Model):
+    """A file a reader attached to a reply, kept apart from the site's media (no URL
+    reaches it): staff download it from the inbox, never displayed inline. One too large,
+    or past the number kept per reply, is listed with the reason, without its file."""
+
+    reply = models.ForeignKey(
+        Reply, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("réponse")
+    )
+    filename = models.CharField(_("nom du fichier"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100, blank=True, default="")
+    size = models.PositiveBigIntegerField(_("taille (octets)"))
+    file = models.FileField(
+        _("fichier"), storage=reply_files_storage, max_length=200, blank=True, default=""
+    )
+    not_kept = models.CharField(_("non conservée"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("pièce jointe")
+        verbose_name_plural = _("pièces jointes")
+        ordering = ("pk",)
+
+    def __str__(self):
+        return self.filename
+
+
+@receiver(post_delete, sender=ReplyAttachment, dispatch_uid="mailings.reply_attachment_file")
+def _delete_the_file(sender, instance, **kwargs):
+    """An erased contact's replies take their files with them, once the deletion is
+    committed."""
+    if instance.file:
+        storage, name = instance.file.storage, instance.file.name
+        transaction.on_commit(lambda: storage.delete(name))

@@ -3,6 +3,7 @@ Django's live server; the editor finds it on the dashboard, reads it beside the
 reader's profile and signup answer in Chromium, and « répondre » goes out once,
 through the ESP (whose API call is the only thing replaced)."""
 
+import base64
 import datetime as dt
 import io
 import json
@@ -93,6 +94,16 @@ def test_a_reply_to_a_lesson_reaches_the_inbox_and_the_answer_goes_out(
         subject="Re: Leçon 1 : écouter",
         text=GMAIL_REPLY.format(reply_to=reply_to),
     )
+    screenshot = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    payload["Attachments"] = [
+        {
+            "Name": "capture d’écran.png",
+            "Content": base64.b64encode(screenshot).decode(),
+            "ContentType": "image/png",
+            "ContentLength": len(screenshot),
+            "ContentID": "",
+        }
+    ]
     response = requests.post(
         f"{live_server.url}/webhooks/anymail/postmark/inbound/",
         json=payload,
@@ -124,6 +135,15 @@ def test_a_reply_to_a_lesson_reaches_the_inbox_and_the_answer_goes_out(
     expect(page.locator("#reply-contact")).to_contain_text(contact.email)
     expect(page.locator("#contact-profile")).to_have_text(contact.get_profile_display())
     expect(page.locator("#contact-answers")).to_contain_text("Fidéliser mes premiers clients.")
+    # The reader's screenshot: listed, downloaded as a file, never shown in the page.
+    attachments = page.locator("#reply-attachments")
+    expect(attachments).to_contain_text("capture d’écran.png")
+    assert page.locator("#reply img").count() == 0
+    with page.expect_download() as download_info:
+        attachments.get_by_role("link", name="capture d’écran.png").click()
+    download = download_info.value
+    assert download.suggested_filename == "capture d’écran.png"
+    assert open(download.path(), "rb").read() == screenshot
 
     page.get_by_label("Répondre à").fill("Merci Awa ! Dites-moi jeudi ce que ça a donné.")
     page.get_by_role("button", name="répondre").dblclick()  # impatient: twice
