@@ -5,6 +5,7 @@ attachments to download (never shown inline: a reader's file is a stranger's fil
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -55,6 +56,9 @@ class ReplyAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("contact", "mailing", "step__sequence", "answered_by")
+            .annotate(
+                has_attachments=Exists(ReplyAttachment.objects.filter(reply=OuterRef("pk")))
+            )
         )
 
     def get_ordering(self, request):
@@ -76,6 +80,13 @@ class ReplyAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("réponse"))
     def excerpt(self, reply):
         text = Truncator(" ".join(reply.text.split())).chars(90)
+        if getattr(reply, "has_attachments", False):
+            return format_html(
+                '<strong>{}</strong><br>{} <span class="reply-attached">({})</span>',
+                reply.subject or "—",
+                text,
+                _("avec pièces jointes"),
+            )
         return format_html("<strong>{}</strong><br>{}", reply.subject or "—", text)
 
     @admin.display(description=gettext_lazy("en réponse à"))

@@ -94,6 +94,11 @@ def test_staff_download_a_file_never_open_it(postmark_reply, client):
     _payload, reply = postmark_reply
     editor = get_user_model().objects.create_superuser("editrice", "e@pouls.example", "x")
     client.force_login(editor)
+    listing = client.get(reverse("admin:mailings_reply_changelist")).content.decode()
+    assert listing.count("avec pièces jointes") == 1
+    Reply.objects.create(from_email="sans@example.org", subject="Sans fichier")
+    listing = client.get(reverse("admin:mailings_reply_changelist")).content.decode()
+    assert "Sans fichier" in listing and listing.count("avec pièces jointes") == 1
     page = client.get(reverse("admin:mailings_reply_change", args=[reply.pk])).content.decode()
     assert "Pièces jointes" in page and "Devis n°12 — été.pdf" in page
     html_file = reply.attachments.get(content_type="text/html")
