@@ -1,8 +1,10 @@
-"""Email plumbing shared by every app: well-formed messages, and the embedded
-backend that writes each message as one .eml file under var/mail/."""
+"""Email plumbing shared by every app: well-formed messages, a message serialised once
+and filled in per recipient, and the embedded backend that writes each message as one
+.eml file under var/mail/."""
 
 import email.message
 import os
+import re
 import uuid
 from email.header import Header
 from email.policy import Compat32
@@ -53,6 +55,34 @@ class WellFormedEmail(EmailMultiAlternatives):
                 msg, "Subject", Header(self.subject, "utf-8", header_name="Subject")
             )
         return msg
+
+
+class SlottedBytes:
+    """A message serialised once with slots where recipients differ (address, links,
+    Message-ID, date…), each recipient's bytes one join of its parts and that
+    recipient's values. Used by the mailings' SMTP transport (mailings.rendering) and
+    the signup replies (signups.sending)."""
+
+    def __init__(self, raw: bytes, slots: re.Pattern):
+        """`slots` matches every slot with one group: the key of its value."""
+        parts = slots.split(raw)
+        self._head = parts[0]
+        self._rest = list(zip(parts[1::2], parts[2::2], strict=True))
+
+    @classmethod
+    def of(cls, raw: bytes, slots: re.Pattern) -> "SlottedBytes | None":
+        """None when a part is not sent as 8bit: in quoted-printable or base64 a slot
+        is no longer the bytes it was (a line too long, say), so it cannot be filled."""
+        if re.search(rb"Content-Transfer-Encoding: (quoted-printable|base64)", raw):
+            return None
+        return cls(raw, slots)
+
+    def fill(self, values: dict[bytes, bytes]) -> bytes:
+        out = [self._head]
+        for slot, text in self._rest:
+            out.append(values[slot])
+            out.append(text)
+        return b"".join(out)
 
 
 class EmlFileBackend(BaseEmailBackend):

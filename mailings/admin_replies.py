@@ -56,9 +56,7 @@ class ReplyAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("contact", "mailing", "step__sequence", "answered_by")
-            .annotate(
-                has_attachments=Exists(ReplyAttachment.objects.filter(reply=OuterRef("pk")))
-            )
+            .annotate(has_attachments=Exists(ReplyAttachment.objects.filter(reply=OuterRef("pk"))))
         )
 
     def get_ordering(self, request):

@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 
 from articles.rendering import image_available, media_src
 from config.links import absolute
-from config.mail import WellFormedEmail
+from config.mail import SlottedBytes, WellFormedEmail
 from config.typography import french_text
 from mailings.plaintext import render_text
 
@@ -154,8 +154,7 @@ class Rendered:
     # Replies go to the inbox (mailings.replies): a Reply-To with the delivery's tag.
     reply_to: bool = False
     links: tuple = ()  # the tracked links, @@TRKA@@… (MAIL_TRACK_CLICKS)
-    _template_bytes: bytes | None = None
-    _template_parts: tuple | None = None
+    _slotted: SlottedBytes | bool | None = None  # False: not 8bit, one message each
 
     def headers(self) -> dict:
         return {
@@ -180,16 +179,6 @@ class Rendered:
         message.attach_alternative(self.html, "text/html")
         return message
 
-    def template_bytes(self) -> bytes | None:
-        """The whole message serialised once, placeholders and all (SMTP path); None
-        when a part had to be quoted-printable (a line too long to send as 8bit), where
-        placeholders cannot be replaced in the bytes."""
-        if self._template_bytes is None:
-            raw = self.template_message().message().as_bytes(linesep="\r\n")
-            qp = b"Content-Transfer-Encoding: quoted-printable" in raw
-            self._template_bytes = b"" if qp else raw
-        return self._template_bytes or None
-
     def with_links(self, values: dict) -> dict:
         """One recipient's values with their tracked links, when the message has some."""
         if not self.links or clicks.LINK_PREFIX + "A" in values:
@@ -198,24 +187,19 @@ class Rendered:
         return {**values, **clicks.link_values(delivery_id, self.links)}
 
     def personal_bytes(self, values: dict) -> bytes:
+        """One recipient's message as the SMTP transport sends it: the message is
+        serialised once, placeholders and all, and each recipient's values are joined
+        into it (config.mail.SlottedBytes); when a part had to be quoted-printable (a
+        line too long to send as 8bit), one full serialisation per recipient."""
         values = self.with_links(values)
-        template = self.template_bytes()
-        if template is None:  # the slow path: one full serialisation per recipient
+        if self._slotted is None:
+            raw = self.template_message().message().as_bytes(linesep="\r\n")
+            self._slotted = SlottedBytes.of(raw, PLACEHOLDER_BYTES) or False
+        if not self._slotted:
             message = self.personal_message(values)
             message.extra_headers["Date"] = values["DATE"]
             return message.message().as_bytes(linesep="\r\n")
-        if self._template_parts is None:
-            # [text, name, text, name, …, text]: the message is split once, and each
-            # recipient's bytes are a join of the texts and that recipient's values.
-            parts = PLACEHOLDER_BYTES.split(template)
-            self._template_parts = (parts[0], list(zip(parts[1::2], parts[2::2], strict=True)))
-        head, rest = self._template_parts
-        encoded = {name.encode(): value.encode() for name, value in values.items()}
-        out = [head]
-        for name, text in rest:
-            out.append(encoded[name])
-            out.append(text)
-        return b"".join(out)
+        return self._slotted.fill({name.encode(): value.encode() for name, value in values.items()})
 
     def personal_message(self, values: dict, *, connection=None) -> WellFormedEmail:
         """A Django message for backends that take message objects (anymail, files…)."""

@@ -182,9 +182,7 @@ def replies_claim(subscription_ids: list[int], *, now) -> list[Reply]:
     Subscription.objects.filter(pk__in=claimed[:REPLY_HANDOVER_STEP]).update(
         reply_claimed_at=now, reply_in_flight=True
     )
-    Subscription.objects.filter(pk__in=claimed[REPLY_HANDOVER_STEP:]).update(
-        reply_claimed_at=now
-    )
+    Subscription.objects.filter(pk__in=claimed[REPLY_HANDOVER_STEP:]).update(reply_claimed_at=now)
     Contact.objects.filter(pk__in=slots_taken).update(transactional_sent_at=now)
     return replies
 

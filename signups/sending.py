@@ -3,11 +3,11 @@
 A run of `replies.signup_replies_send` hands its emails to one backend connection,
 opened at the first email and reopened after a failure. Each template is rendered
 once per list, language and greeting in a worker process (`emails.Renderer`, kept
-between runs). Through Django's SMTP
-backend, the message is also serialised once: the recipient, the Message-ID, the
-Date and the links are filled into its bytes, which go out through the backend's
-own `smtplib.SMTP` connection, as the mailings' SMTP transport does
-(`signups.fastpaths.smtp_envelope_and_bytes`, a fast path). Any other backend (an ESP,
+between runs). Through Django's SMTP backend, the message is also serialised once
+(`signups.fastpaths.smtp_envelope_and_bytes`, a fast path): the recipient, the
+Message-ID, the Date and the links are filled into its bytes (`config.mail.SlottedBytes`,
+as in the mailings' SMTP transport), which go out through the backend's own
+`smtplib.SMTP` connection. Any other backend (an ESP,
 the tests' locmem), and every backend with `POULS_FASTPATHS` off, gets Django message
 objects.
 """
@@ -23,6 +23,7 @@ from django.core.mail.utils import DNS_NAME
 from django.utils.html import escape
 
 from config.fastpaths import enabled as fastpaths_enabled
+from config.mail import SlottedBytes
 
 from . import emails, fastpaths
 
@@ -83,11 +84,11 @@ class Mailer:
         if any(escape(url) != url for url in links.values()):
             return None  # one slot serves the text and the HTML: the same bytes in both
         if key not in self._serialised:
-            self._serialised[key] = self._serialise(name, context, language)
+            self._serialised[key] = self._serialise(name, context, language, links)
         template = self._serialised[key]
         if template is None:
             return None
-        sender, raw = template
+        sender, slotted = template
         values = {
             TO_SLOT: to,
             _SLOTS["MSGID"]: make_msgid(domain=DNS_NAME),
@@ -95,13 +96,13 @@ class Mailer:
         }
         for link, url in links.items():
             values[emails.link_slot(link)] = url
-        for slot, value in values.items():
-            raw = raw.replace(slot.encode(), value.encode())
-        return sender, raw
+        return sender, slotted.fill(
+            {slot.encode(): value.encode() for slot, value in values.items()}
+        )
 
-    def _serialise(self, name: str, context: dict, language: str):
+    def _serialise(self, name: str, context: dict, language: str, links: dict):
         """The message with its slots, serialised as Django's SMTP backend does; None
-        when a part is not sent as 8bit (its slots could not be replaced in bytes)."""
+        when a part is not sent as 8bit (its slots could not be filled in bytes)."""
         message = self.renderer.message(
             name=name,
             to=TO_SLOT,
@@ -111,9 +112,10 @@ class Mailer:
             headers={"Message-ID": _SLOTS["MSGID"], "Date": _SLOTS["DATE"]},
         )
         sender, raw = fastpaths.smtp_envelope_and_bytes(message)
-        if b"Content-Transfer-Encoding: quoted-printable" in raw or b": base64" in raw:
-            return None
-        return sender, raw
+        slots = [TO_SLOT, *_SLOTS.values(), *(emails.link_slot(link) for link in links)]
+        pattern = re.compile(b"(" + b"|".join(re.escape(slot.encode()) for slot in slots) + b")")
+        slotted = SlottedBytes.of(raw, pattern)
+        return None if slotted is None else (sender, slotted)
 
     def close(self) -> None:
         backend, self.backend = self.backend, None

@@ -69,6 +69,7 @@ def subscription_unsubscribe(
 
 # --- signup and double opt-in --------------------------------------------------
 
+
 def signup_submit(
     *,
     mailing_list: MailingList,
