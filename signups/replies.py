@@ -87,19 +87,6 @@ def signup_replies_send() -> int:
         mailer.close()
 
 
-def signup_reply_send(*, subscription_id: int) -> str:
-    """Send what one signup calls for, claimed as a run claims it. Returns the name of
-    the email sent, or ""."""
-    mailer = Mailer()
-    try:
-        replies = replies_claim([subscription_id], now=timezone.now())
-        if _hand_over(replies, mailer, set()):
-            return replies[0].name
-    finally:
-        mailer.close()
-    return ""
-
-
 def _hand_over(replies: list["Reply"], mailer: Mailer, given_back: set) -> int:
     """Journal, send and record one claimed chunk; returns how many emails left."""
     sent = 0

@@ -88,7 +88,7 @@ def signup_submit(
 
     The caller learns nothing about the address (new, pending, active, unsubscribed
     or suppressed): the same statement runs and the same wake-up is queued; the
-    worker decides what, if anything, to send (`signup_reply_send`). Nothing of a
+    worker decides what, if anything, to send (`replies.signup_replies_send`). Nothing of a
     suppressed address is stored.
     """
     values = {

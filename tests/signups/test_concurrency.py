@@ -52,7 +52,7 @@ def test_concurrent_re_signups_while_the_reply_sender_runs(lists, postgres, sett
             while running.is_set():
                 for pk in Subscription.objects.values_list("pk", flat=True):
                     Subscription.objects.filter(pk=pk).update(reply_requested_at=timezone.now())
-                    replies.signup_reply_send(subscription_id=pk)
+                    replies.signup_replies_send()
         except Exception as exc:
             errors.append(exc)
         finally:
