@@ -19,6 +19,10 @@ page numbers normalised as the paginator reads them, other values by the view's 
 page): `?x=<random>` or `?reponse=<garbage>` is the same page, never one more copy. The pages live in their own cache (`caches["pages"]`, CACHE_URL),
 meant for an evicting Redis, apart from the broker and the counters.
 
+Parts shared by many pages (the invitations aside of every article) are rendered once
+per version and language in each process (`fragment`), so a page that is not cached
+does not render them again.
+
 Pages are plain bytes, the same for every visitor: the public forms they hold carry no
 CSRF token (config/origin.py checks where their POSTs come from instead). A page that
 holds a token anyway (a form someone added with {% csrf_token %}) is never stored: it
@@ -62,6 +66,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _memo: dict = {"state": None, "read_at": 0.0}
 _pages: OrderedDict = OrderedDict()
+_fragments: dict = {}
 # Every parameter some cached view reads: what CachedPagesMiddleware keys on.
 _read_params: set = set()
 
@@ -109,6 +114,7 @@ def _new_version() -> str:
         # "next" (the next scheduled publication) is computed by the next reader.
         _memo.update(state={"version": version, "next": None}, read_at=time.time())
         _pages.clear()
+        _fragments.clear()
     return version
 
 
@@ -117,6 +123,23 @@ def forget_local() -> None:
     with _lock:
         _memo.update(state=None, read_at=0.0)
         _pages.clear()
+        _fragments.clear()
+
+
+def fragment(name: str, render) -> str:
+    """`render()`, kept in this process for the current version of the pages and the
+    active language: for parts of pages that depend on nothing else (no request, no
+    visitor), such as the invitations aside. A save that moves the version on, in any
+    process, makes it render again."""
+    key = (cache_version(), get_language(), name)
+    html = _fragments.get(key)
+    if html is None:
+        html = render()
+        with _lock:
+            if len(_fragments) >= 32:  # older versions' copies
+                _fragments.clear()
+            _fragments[key] = html
+    return html
 
 
 def cache_version() -> str:

@@ -278,3 +278,31 @@ def test_parameters_a_view_reads_keep_their_own_pages(db):
     home = Client().get("/")
     assert Client().get("/?page=2")["X-Page-Cache"] == "hit"
     assert home.status_code == 200
+
+
+def test_the_invitations_render_once_per_version_and_follow_the_lists(db, client):
+    """Every article page holds the same invitations aside: a page that is not cached
+    takes it rendered, until a list changes."""
+    import io
+
+    from signups.bootstrap import create_lists
+    from signups.models import MailingList
+
+    create_lists(stdout=io.StringIO())
+    first = make_article(slug="premier")
+    second = make_article(slug="second", title="Un autre article")
+    page = client.get(first.get_absolute_url())
+    assert "articles/_invitations.html" in [t.name for t in page.templates]
+    other = client.get(second.get_absolute_url())
+    assert other["X-Page-Cache"] == "miss"
+    assert "articles/_invitations.html" not in [t.name for t in other.templates]
+    aside = page.content.decode().split('<aside class="invitations"')[1].split("</aside>")[0]
+    assert aside in other.content.decode()
+    assert 'id="id_compact_atelier_email"' in aside
+
+    workshop = MailingList.objects.get(slug="atelier")
+    workshop.consent_text = "J’accepte de recevoir les cinq leçons de l’atelier."
+    workshop.save()
+    again = client.get(second.get_absolute_url())
+    assert "articles/_invitations.html" in [t.name for t in again.templates]
+    assert "J’accepte de recevoir les cinq leçons de l’atelier." in again.content.decode()
