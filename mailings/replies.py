@@ -215,6 +215,19 @@ def _delivery_by_headers(message, sender: str) -> Delivery | None:
     return None
 
 
+def _body_text(message) -> str:
+    """The reader's own words: the body the standard library finds (`get_body`, which
+    never looks inside an attached or forwarded email, as anymail's `.text` does), its
+    plain text, or its HTML as text."""
+    plain = message.get_body(preferencelist=("plain",))
+    text = plain.get_content_text() if plain is not None else ""
+    if not text.strip():
+        html = message.get_body(preferencelist=("html",))
+        if html is not None:
+            text = _html_to_text(html.get_content_text())
+    return text or ""
+
+
 def reply_receive(message, *, esp: str = "", recipients=None, event_id: str = "") -> Reply | None:
     """Store one inbound email addressed to the reply mailbox (`message`: an anymail
     inbound message). None when it was stored already."""
@@ -229,9 +242,7 @@ def reply_receive(message, *, esp: str = "", recipients=None, event_id: str = ""
         contact_id = (
             Contact.objects.filter(email__iexact=sender).values_list("pk", flat=True).first()
         )
-    body = message.text or ""
-    if not body.strip() and message.html:
-        body = _html_to_text(message.html)
+    body = _body_text(message)
     message_id = str(message.get("Message-ID", "") or "").strip()
     if not message_id and event_id:  # the ESP's own id of the email, when it gives one
         message_id = f"{esp}:{event_id}"

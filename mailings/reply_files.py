@@ -7,6 +7,7 @@ MAIL_INBOUND_ATTACHMENT_MAX_BYTES, or past MAIL_INBOUND_ATTACHMENTS_MAX per repl
 listed with the reason, without its content. Nothing is ever shown inline: staff
 download each file as `application/octet-stream` (mailings/admin_replies.py)."""
 
+import mimetypes
 import re
 import uuid
 
@@ -24,20 +25,39 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 def _filename(part, position: int) -> str:
     """The name the reader's mail program gave the file, made safe to show and to
-    offer as a download's name; « piece-jointe-N » when it gave none."""
+    offer as a download's name, its extension kept when it is too long; when it gave
+    none, « piece-jointe-N » with the extension of its type (a forwarded email: .eml)."""
     name = _UNSAFE.sub(" ", str(part.get_filename() or "")).strip(" .")
-    return name[:255] or f"piece-jointe-{position}"
+    if not name:
+        extension = mimetypes.guess_extension(part.get_content_type()) or ""
+        return f"piece-jointe-{position}{extension}"
+    if len(name) > 255:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or len(extension) > 10:
+            return name[:255].rstrip(" .")
+        return f"{stem[: 254 - len(extension)].rstrip(' .')}.{extension}"
+    return name
 
 
 def attachment_parts(message) -> list:
     """The attached files of an inbound message (anymail's parts), inline images with a
-    file name included; the message's own text and HTML bodies are not."""
-    return [
-        part
-        for part in message.walk()
-        if part.is_attachment()
-        or (part.get_content_disposition() == "inline" and part.get_filename())
-    ]
+    file name included; the message's own text and HTML bodies are not. An attached
+    email is one file (.eml), its own attachments inside it."""
+    found = []
+
+    def visit(part, top=False):
+        if (
+            part.is_attachment()
+            or (part.get_content_disposition() == "inline" and part.get_filename())
+            or (part.get_content_type() == "message/rfc822" and not top)
+        ):
+            found.append(part)
+        elif part.get_content_maintype() == "multipart":
+            for child in part.iter_parts():
+                visit(child)
+
+    visit(message, top=True)
+    return found
 
 
 def attachments_store(message) -> list[ReplyAttachment]:

@@ -174,3 +174,99 @@ def test_an_erased_contact_takes_the_files_along(
         contact_erase(contact=reply.contact)
     assert not ReplyAttachment.objects.exists()
     assert stored_files(settings) == []
+
+
+MESSY = """From: Awa <{sender}>
+To: {to}
+Subject: =?utf-8?q?Re=3A_Le=C3=A7on?=
+Message-ID: <messy@mail.example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="B"
+
+--B
+Content-Type: multipart/related; boundary="R"
+
+--R
+Content-Type: text/html; charset=utf-8
+
+<p>Merci, voici mon devis <img src="cid:logo"></p>
+--R
+Content-Type: image/png; name="image001.png"
+Content-Disposition: inline; filename="image001.png"
+Content-ID: <logo>
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--R--
+--B
+Content-Type: application/pdf
+Content-Disposition: attachment; filename*=utf-8''Devis%20%C3%A9t%C3%A9%202026.pdf
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQK
+--B
+Content-Type: application/octet-stream
+Content-Disposition: attachment
+Content-Transfer-Encoding: base64
+
+AAEC
+--B
+Content-Type: message/rfc822
+Content-Disposition: attachment
+
+From: client@example.org
+Subject: Fwd: ma commande
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="F"
+
+--F
+Content-Type: text/plain; charset=utf-8
+
+Bonjour, je voudrais commander.
+--F
+Content-Type: application/pdf
+Content-Disposition: attachment; filename="commande.pdf"
+
+%PDF-1.4
+--F--
+--B
+Content-Type: text/plain; name="=?iso-8859-1?q?r=E9sum=E9.txt?="
+Content-Disposition: attachment; filename="=?iso-8859-1?q?r=E9sum=E9.txt?="
+
+bonjour
+--B
+Content-Type: application/vnd.ms-excel
+Content-Disposition: attachment; filename="{long_name}.csv"
+
+a;b
+--B--
+"""
+
+
+def test_attachments_as_real_mail_programs_send_them(inbox, client):
+    """Outlook's inline logo, an RFC 2231 name, a nameless file, a forwarded email with
+    its own attachment, an encoded-word name in Latin-1, a name longer than the column:
+    each kept once, named; the reply's text is the reader's, not the forwarded email's."""
+    delivery = sent_delivery()
+    use_esp("mailgun")
+    raw = MESSY.format(sender=delivery.contact.email, to=REPLY_TO, long_name="très long " * 40)
+    form = mailgun_inbound(raw, recipient=REPLY_TO, sender=delivery.contact.email)
+    assert client.post("/webhooks/anymail/mailgun/inbound/", form, **auth()).status_code == 200
+    reply = Reply.objects.get()
+    assert reply.text == "Merci, voici mon devis"
+    names = [a.filename for a in reply.attachments.all()]
+    assert names[:5] == [
+        "image001.png",
+        "Devis été 2026.pdf",
+        "piece-jointe-3.bin",
+        "piece-jointe-4.eml",
+        "résumé.txt",
+    ]
+    assert len(names) == 6  # the forwarded email's own attachment stays inside it
+    assert len(names[5]) <= 255 and names[5].startswith("très long") and names[5].endswith(".csv")
+    forwarded = reply.attachments.get(content_type="message/rfc822")
+    kept = forwarded.file.open("rb").read()
+    assert b"Bonjour, je voudrais commander." in kept and b"commande.pdf" in kept
+    assert reply.attachments.get(filename="Devis été 2026.pdf").file.open("rb").read() == (
+        b"%PDF-1.4\n"
+    )
