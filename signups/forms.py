@@ -1,9 +1,7 @@
 """Forms: every field is bounded, single-line fields refuse control characters
 (so CR, LF and NUL can never reach a header), addresses go through email-validator."""
 
-import copy
 import re
-from functools import lru_cache
 
 from django import forms
 from django.conf import settings
@@ -83,6 +81,12 @@ class TextBlockField(forms.CharField):
         return value
 
 
+def profile_choices():
+    """The profiles offered, in the active language. A callable: each form's copy of
+    the field shares it, where a list of lazy labels is deep-copied for every form."""
+    return [("", _("— Choisissez —")), *Profile.choices]
+
+
 class SignupForm(forms.Form):
     """The signup form for one list; the compact version shows fewer fields."""
 
@@ -100,11 +104,7 @@ class SignupForm(forms.Form):
         required=True,
         error_messages={"required": _("Cochez la case pour confirmer votre consentement.")},
     )
-    profile = forms.ChoiceField(
-        label=_("Qui êtes-vous ?"),
-        required=False,
-        choices=[("", _("— Choisissez —")), *Profile.choices],
-    )
+    profile = forms.ChoiceField(label=_("Qui êtes-vous ?"), required=False, choices=profile_choices)
     answer = TextBlockField(
         label=Answer.QUESTION,
         required=False,
@@ -129,7 +129,8 @@ class SignupForm(forms.Form):
     def __init__(self, *args, mailing_list: MailingList, **kwargs):
         super().__init__(*args, **kwargs)
         self.mailing_list = mailing_list
-        self.fields["consent"] = copy.deepcopy(_consent_field(mailing_list.consent_text))
+        # self.fields are this form's own copies: the list's labels go on them.
+        self.fields["consent"].label = mailing_list.consent_text
         # The fields this list asks (its page's settings); the others are not shown.
         for name, asked in (
             ("first_name", mailing_list.ask_first_name),
@@ -139,7 +140,7 @@ class SignupForm(forms.Form):
             if not asked:
                 del self.fields[name]
         if mailing_list.ask_answer and mailing_list.answer_label:
-            self.fields["answer"] = copy.deepcopy(_answer_field(mailing_list.answer_label))
+            self.fields["answer"].label = mailing_list.answer_label
         self.auto_id = f"id_{mailing_list.slug}_%s"
 
     def clean_time_zone(self):
@@ -151,20 +152,6 @@ class SignupForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
-
-
-@lru_cache(maxsize=64)
-def _answer_field(label: str) -> forms.Field:
-    field = copy.deepcopy(SignupForm.base_fields["answer"])
-    field.label = label
-    return field
-
-
-@lru_cache(maxsize=64)
-def _consent_field(label: str) -> forms.BooleanField:
-    field = copy.deepcopy(SignupForm.base_fields["consent"])
-    field.label = label
-    return field
 
 
 class InterviewApplicationForm(forms.Form):
@@ -188,7 +175,7 @@ class InterviewApplicationForm(forms.Form):
     profile = forms.ChoiceField(
         label=_("Qui êtes-vous ?"),
         required=False,
-        choices=[("", _("— Choisissez —")), *Profile.choices],
+        choices=profile_choices,
     )
     consent = forms.BooleanField(
         label=INTERVIEW_CONSENT_TEXT,

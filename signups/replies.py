@@ -24,7 +24,7 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from . import emails, tokens
@@ -140,9 +140,6 @@ def replies_claim(subscription_ids: list[int], *, now) -> list[Reply]:
     )
     if not subscriptions:
         return []  # answered by another run, or purged
-    Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).update(
-        reply_requested_at=None
-    )
     suppressed = set(
         Suppression.objects.filter(
             email_hash__in=[email_hash(s.contact.email) for s in subscriptions if s.contact.email]
@@ -162,16 +159,23 @@ def replies_claim(subscription_ids: list[int], *, now) -> list[Reply]:
         if reply is not None:
             slots_taken.add(contact.pk)
             replies.append(reply)
-    Subscription.objects.filter(
-        pk__in=[r.subscription.pk for r in replies if r.subscription.confirmation_sent_at == now]
-    ).update(confirmation_sent_at=now)
     claimed = [r.subscription.pk for r in replies]
-    Subscription.objects.filter(pk__in=claimed[:REPLY_HANDOVER_STEP]).update(
-        reply_claimed_at=now, reply_in_flight=True
+    confirming = [r.subscription.pk for r in replies if r.subscription.confirmation_sent_at == now]
+    # One statement for the chunk (each row written once): every request cleared, the
+    # replies leased, the first step journalled, the confirmations' new state.
+    Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).update(
+        reply_requested_at=None,
+        reply_claimed_at=_for(claimed, now, "reply_claimed_at"),
+        reply_in_flight=_for(claimed[:REPLY_HANDOVER_STEP], True, "reply_in_flight"),
+        confirmation_sent_at=_for(confirming, now, "confirmation_sent_at"),
     )
-    Subscription.objects.filter(pk__in=claimed[REPLY_HANDOVER_STEP:]).update(reply_claimed_at=now)
     Contact.objects.filter(pk__in=slots_taken).update(transactional_sent_at=now)
     return replies
+
+
+def _for(pks: list[int], value, field: str) -> Case:
+    """`value` for the rows in `pks`, the field's own value for the others."""
+    return Case(When(pk__in=pks, then=Value(value)), default=F(field))
 
 
 def _claim_send(contact: Contact, now, suppressed: set[str]) -> bool:

@@ -8,9 +8,8 @@ Confirmation and data tokens expire; unsubscribe and preference tokens never do.
 from datetime import timedelta
 
 from django.core import signing
-from django.urls import reverse
 
-from config.links import absolute
+from config.links import absolute, reverse_with
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 DATA_LINK_MAX_AGE = timedelta(hours=1)
@@ -83,20 +82,18 @@ def confirm_state(subscription) -> int:
 
 def confirm_url(subscription) -> str:
     token = make_token("confirm", subscription.pk, confirm_state(subscription))
-    return absolute(reverse("signups:confirm", args=[token]))
+    return absolute(reverse_with("signups:confirm", token))
 
 
 def unsubscribe_url(subscription) -> str:
     """The RFC 8058 one-click URL (also the visible unsubscribe link)."""
-    return absolute(
-        reverse("signups:unsubscribe", args=[make_token("unsubscribe", subscription.pk)])
-    )
+    return absolute(reverse_with("signups:unsubscribe", make_token("unsubscribe", subscription.pk)))
 
 
 def preferences_url(contact) -> str:
-    return absolute(reverse("signups:preferences", args=[make_token("preferences", contact.pk)]))
+    return absolute(reverse_with("signups:preferences", make_token("preferences", contact.pk)))
 
 
 def data_url(contact) -> str:
     """The page to download or erase one's data: sent on request, valid one hour."""
-    return absolute(reverse("signups:data", args=[make_token("data", contact.pk)]))
+    return absolute(reverse_with("signups:data", make_token("data", contact.pk)))

@@ -7,13 +7,14 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from config.form_posts import form_post
+from config.links import reverse_with
 from config.origin import origin_checked
 
 from . import (
@@ -58,10 +59,7 @@ def _thanks(request, mailing_list, email: str = ""):
 
     The address typed travels to that page in a short-lived signed cookie scoped to
     it, never in its URL (logged, cached, sent as Referer)."""
-    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), mailing_list.slug)
-    url = _THANKS_URLS.get(key)
-    if url is None:
-        url = _THANKS_URLS[key] = reverse("signups:thanks", args=[mailing_list.slug])
+    url = reverse_with("signups:thanks", mailing_list.slug)
     response = HttpResponseRedirect(url, status=303)
     if email:
         response.set_signed_cookie(
@@ -75,9 +73,6 @@ def _thanks(request, mailing_list, email: str = ""):
             samesite="Lax",
         )
     return response
-
-
-_THANKS_URLS: dict[tuple[str, str, str], str] = {}  # reversing costs as much as a Redis call
 
 
 @never_cache  # it may show the reader's address: never stored, by us or anyone between

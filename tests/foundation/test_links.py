@@ -1,11 +1,14 @@
-"""One way to make an address absolute (config.links.absolute), on SITE_URL."""
+"""One way to make an address absolute (config.links.absolute), on SITE_URL; routes of
+the hot paths reversed once (config.links.reverse_with)."""
 
 import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse, set_script_prefix
 
-from config.links import absolute
+from config.links import absolute, reverse_with
+from signups import tokens
 
 
 @pytest.mark.parametrize(
@@ -41,3 +44,35 @@ def test_no_module_builds_absolute_addresses_by_hand():
         if by_hand.search(line)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("signups:thanks", "newsletter"),
+        ("signups:thanks", "atelier-lire_2"),
+        ("signups:confirm", tokens.make_token("confirm", 12345, 1_764_000_000_000_000)),
+        ("signups:preferences", tokens.make_token("preferences", 7)),
+        ("signups:unsubscribe", tokens.make_token("unsubscribe", 2**40)),
+        # Characters a path quotes: these go through reverse itself.
+        ("signups:confirm", "é là?x=1#y"),
+        ("signups:confirm", "zzPoulsSlotzz"),
+    ],
+)
+def test_reverse_with_gives_what_reverse_gives(name, value):
+    assert reverse_with(name, value) == reverse(name, args=[value])
+    assert reverse_with(name, value) == reverse(name, args=[value])  # reversed once, kept
+
+
+def test_reverse_with_follows_the_script_prefix_and_the_urlconf(settings):
+    token = tokens.make_token("preferences", 42)
+    before = reverse_with("signups:preferences", token)
+    set_script_prefix("/blog/")
+    try:
+        assert reverse_with("signups:preferences", token) == f"/blog{before}"
+    finally:
+        set_script_prefix("/")
+    settings.ROOT_URLCONF = "tests.perf.bench_urls"
+    assert reverse_with("signups:preferences", token) == reverse(
+        "signups:preferences", args=[token]
+    )
