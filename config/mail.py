@@ -1,10 +1,11 @@
 """Email plumbing shared by every app: well-formed messages, a message serialised once
-and filled in per recipient, and the embedded backend that writes each message as one
-.eml file under var/mail/."""
+and filled in per recipient, what a failed hand-over means for its message, and the
+embedded backend that writes each message as one .eml file under var/mail/."""
 
 import email.message
 import os
 import re
+import smtplib
 import uuid
 from email.header import Header
 from email.policy import Compat32
@@ -55,6 +56,58 @@ class WellFormedEmail(EmailMultiAlternatives):
                 msg, "Subject", Header(self.subject, "utf-8", header_name="Subject")
             )
         return msg
+
+
+# What a failed hand-over means for its message (`failure_outcome`).
+RETRY = "retry"  # the server or ESP said « not now », or nothing left: send it later
+REFUSED = "refused"  # it said no for good: never send it again
+UNKNOWN = "unknown"  # it may have been accepted: never send it again
+
+
+class SendFailed(Exception):
+    """A message that did not go out as asked; `outcome` says whether it may be sent
+    later (RETRY), never (REFUSED), or may already have arrived (UNKNOWN)."""
+
+    def __init__(self, outcome: str, reason: str):
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+    @classmethod
+    def of(cls, exc: BaseException) -> "SendFailed | None":
+        """The failure `exc` stands for, or None when it is no sending error (a bug)."""
+        outcome = failure_outcome(exc)
+        return None if outcome is None else cls(outcome, str(exc))
+
+
+def retry_status(status: int | None) -> bool:
+    """An ESP's answer worth retrying: none (the request failed before any), 429 or 5xx."""
+    return status is None or status == 429 or status >= 500
+
+
+def failure_outcome(exc: BaseException) -> str | None:
+    """What `exc`, raised while an email backend handed a message over, means for that
+    message: RETRY, REFUSED or UNKNOWN; None when it is not a sending error at all.
+
+    An answer of the server (an SMTP reply code, an ESP's HTTP status) says whether the
+    message was refused; a connection lost without an answer leaves it unknown: it may
+    have been accepted, so it is never silently sent again."""
+    from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+
+    if isinstance(exc, AnymailError):
+        if isinstance(exc, AnymailRecipientsRefused | ValueError | TypeError):
+            return REFUSED  # refused, or a message anymail cannot express: the same again
+        return RETRY if retry_status(getattr(exc, "status_code", None)) else REFUSED
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+        return RETRY if any(400 <= code < 500 for code in codes) else REFUSED
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):  # it answered
+        return RETRY if 400 <= exc.smtp_code < 500 else REFUSED
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return RETRY  # the connection refused (greeting, login): the message never started
+    if isinstance(exc, (OSError, smtplib.SMTPException)):
+        return UNKNOWN
+    return None
 
 
 class SlottedBytes:

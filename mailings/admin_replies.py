@@ -16,8 +16,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.mail import SendFailed
 from signups.models import Answer
-from signups.replies import TRANSIENT_SEND_ERRORS
 
 from . import replies
 from .models import Reply, ReplyAttachment
@@ -186,7 +186,7 @@ class ReplyAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(here)
         try:
             sent = replies.reply_answer_send(reply_id=reply.pk)
-        except TRANSIENT_SEND_ERRORS:
+        except SendFailed:  # « not now »: the next tick sends it
             messages.warning(
                 request,
                 _("Le serveur d’envoi ne répond pas : la réponse partira dès que possible."),

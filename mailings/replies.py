@@ -25,9 +25,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.mail import WellFormedEmail
+from config.mail import REFUSED, RETRY, UNKNOWN, SendFailed, WellFormedEmail
 from signups.models import Contact
-from signups.replies import TRANSIENT_SEND_ERRORS
 from signups.suppression import is_suppressed
 
 from . import reply_files
@@ -393,16 +392,24 @@ def reply_answer_send(*, reply_id: int) -> bool:
         return False
     try:
         _answer_message(reply).send()
-    except TRANSIENT_SEND_ERRORS:
-        Reply.objects.filter(pk=reply.pk, answered_at=now).update(
-            answered_at=None, answer_requested_at=timezone.now()
-        )
-        raise
-    except Exception as exc:  # refused for good: the editor sees why
-        Reply.objects.filter(pk=reply.pk, answered_at=now).update(
-            answered_at=None, answer_error=str(exc)[:500]
-        )
-        logger.exception("answer to reply %s refused", reply.pk)
+    except Exception as exc:
+        failure = SendFailed.of(exc) or SendFailed(REFUSED, str(exc))
+        if failure.outcome == RETRY:  # « not now »: the next tick sends it
+            Reply.objects.filter(pk=reply.pk, answered_at=now).update(
+                answered_at=None, answer_requested_at=timezone.now()
+            )
+            raise failure from exc
+        if failure.outcome == UNKNOWN:  # maybe received: kept as sent, never resent
+            error = _(
+                "connexion perdue pendant l’envoi : la réponse a peut-être été reçue, "
+                "elle ne sera pas renvoyée (%(reason)s)"
+            ) % {"reason": failure.reason}
+            Reply.objects.filter(pk=reply.pk, answered_at=now).update(answer_error=error[:500])
+        else:  # refused for good: the editor sees why
+            Reply.objects.filter(pk=reply.pk, answered_at=now).update(
+                answered_at=None, answer_error=failure.reason[:500]
+            )
+        logger.warning("answer to reply %s not sent (%s): %s", reply.pk, failure.outcome, exc)
         return False
     return True
 

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.mail import RETRY, UNKNOWN, SendFailed
+
 from . import emails
 from .models import Consent, Contact, InterviewApplication
-from .replies import TRANSIENT_SEND_ERRORS
 from .suppression import is_suppressed
 from .wakeup import reply_sender_wake
 
@@ -137,9 +138,16 @@ def interview_acknowledgement_send(*, application_id: int) -> bool:
             context={"first_name": emails.greeting_name(contact.first_name)},
             language=contact.language,
         )
-    except TRANSIENT_SEND_ERRORS:
-        InterviewApplication.objects.filter(pk=application.pk, acknowledged_at=now).update(
-            acknowledged_at=None, acknowledgement_requested_at=timezone.now()
-        )
-        raise
+    except Exception as exc:
+        failure = SendFailed.of(exc)
+        if failure is None:
+            raise
+        # « Not now »: asked again for a later run. Refused: never sent, never again.
+        # Maybe accepted (UNKNOWN): recorded as sent, never resent.
+        if failure.outcome != UNKNOWN:
+            again = timezone.now() if failure.outcome == RETRY else None
+            InterviewApplication.objects.filter(pk=application.pk, acknowledged_at=now).update(
+                acknowledged_at=None, acknowledgement_requested_at=again
+            )
+        raise failure from exc
     return True

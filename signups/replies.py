@@ -9,8 +9,10 @@ silently.
    address's 24-hour slot taken, `reply_claimed_at` set (a lease of REPLY_LEASE).
 3. Journal: before a reply goes out, it and the next ones, REPLY_HANDOVER_STEP in all,
    are marked `reply_in_flight` in a committed statement (the first step with the claim).
-4. Hand-over: through one connection (sending.Mailer). A transient failure gives that
-   reply back to the outbox at once, its slot freed.
+4. Hand-over: through one connection (sending.Mailer). A failure is settled by the
+   server's answer: « not now » gives the reply back to the outbox, its slot freed; a
+   refusal is never resent; a connection lost with the content on the way (maybe
+   accepted) is never resent either, and frees the slot as a stopped run's does.
 5. Record: one statement clears the chunk's claims.
 6. Recover (each run starts with it): a claim older than the lease belongs to a worker
    that stopped. Replies not in flight go back to the outbox; those in flight may have
@@ -21,11 +23,12 @@ silently.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from smtplib import SMTPException
 
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
+
+from config.mail import REFUSED, RETRY, UNKNOWN, SendFailed
 
 from . import emails, tokens
 from .models import Contact, PendingSignup, Subscription, Suppression, email_hash
@@ -34,7 +37,6 @@ from .wakeup import reply_wakeup_clear
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_SEND_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 SEND_INTERVAL = timedelta(hours=24)  # at most one service email per address
 REPLY_CHUNK = 100  # signups claimed (locked, cleared, their slot taken) per transaction
 REPLY_HANDOVER_STEP = 10  # replies journalled in flight per statement
@@ -95,6 +97,14 @@ def _hand_over(replies: list["Reply"], mailer: Mailer, given_back: set) -> int:
             _journal(replies[position : position + REPLY_HANDOVER_STEP])
         try:
             sent += reply_send(reply, mailer)
+        except SendFailed as failure:
+            given_back.add(reply.subscription.pk)
+            logger.warning(
+                "signup reply for subscription %s not sent (%s): %s",
+                reply.subscription.pk,
+                failure.outcome,
+                failure.reason,
+            )
         except Exception:
             given_back.add(reply.subscription.pk)
             logger.exception("signup reply for subscription %s failed", reply.subscription.pk)
@@ -214,9 +224,15 @@ def _reply_for(subscription: Subscription, now, *, resubmitted: bool) -> Reply |
 
 
 def reply_send(reply: Reply, mailer: Mailer) -> bool:
-    """Hand one claimed reply to the mail server; a transient failure gives the claim
-    back (for a later run) and is raised."""
-    now = reply.contact.transactional_sent_at
+    """Hand one claimed reply to the mail server. A failed hand-over is settled by what
+    became of the email, then raised (`config.mail.SendFailed`):
+
+    - not sent, « not now » (RETRY): back in the outbox for a later run, its slot freed;
+    - refused for good (REFUSED): never sent again; the slot stays taken, so the
+      address is not tried again for 24 hours;
+    - maybe accepted (UNKNOWN): never sent again, as a reply a stopped run left in
+      flight: its slot is freed, so the reader can ask again at once.
+    """
     try:
         mailer.send(
             name=reply.name,
@@ -224,20 +240,25 @@ def reply_send(reply: Reply, mailer: Mailer) -> bool:
             context=reply.context,
             language=reply.contact.language,
         )
-    except TRANSIENT_SEND_ERRORS:
+    except SendFailed as failure:
+        _settle_failure(reply, failure.outcome)
+        raise
+    return True
+
+
+def _settle_failure(reply: Reply, outcome: str) -> None:
+    now = reply.contact.transactional_sent_at
+    if outcome != REFUSED:
         Contact.objects.filter(pk=reply.contact.pk, transactional_sent_at=now).update(
             transactional_sent_at=reply.previous[0]
         )
-        # Back in the outbox for the next run (later than this one's start, so a
-        # long outage cannot spin this run).
-        Subscription.objects.filter(pk=reply.subscription.pk).update(
-            confirmation_sent_at=reply.previous[1],
-            reply_requested_at=timezone.now(),
-            reply_claimed_at=None,
-            reply_in_flight=False,
-        )
-        raise
-    return True
+    settled = {"reply_claimed_at": None, "reply_in_flight": False}
+    if outcome != UNKNOWN:  # nothing arrived: the links of an earlier email stay valid
+        settled["confirmation_sent_at"] = reply.previous[1]
+    if outcome == RETRY:
+        # Later than this run's start, so a long outage cannot spin this run.
+        settled["reply_requested_at"] = timezone.now()
+    Subscription.objects.filter(pk=reply.subscription.pk).update(**settled)
 
 
 @transaction.atomic

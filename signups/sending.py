@@ -14,6 +14,7 @@ objects.
 
 import logging
 import re
+import smtplib
 from email.utils import formatdate, make_msgid
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.core.mail.utils import DNS_NAME
 from django.utils.html import escape
 
 from config.fastpaths import enabled as fastpaths_enabled
-from config.mail import SlottedBytes
+from config.mail import REFUSED, RETRY, UNKNOWN, SendFailed, SlottedBytes
 
 from . import emails, fastpaths
 
@@ -36,6 +37,41 @@ _SLOTS = {"MSGID": "<@@MSGID@@>", "DATE": "@@DATE@@"}
 # An address carried as it is in the To header and the envelope (anything else, a
 # display name, an internationalised address, goes through Django's message).
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+def _smtp_hand_over(connection, sender: str, message: bytes, to: str) -> None:
+    """MAIL, RCPT and DATA through smtplib's public commands, so that a failure says
+    how far the message went: refused before its content (by the answer's code), or
+    lost with its content on the way (UNKNOWN: it may have been accepted)."""
+    try:
+        connection.ehlo_or_helo_if_needed()
+        code, reply = connection.mail(sender)
+        if code == 250:
+            code, reply = connection.rcpt(to)
+            code = 250 if code == 251 else code
+    except (OSError, smtplib.SMTPException) as exc:  # before the content: nothing left
+        raise SendFailed(RETRY, f"SMTP : {exc}") from exc
+    if code != 250:
+        _refused(connection, code, reply)
+    try:
+        code, reply = connection.data(message)
+    except smtplib.SMTPDataError as exc:  # DATA itself refused: the content never left
+        _refused(connection, exc.smtp_code, exc.smtp_error)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendFailed(UNKNOWN, f"SMTP : {exc}") from exc
+    if code != 250:
+        _refused(connection, code, reply)
+
+
+def _refused(connection, code: int, reply) -> None:
+    """The server answered `code`: end the transaction, say whether to try again later."""
+    if isinstance(reply, bytes):
+        reply = reply.decode(errors="replace")
+    try:
+        connection.rset()
+    except (OSError, smtplib.SMTPException):
+        pass  # a 421 closes the connection: the next email opens another
+    raise SendFailed(RETRY if 400 <= code < 500 else REFUSED, f"SMTP {code} {reply}")
 
 
 # Kept from one run to the next in a worker process (bounded: a renamed list or a new
@@ -55,20 +91,37 @@ class Mailer:
         self._serialised = _SERIALISED
 
     def send(self, *, name: str, to: str, context: dict, language: str) -> None:
-        """Send one reply; any failure closes the connection and is raised."""
+        """Send one reply. A failed hand-over raises `SendFailed`, saying what became of
+        the email; any failure but a refusal closes the connection (the next email
+        opens a new one)."""
         try:
             if self.backend is None:
                 self.backend = get_connection()
                 self.backend.open()
+        except Exception as exc:  # nothing left
+            self.close()
+            raise SendFailed(RETRY, str(exc)) from exc
+        try:
             raw = self._bytes(name, to, context, language)
             if raw is None:
-                self.renderer.message(
+                message = self.renderer.message(
                     name=name, to=to, context=context, language=language, connection=self.backend
-                ).send()
+                )
+                try:
+                    message.send()
+                except Exception as exc:
+                    failure = SendFailed.of(exc)
+                    if failure is None:
+                        raise
+                    raise failure from exc
             else:
-                self.backend.connection.sendmail(raw[0], [to], raw[1])
+                _smtp_hand_over(self.backend.connection, *raw, to)
+        except SendFailed as failure:
+            if failure.outcome != REFUSED:
+                self.close()
+            raise
         except Exception:
-            self.close()  # the next email opens a new connection
+            self.close()
             raise
 
     def _bytes(self, name: str, to: str, context: dict, language: str):

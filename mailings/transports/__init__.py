@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 
 from config import fastpaths
+from config.mail import retry_status
 
 from .. import abtest, rendering
 from ..fastpaths import esp
@@ -126,5 +127,4 @@ def recipient_values(row, make) -> dict:
 
 def transient(exc) -> bool:
     """An ESP error worth retrying (no status, 429 or 5xx)."""
-    status = getattr(exc, "status_code", None)
-    return status is None or status == 429 or status >= 500
+    return retry_status(getattr(exc, "status_code", None))

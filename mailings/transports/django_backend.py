@@ -1,12 +1,10 @@
 """Any Django email backend, one message at a time (anymail without batch sending,
 files, the test outbox)."""
 
-import smtplib
-
-from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+from config.mail import REFUSED, RETRY, UNKNOWN, failure_outcome
 
 from .. import rendering
-from . import Outcomes, Transport, message_key, recipient_values, transient
+from . import Outcomes, Transport, message_key, recipient_values
 
 
 class DjangoBackendTransport(Transport):
@@ -20,17 +18,18 @@ class DjangoBackendTransport(Transport):
             message = messages[message_key(row)].personal_message(values, connection=backend)
             try:
                 backend.send_messages([message])
-            except AnymailRecipientsRefused as exc:
-                outcomes.failed.append((row["id"], str(exc)))
-            except AnymailError as exc:
-                if transient(exc):
-                    outcomes.retry.append((row["id"], row["attempts"], str(exc)))
-                else:
+            except Exception as exc:
+                outcome = failure_outcome(exc)
+                if outcome == REFUSED:
                     outcomes.failed.append((row["id"], str(exc)))
-            except (OSError, smtplib.SMTPException) as exc:
-                outcomes.unknown.append((row["id"], str(exc)))
-                outcomes.untouched.extend(r["id"] for r in chunk[index + 1 :])
-                return
+                elif outcome == RETRY:
+                    outcomes.retry.append((row["id"], row["attempts"], str(exc)))
+                elif outcome == UNKNOWN:
+                    outcomes.unknown.append((row["id"], str(exc)))
+                    outcomes.untouched.extend(r["id"] for r in chunk[index + 1 :])
+                    return
+                else:
+                    raise
             else:
                 status = getattr(message, "anymail_status", None)
                 esp_id = (status.message_id if status else None) or values["MSGID"]

@@ -2,7 +2,7 @@
 profile and signup answer beside the reply, and « répondre » sent exactly once."""
 
 import datetime as dt
-from smtplib import SMTPServerDisconnected
+from smtplib import SMTPSenderRefused, SMTPServerDisconnected
 from unittest import mock
 
 import pytest
@@ -140,9 +140,10 @@ def test_a_transient_failure_gives_the_answer_to_the_tick_which_sends_it_once(cl
     mail.outbox.clear()
     with mock.patch(
         "django.core.mail.backends.locmem.EmailBackend.send_messages",
-        side_effect=SMTPServerDisconnected("down"),
+        side_effect=SMTPSenderRefused(421, b"4.7.0 Try again later", "bonjour@example.org"),
     ):
-        client.post(url, {"action": "answer", "answer": "Bonjour !"})
+        response = client.post(url, {"action": "answer", "answer": "Bonjour !"}, follow=True)
+    assert "la réponse partira dès que possible" in response.content.decode()
     reply.refresh_from_db()
     assert reply.answered_at is None and reply.answer_requested_at is not None
     assert mail.outbox == []
@@ -151,6 +152,25 @@ def test_a_transient_failure_gives_the_answer_to_the_tick_which_sends_it_once(cl
     assert replies.reply_answers_send() == 1
     assert replies.reply_answers_send() == 0
     assert [m.body for m in mail.outbox] == ["Bonjour !\n"]
+
+
+def test_an_answer_lost_on_its_way_is_never_sent_twice_and_the_editor_is_told(client, editor):
+    """The connection lost while the answer was on its way: it may have been received,
+    so it stays « sent » and is not sent again; the editor sees why it is uncertain."""
+    reply = receive(sent_delivery())
+    url = reverse("admin:mailings_reply_change", args=[reply.pk])
+    mail.outbox.clear()
+    with mock.patch(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        side_effect=SMTPServerDisconnected("Connection unexpectedly closed"),
+    ):
+        response = client.post(url, {"action": "answer", "answer": "Bonjour !"}, follow=True)
+    assert "peut-être été reçue" in response.content.decode()
+    reply.refresh_from_db()
+    assert reply.answered_at is not None and reply.answer_requested_at is None
+    assert "ne sera pas renvoyée" in reply.answer_error
+    assert replies.reply_answers_send() == 0
+    assert mail.outbox == []
 
 
 def test_an_answer_to_a_blocked_address_does_not_leave(client, editor):

@@ -2,7 +2,7 @@
 
 from email.parser import BytesParser
 from email.policy import compat32
-from smtplib import SMTPServerDisconnected
+from smtplib import SMTPRecipientsRefused
 
 import pytest
 from django.core import mail
@@ -22,14 +22,15 @@ pytestmark = pytest.mark.django_db
 
 
 class FlakyBackend(EmailBackend):
-    """The ESP's edge: the first send fails with a dropped connection."""
+    """The ESP's edge: the first send is answered « not now » (tests/signups/
+    test_reply_outcomes.py has the other answers)."""
 
     failures = 1
 
     def send_messages(self, messages):
         if FlakyBackend.failures:
             FlakyBackend.failures -= 1
-            raise SMTPServerDisconnected("connection lost")
+            raise SMTPRecipientsRefused({"a@example.org": (451, b"4.3.0 Try again later")})
         return super().send_messages(messages)
 
 
@@ -220,13 +221,30 @@ def test_the_run_s_renderer_sends_what_each_email_rendered_alone_would(lists, la
 
 
 class _RecordingSMTP:
-    """Stands for smtplib.SMTP: records what it is handed."""
+    """Stands for smtplib.SMTP: records what it is handed, whether through `sendmail`
+    (Django's backend) or command by command (the replies' fast path)."""
 
     def __init__(self, sent):
         self.sent = sent
+        self.envelope = None
 
     def sendmail(self, from_addr, to_addrs, msg):
         self.sent.append((from_addr, list(to_addrs), msg))
+
+    def ehlo_or_helo_if_needed(self):
+        pass
+
+    def mail(self, sender, options=()):
+        self.envelope = (sender, [])
+        return 250, b"2.1.0 Ok"
+
+    def rcpt(self, recipient, options=()):
+        self.envelope[1].append(recipient)
+        return 250, b"2.1.5 Ok"
+
+    def data(self, msg):
+        self.sent.append((*self.envelope, msg))
+        return 250, b"2.0.0 Ok"
 
     def quit(self):
         pass
