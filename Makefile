@@ -60,6 +60,7 @@ bench: install
 
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
 	@$(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Refresh the translation catalogues (needs gettext) and compile them.

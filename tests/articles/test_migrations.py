@@ -23,12 +23,21 @@ def test_comments_migration_upgrades_a_table_with_threaded_comments(postgres):
         )
         comment = apps.get_model("articles", "Comment")
         reader = comment.objects.create(
-            article=article, author="Evelyne", body="Merci !", position=0,
-            imported=True, status="approved",
+            article=article,
+            author="Evelyne",
+            body="Merci !",
+            position=0,
+            imported=True,
+            status="approved",
         )
         comment.objects.create(
-            article=article, author="", body="Bonjour Evelyne! Avec plaisir.", position=1,
-            imported=True, parent=reader, status="approved",
+            article=article,
+            author="",
+            body="Bonjour Evelyne! Avec plaisir.",
+            position=1,
+            imported=True,
+            parent=reader,
+            status="approved",
         )
     finally:
         executor = MigrationExecutor(connection)

@@ -58,19 +58,22 @@ def test_behind_a_proxy_the_lock_holds_the_client_not_the_proxy(editor, settings
         Client().post(
             "/admin/login/?next=/admin/",
             {"username": "editrice", "password": f"essai-{n}", "next": "/admin/"},
-            REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9",
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9",
         )
     locked = Client().post(
         "/admin/login/?next=/admin/",
         {"username": "editrice", "password": PASSWORD, "next": "/admin/"},
-        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.9",
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.9",
     )
     assert locked.status_code == 429
     client = Client()
     ok = client.post(
         "/admin/login/?next=/admin/",
         {"username": "editrice", "password": PASSWORD, "next": "/admin/"},
-        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.20",
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
     )
     assert ok.status_code == 302 and logged_in(client)
 

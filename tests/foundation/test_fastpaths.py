@@ -188,9 +188,10 @@ def test_the_signup_statement_is_prepared_only_on_the_fast_path(postgres, settin
         signup_write_postgresql(signup_values(mailing_list, f"awa{n}@example.org"))
         for n in range(3)
     ]
-    assert list(Subscription.objects.filter(pk__in=ids).values_list("status", flat=True)) == [
-        "pending"
-    ] * 3
+    assert (
+        list(Subscription.objects.filter(pk__in=ids).values_list("status", flat=True))
+        == ["pending"] * 3
+    )
     with postgres.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_prepared_statements "
