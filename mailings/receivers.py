@@ -2,6 +2,7 @@
 (tracking events are recorded by the webhook view itself: mailings/webhooks.py)."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
@@ -40,11 +41,20 @@ def stop_on_suppression(sender, contact_ids, reason="", **kwargs):
     )
 
 
+def _replies_of(contact):
+    """The contact's replies, and those from their address stored before it was a
+    contact's (no contact then): their data too, exported and erased with the rest."""
+    mine = Q(contact_id=contact.pk)
+    if contact.email:
+        mine |= Q(contact__isnull=True, from_email__iexact=contact.email)
+    return Reply.objects.filter(mine)
+
+
 @receiver(signals.contact_erased, dispatch_uid="mailings.contact_erased")
 def forget_contact(sender, contact, **kwargs):
     services.deliveries_cancel_pending(contact_id=contact.pk, reason=_("contact effacé"))
     Enrolment.objects.filter(contact_id=contact.pk).delete()
-    Reply.objects.filter(contact_id=contact.pk).delete()
+    _replies_of(contact).delete()
     Delivery.objects.filter(contact_id=contact.pk).update(esp_message_id="", error="")
     Event.objects.filter(delivery__contact_id=contact.pk).update(detail="")
 
@@ -78,7 +88,7 @@ def export_contact(sender, contact, **kwargs):
                     "answer": r.answer,
                     "attachments": [a.filename for a in r.attachments.all()],
                 }
-                for r in Reply.objects.filter(contact_id=contact.pk).prefetch_related("attachments")
+                for r in _replies_of(contact).prefetch_related("attachments")
             ],
         }
     }

@@ -219,6 +219,33 @@ def test_erasing_a_contact_erases_their_replies(inbox):
     assert Reply.objects.count() == 0
 
 
+def test_replies_written_before_the_address_was_a_contact_s_are_its_data_too(inbox, client):
+    """A stranger writes to the blog, signs up later, then asks for their data and its
+    erasure: the early email (stored with no contact) is exported and erased with the
+    rest; another stranger's stays."""
+    from anymail.inbound import AnymailInboundMessage
+
+    from signups.models import Contact
+    from signups.rights import contact_erase, contact_export
+
+    inbox_address = replies.reply_address(sent_delivery().pk)
+    for sender, text in (
+        ("Awa@Example.org", "Une question avant de m’inscrire."),
+        ("autre@example.org", "Bonjour !"),
+    ):
+        message = AnymailInboundMessage.parse_raw_mime(
+            raw_reply(to=inbox_address, sender=sender, text=text)
+        )
+        message.replace_header("Message-ID", f"<{sender}@mail.example>")
+        stored = replies.reply_receive(message, recipients=["redaction@pouls.example"])
+        assert stored is not None and stored.contact_id is None
+    contact = Contact.objects.create(email="awa@example.org")
+    exported = contact_export(contact=contact)["mailings"]["replies"]
+    assert [r["text"] for r in exported] == ["Une question avant de m’inscrire."]
+    contact_erase(contact=contact)
+    assert list(Reply.objects.values_list("from_email", flat=True)) == ["autre@example.org"]
+
+
 @pytest.mark.parametrize(
     "headers",
     [{"Auto-Submitted": "auto-replied"}, {"Precedence": "auto_reply"}, {"X-Autoreply": "yes"}],
