@@ -51,6 +51,9 @@ class ReplyAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
 
+    class Media:
+        css = {"all": ("css/mailings-admin.css",)}  # the inbox on a phone
+
     def get_queryset(self, request):
         return (
             super()
