@@ -8,10 +8,15 @@ the service it is skipped with the reason.
 """
 
 import os
+import threading
+from collections import Counter
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core.cache import caches
+
+from tests.helpers import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EMBEDDED_PASS = os.environ.get("POULS_TEST_EMBEDDED", "").lower() in ("1", "true", "yes")
@@ -117,3 +122,56 @@ def _default_language():
 
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
+
+
+class Recorder:
+    """An SMTP server in a thread: keeps every message it accepts, and answers chosen
+    recipients otherwise: `refuse` always ("550 ...", "451 ..."), `defer_once` the
+    first time only, `hang_up` by closing the connection once it has the message's
+    content, without an answer. `received` counts every content that arrived."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = {}  # address -> "550 ..." / "450 ..."
+        self.defer_once = {}  # address -> "451 ...", then accepted
+        self.hang_up = set()
+        self.received = Counter()
+        self.pipelining = False  # offer ESMTP PIPELINING (RFC 2920), as Postfix does
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        if address in self.defer_once:
+            return self.defer_once.pop(address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.received.update(envelope.rcpt_tos)
+        if self.hang_up.intersection(envelope.rcpt_tos):
+            server.transport.close()
+            return "250 never read"
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    yield recorder
+    controller.stop()

@@ -3,19 +3,16 @@ later run, a refusal is never tried again, and a connection lost while the messa
 on its way (it may have been accepted) is never resent, as the design's rule says of
 every send whose outcome is unknown; its reader may ask again at once."""
 
-import threading
 from collections import Counter
 from smtplib import SMTPRecipientsRefused, SMTPServerDisconnected
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
 from config.tasks import tick
 from signups import replies, services
 from signups.models import Contact, Subscription
-from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -99,81 +96,36 @@ def test_after_an_unknown_outcome_the_reader_can_ask_again_at_once(
     assert [m.to for m in mail.outbox] == [["a@example.org"]]
 
 
-class PickyServer:
-    """An SMTP server that answers each address as its name says: « later » with a 451
-    once, « nobody » with a 550, « lost » by closing the connection once it has the
-    message (no answer to its end of data), anyone else with a 250."""
-
-    def __init__(self):
-        self.accepted = Counter()
-        self.received = Counter()  # every message's content that arrived, answered or not
-        self.lock = threading.Lock()
-        self.deferred = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        local = address.partition("@")[0]
-        if local.startswith("nobody"):
-            return "550 5.1.1 No such user"
-        if local.startswith("later") and address not in self.deferred:
-            self.deferred.add(address)
-            return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            for address in envelope.rcpt_tos:
-                self.received[address] += 1
-        if any(address.startswith("lost") for address in envelope.rcpt_tos):
-            server.transport.close()
-            return "250 never read"
-        with self.lock:
-            for address in envelope.rcpt_tos:
-                self.accepted[address] += 1
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def picky_smtp(settings):
-    server = PickyServer()
-    port = free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
 @pytest.mark.parametrize("fastpaths", [True, False], ids=["fastpaths", "django-backend"])
 def test_over_smtp_each_answer_settles_its_reply(
-    lists, settings, django_capture_on_commit_callbacks, picky_smtp, fastpaths
+    lists, settings, django_capture_on_commit_callbacks, smtp_server, fastpaths
 ):
     """Through a real SMTP server, with the fast path (smtplib's commands one by one)
     and through Django's backend: the others of the run get their email, once."""
     settings.POULS_FASTPATHS = fastpaths
+    smtp_server.defer_once = {"later@example.org": "451 4.3.0 Try again later"}
+    smtp_server.refuse = {"nobody@example.org": "550 5.1.1 No such user"}
+    smtp_server.hang_up = {"lost@example.org"}  # the message arrives, never answered
+
+    def accepted():
+        return Counter(rcpt for rcpts, _raw in smtp_server.messages for rcpt in rcpts)
+
     addresses = ["a@example.org", "later@example.org", "nobody@example.org"]
     addresses += ["lost@example.org", "b@example.org"]
     with django_capture_on_commit_callbacks(execute=False):
         for address in addresses:
             _signup(lists, address)
     assert replies.signup_replies_send() == 2
-    assert set(picky_smtp.accepted) == {"a@example.org", "b@example.org"}
-    assert picky_smtp.received["lost@example.org"] == 1  # arrived, never answered
+    assert set(accepted()) == {"a@example.org", "b@example.org"}
+    assert smtp_server.received["lost@example.org"] == 1  # arrived, never answered
     assert _state("later@example.org")["requested"]
     assert not _state("nobody@example.org")["requested"]
     lost = _state("lost@example.org")
     assert not lost["requested"] and not lost["slot_taken"]
 
     assert replies.signup_replies_send() == 1  # only « later » again
-    assert picky_smtp.accepted == Counter(
-        {"a@example.org": 1, "b@example.org": 1, "later@example.org": 1}
-    )
-    assert picky_smtp.received["lost@example.org"] == 1  # never resent
+    assert accepted() == Counter({"a@example.org": 1, "b@example.org": 1, "later@example.org": 1})
+    assert smtp_server.received["lost@example.org"] == 1  # never resent
     assert replies.signup_replies_send() == 0
     assert not Subscription.objects.filter(reply_claimed_at__isnull=False).exists()
     assert Contact.objects.get(email="nobody@example.org").transactional_sent_at is not None
